@@ -1,0 +1,100 @@
+/**
+ * The one description of Dispatch's configuration: every environment variable,
+ * its default and its validation. `lib/env.ts` parses it once for the app;
+ * scripts (dev runner, migrations, tests) call `parseEnv` directly.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === "" ? undefined : value));
+const optionalUrl = optionalString.pipe(z.url().optional());
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    APP_URL: z.url().default("http://localhost:3000"),
+    DATABASE_URL: z
+      .url()
+      .refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgres:// URL")
+      .default("postgresql://postgres@127.0.0.1:5432/dispatch"),
+    SESSION_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters").optional(),
+    ),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+
+    AI_PROVIDER: z.enum(["auto", "demo", "openai", "anthropic", "openai-compatible"]).default("auto"),
+    AI_MODEL: optionalString,
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: optionalUrl,
+    ANTHROPIC_API_KEY: optionalString,
+    OPENAI_COMPATIBLE_BASE_URL: optionalUrl,
+    OPENAI_COMPATIBLE_API_KEY: optionalString,
+    DEMO_MODEL_PORT: port.default(8787),
+    DEMO_MODEL_URL: optionalUrl,
+
+    INNGEST_DEV: optionalString,
+    INNGEST_BASE_URL: optionalUrl,
+    INNGEST_EVENT_KEY: optionalString,
+    INNGEST_SIGNING_KEY: optionalString,
+    EXECUTOR_PORT: port.default(8288),
+
+    SMTP_URL: optionalString,
+    SMTP_SINK_PORT: port.default(2525),
+    MAIL_FROM: z.string().default("Dispatch <dispatch@localhost>"),
+  })
+  .transform((env) => ({
+    ...env,
+    DEMO_MODEL_URL: env.DEMO_MODEL_URL ?? `http://127.0.0.1:${env.DEMO_MODEL_PORT}/v1`,
+    SMTP_URL: env.SMTP_URL ?? `smtp://127.0.0.1:${env.SMTP_SINK_PORT}`,
+  }));
+
+export type Env = z.infer<typeof envSchema> & { SESSION_SECRET: string };
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/** Where development keeps generated, machine-local state (git-ignored). */
+export const DATA_DIR = path.join(process.cwd(), ".data");
+
+/**
+ * In development and tests a random secret is generated once and kept in
+ * `.data/session-secret`, so cookies survive restarts. Production must set it.
+ */
+function developmentSecret(): string {
+  const file = path.join(DATA_DIR, "session-secret");
+  if (existsSync(file)) {
+    const secret = readFileSync(file, "utf8").trim();
+    if (secret.length >= 32) return secret;
+  }
+  const secret = randomBytes(32).toString("base64url");
+  mkdirSync(DATA_DIR, { recursive: true });
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const details = parsed.error.issues
+      .map((issue) => `  ${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("\n");
+    throw new EnvError(`Invalid environment configuration:\n${details}`);
+  }
+  const env = parsed.data;
+  if (!env.SESSION_SECRET) {
+    if (env.NODE_ENV === "production") {
+      throw new EnvError(
+        "SESSION_SECRET is required in production (at least 32 random characters, e.g. `openssl rand -base64 32`).",
+      );
+    }
+    return { ...env, SESSION_SECRET: developmentSecret() };
+  }
+  return { ...env, SESSION_SECRET: env.SESSION_SECRET };
+}

@@ -1,0 +1,24 @@
+import tsconfigPaths from "vite-tsconfig-paths";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [tsconfigPaths()],
+  resolve: {
+    // `server-only` throws outside React Server Components; tests run the
+    // server modules directly, so it resolves to an empty module here.
+    alias: { "server-only": new URL("./test/empty-module.ts", import.meta.url).pathname },
+  },
+  test: {
+    include: ["**/*.test.ts", "**/*.test.tsx"],
+    exclude: ["node_modules/**", ".next/**", "e2e/**"],
+    environment: "node",
+    globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/setup-env.ts"],
+    // Two cores: more workers only add contention.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: "test-results/vitest.json" },
+  },
+});
