@@ -18,7 +18,8 @@ export default defineConfig([
       "no-restricted-syntax": [
         "error",
         {
-          selector: "MemberExpression[object.name='process'][property.name='env']",
+          selector:
+            "MemberExpression[object.type='MemberExpression'][object.object.name='process'][object.property.name='env'][property.name!='NODE_ENV']",
           message: "Read configuration through lib/env.ts (validated once), not process.env.",
         },
       ],

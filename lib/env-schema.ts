@@ -89,6 +89,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   const env = parsed.data;
   if (!env.SESSION_SECRET) {
+    // `next build` imports server modules to collect page data; nothing is
+    // signed then, so the build needs no secret (the running server does).
+    if (source.NEXT_PHASE === "phase-production-build") {
+      return { ...env, SESSION_SECRET: randomBytes(32).toString("base64url") };
+    }
     if (env.NODE_ENV === "production") {
       throw new EnvError(
         "SESSION_SECRET is required in production (at least 32 random characters, e.g. `openssl rand -base64 32`).",
