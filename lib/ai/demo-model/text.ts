@@ -47,19 +47,27 @@ export function isStopword(word: string): boolean {
 }
 
 /**
- * Splits a reply into the tokens the server streams, one per SSE chunk: each
- * token is a word with the whitespace and punctuation that follow it, so the
- * concatenation of all tokens is exactly `text`.
+ * Splits a reply into the tokens the server streams, one per SSE chunk: a
+ * word with the punctuation around it and the whitespace after it ("**This ",
+ * "trade-offs, "), so the concatenation of all tokens is exactly `text`.
  */
 export function streamTokens(text: string): string[] {
   const tokens: string[] = [];
   let current = "";
+  let hasWord = false;
+  // Where the next token may start: just after whitespace that follows a word.
+  let cut = -1;
   for (const { segment, isWordLike } of wordSegmenter.segment(text)) {
-    if (isWordLike && current !== "" && /[\s([{"'`*_~>#|-]$/.test(current)) {
-      tokens.push(current);
-      current = "";
+    if (isWordLike) {
+      if (hasWord && cut >= 0) {
+        tokens.push(current.slice(0, cut));
+        current = current.slice(cut);
+      }
+      hasWord = true;
+      cut = -1;
     }
     current += segment;
+    if (!isWordLike && hasWord && /\s$/.test(segment)) cut = current.length;
   }
   if (current !== "") tokens.push(current);
   return tokens;

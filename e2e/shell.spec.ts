@@ -1,0 +1,66 @@
+import { expect, test } from "@playwright/test";
+
+test.describe("app shell", () => {
+  test("navigates between Chat and Jobs with the current page marked", async ({ page }) => {
+    await page.goto("/");
+    await expect(page.getByRole("heading", { level: 1 })).toContainText("streams while you watch");
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Jobs" }).click();
+    await expect(page).toHaveURL(/\/jobs$/);
+    await expect(nav.getByRole("link", { name: "Jobs" })).toHaveAttribute("aria-current", "page");
+    await expect(nav.getByRole("link", { name: "Chat" })).not.toHaveAttribute("aria-current", "page");
+    await nav.getByRole("link", { name: "Chat" }).click();
+    await expect(page).toHaveURL(/\/chat$/);
+    await expect(nav.getByRole("link", { name: "Chat" })).toHaveAttribute("aria-current", "page");
+  });
+
+  test("offers a skip link to the main content as the first keyboard stop", async ({ page }) => {
+    await page.goto("/");
+    await page.keyboard.press("Tab");
+    const skip = page.getByRole("link", { name: "Skip to content" });
+    await expect(skip).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/#main$/);
+  });
+
+  test("follows a dark system theme", async ({ browser }) => {
+    const context = await browser.newContext({ colorScheme: "dark" });
+    const page = await context.newPage();
+    await page.goto("/");
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await context.close();
+    const light = await browser.newContext({ colorScheme: "light" });
+    const lightPage = await light.newPage();
+    await lightPage.goto("/");
+    const lightBackground = await lightPage.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await light.close();
+    expect(background).not.toBe(lightBackground);
+  });
+
+  test("fetches no fonts or assets from other hosts", async ({ page }) => {
+    const foreign: string[] = [];
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.hostname !== "localhost") foreign.push(request.url());
+    });
+    await page.goto("/");
+    await page.goto("/chat");
+    expect(foreign).toEqual([]);
+  });
+
+  test("gives each browser its own httpOnly owner identity", async ({ browser }) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto("/");
+      const cookie = (await context.cookies()).find((c) => c.name === "dispatch_owner");
+      expect(cookie?.httpOnly).toBe(true);
+      expect(cookie?.sameSite).toBe("Lax");
+      const me = await page.request.get("/api/trpc/owner.me");
+      ids.push((await me.json()).result.data.json.id);
+      await context.close();
+    }
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+});

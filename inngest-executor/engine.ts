@@ -1,0 +1,1022 @@
+/**
+ * The executor's durable engine: events in, runs out. Every piece of state
+ * (events, runs, memoized steps, queued jobs, waits, cancellations) lives in
+ * Postgres, so any executor process can pick up any run after a crash.
+ *
+ * Jobs are leased with FOR UPDATE SKIP LOCKED. A lease names the worker that
+ * holds it; a worker proves it is alive by holding a session advisory lock, so
+ * when a process dies (even kill -9) Postgres drops the lock and its leases are
+ * reclaimed at once by the survivors or by the next process to start. All
+ * changes to one run happen under that run's row lock.
+ */
+import { randomBytes, randomInt } from "node:crypto";
+import pg from "pg";
+import { parseDurationMs, parseRetryAfter, resolveWakeTime } from "./durations";
+import { evaluateKey, expressionMatches } from "./expressions";
+import {
+  checkpointBodySchema,
+  eventPayloadSchema,
+  functionConfigSchema,
+  invokeOptsSchema,
+  newUlid,
+  opsResponseSchema,
+  registerBodySchema,
+  seededEventId,
+  toSerializedError,
+  waitOptsSchema,
+  type EventPayload,
+  type FunctionConfig,
+  type Op,
+  type RegisterBody,
+  type SerializedError,
+  type StoredEvent,
+} from "./protocol";
+import { migrateSchema, schemaIdent } from "./schema";
+
+const LIVENESS_LOCK_CLASS = 72_707_371;
+const WAKE_CHANNEL_PREFIX = "inngest_executor_wake";
+const FAILED_EVENT = "inngest/function.failed";
+const INVOKED_EVENT = "inngest/function.invoked";
+const DEFAULT_RETRIES = 3;
+const MAX_NETWORK_FAILURES = 300;
+
+export interface EngineOptions {
+  databaseUrl: string;
+  schema: string;
+  /** Base delay of the exponential retry backoff. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How many jobs one process runs at once. */
+  workerConcurrency: number;
+  callTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+type Tx = pg.PoolClient;
+
+interface JobRow {
+  id: string;
+  run_id: string;
+  kind: "call" | "sleep" | "wait-timeout" | "invoke-timeout";
+  step_id: string | null;
+  attempt: number;
+  network_failures: number;
+  concurrency_keys: string[];
+  lease_token: string;
+}
+
+interface RunRow {
+  id: string;
+  function_id: string;
+  event_id: string | null;
+  events: StoredEvent[];
+  status: RunStatus;
+  max_attempts: number;
+  disable_immediate: boolean;
+  parent_run_id: string | null;
+  parent_step_id: string | null;
+  concurrency_keys: string[];
+  created_at: Date;
+  started_at: Date | null;
+}
+
+export type RunStatus = "running" | "completed" | "failed" | "cancelled";
+
+type StepState = { type: "data"; data: unknown } | { type: "error"; error: SerializedError };
+
+/** What applying a result to a run decided about the job that produced it. */
+interface JobOutcome {
+  /** Keep the job row and put it back on the queue (a retry), instead of deleting it. */
+  reschedule?: { runAt: Date; attempt: number; networkFailures: number; stepId?: string | null };
+}
+
+interface InflightJob {
+  job: JobRow;
+  /** When the last step result of this call was recorded: the next step's start. */
+  mark: Date;
+  abort: AbortController;
+}
+
+export class Engine {
+  readonly pool: pg.Pool;
+  private readonly s: string;
+  private readonly wakeChannel: string;
+  private readonly workerId = randomInt(1, 2 ** 31 - 1);
+  private livenessClient: pg.Client | undefined;
+  private listenClient: pg.Client | undefined;
+  private stopped = false;
+  private dirty = true;
+  private wakeWaiter: (() => void) | undefined;
+  private readonly inflight = new Map<string, InflightJob>();
+  private readonly running = new Set<Promise<void>>();
+  private loopPromise: Promise<void> | undefined;
+  private reclaimTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: EngineOptions) {
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 12 });
+    this.pool.on("error", (err) => options.log(`db pool error: ${err.message}`));
+    this.s = schemaIdent(options.schema);
+    this.wakeChannel = `${WAKE_CHANNEL_PREFIX}_${options.schema}`;
+  }
+
+  async start(): Promise<void> {
+    await migrateSchema(this.pool, this.options.schema);
+    this.livenessClient = new pg.Client({ connectionString: this.options.databaseUrl });
+    this.livenessClient.on("error", (err) => this.options.log(`liveness connection error: ${err.message}`));
+    await this.livenessClient.connect();
+    await this.livenessClient.query("SELECT pg_advisory_lock($1, $2)", [LIVENESS_LOCK_CLASS, this.workerId]);
+    this.listenClient = new pg.Client({ connectionString: this.options.databaseUrl });
+    this.listenClient.on("error", (err) => this.options.log(`listen connection error: ${err.message}`));
+    this.listenClient.on("notification", () => this.wake());
+    await this.listenClient.connect();
+    await this.listenClient.query(`LISTEN ${this.wakeChannel}`);
+    await this.reclaimDeadLeases();
+    this.reclaimTimer = setInterval(() => {
+      this.reclaimDeadLeases().catch((err: Error) => this.options.log(`reclaim failed: ${err.message}`));
+    }, 1000);
+    this.reclaimTimer.unref();
+    this.loopPromise = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reclaimTimer) clearInterval(this.reclaimTimer);
+    this.wake();
+    for (const entry of this.inflight.values()) entry.abort.abort();
+    await this.loopPromise?.catch(() => undefined);
+    await Promise.allSettled([...this.running]);
+    await this.pool
+      .query(`UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL WHERE leased_by = $1`, [this.workerId])
+      .catch(() => undefined);
+    await this.listenClient?.end().catch(() => undefined);
+    await this.livenessClient?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  async registerApp(raw: unknown): Promise<{ appId: string; functions: number }> {
+    const body: RegisterBody = registerBodySchema.parse(raw);
+    await this.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${this.s}.apps (id, url, sdk, synced_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, sdk = EXCLUDED.sdk, synced_at = now()`,
+        [body.appName, body.url, body.sdk ?? null],
+      );
+      const ids = body.functions.map((fn) => fn.id);
+      await tx.query(`DELETE FROM ${this.s}.functions WHERE app_id = $1 AND NOT (id = ANY($2::text[]))`, [body.appName, ids]);
+      for (const fn of body.functions) {
+        const url = Object.values(fn.steps)[0]?.runtime.url;
+        if (!url) continue;
+        await tx.query(
+          `INSERT INTO ${this.s}.functions (id, app_id, name, url, config, updated_at) VALUES ($1, $2, $3, $4, $5, now())
+           ON CONFLICT (id) DO UPDATE SET app_id = EXCLUDED.app_id, name = EXCLUDED.name, url = EXCLUDED.url,
+             config = EXCLUDED.config, updated_at = now()`,
+          [fn.id, body.appName, fn.name ?? fn.id, url, JSON.stringify(fn)],
+        );
+      }
+    });
+    this.options.log(`synced app ${body.appName}: ${body.functions.length} function(s) at ${body.url}`);
+    return { appId: body.appName, functions: body.functions.length };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Stores events (deduplicated by id) and starts, resumes or cancels the runs they concern. */
+  async ingestEvents(raw: unknown[], idSeed?: string): Promise<string[]> {
+    const payloads = raw.map((item) => eventPayloadSchema.parse(item));
+    const now = Date.now();
+    const events: StoredEvent[] = payloads.map((payload, index) => toStoredEvent(payload, idSeed, index, now));
+    await this.transaction((tx) => this.ingestInTx(tx, events));
+    return events.map((event) => event.id);
+  }
+
+  private async ingestInTx(tx: Tx, events: StoredEvent[]): Promise<void> {
+    const { rows: functions } = await tx.query<{ id: string; config: FunctionConfig }>(`SELECT id, config FROM ${this.s}.functions`);
+    let wake = false;
+    for (const event of events) {
+      const inserted = await tx.query(
+        `INSERT INTO ${this.s}.events (id, name, payload) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [event.id, event.name, JSON.stringify(event)],
+      );
+      if (inserted.rowCount === 0) continue;
+      for (const fn of functions) {
+        const config = functionConfigSchema.safeParse(fn.config);
+        if (!config.success) continue;
+        const triggered = config.data.triggers.some(
+          (trigger) => trigger.event !== undefined && eventNameMatches(trigger.event, event.name) && expressionMatches(trigger.expression, { event }),
+        );
+        if (!triggered) continue;
+        if (await this.createRun(tx, config.data, [event])) wake = true;
+      }
+      if (await this.matchWaits(tx, event)) wake = true;
+      await this.matchCancellations(tx, event);
+    }
+    if (wake) await this.notify(tx);
+  }
+
+  /** Creates a run with its first job; returns its id, or undefined when an idempotency key suppressed it. */
+  private async createRun(
+    tx: Tx,
+    config: FunctionConfig,
+    events: StoredEvent[],
+    parent?: { runId: string; stepId: string },
+  ): Promise<string | undefined> {
+    const event = events[0];
+    if (!event) return undefined;
+    const vars = { event };
+    const idempotencyKey = config.idempotency ? evaluateKey(config.idempotency, vars) : null;
+    const retries = Object.values(config.steps)[0]?.retries?.attempts ?? DEFAULT_RETRIES;
+    const concurrencyKeys = concurrencyKeysFor(config, vars);
+    const runId = newUlid();
+    const inserted = await tx.query(
+      `INSERT INTO ${this.s}.runs (id, function_id, event_id, events, status, idempotency_key, concurrency_keys, max_attempts, parent_run_id, parent_step_id)
+       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
+      [runId, config.id, event.id, JSON.stringify(events), idempotencyKey, concurrencyKeys, retries + 1, parent?.runId ?? null, parent?.stepId ?? null],
+    );
+    if (inserted.rowCount === 0) {
+      this.options.log(`run skipped: ${config.id} idempotency key ${JSON.stringify(idempotencyKey)} already used`);
+      return undefined;
+    }
+    for (const cancel of config.cancel ?? []) {
+      const timeout = cancel.timeout ? parseDurationMs(cancel.timeout) : undefined;
+      await tx.query(
+        `INSERT INTO ${this.s}.cancellations (run_id, event_name, expression, expires_at) VALUES ($1, $2, $3, $4)`,
+        [runId, cancel.event, cancel.if ?? null, timeout === undefined ? null : new Date(Date.now() + timeout)],
+      );
+    }
+    await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys) VALUES ($1, 'call', $2)`, [runId, concurrencyKeys]);
+    this.options.log(`run ${runId} queued: ${config.id} for ${event.name} (${event.id})`);
+    return runId;
+  }
+
+  private async matchWaits(tx: Tx, event: StoredEvent): Promise<boolean> {
+    const { rows } = await tx.query<{ run_id: string; step_id: string; expression: string | null; events: StoredEvent[] }>(
+      `SELECT w.run_id, w.step_id, w.expression, r.events FROM ${this.s}.waits w JOIN ${this.s}.runs r ON r.id = w.run_id
+       WHERE w.event_name = $1 AND r.status = 'running' ORDER BY w.run_id, w.created_at`,
+      [event.name],
+    );
+    let resumed = false;
+    for (const wait of rows) {
+      if (!expressionMatches(wait.expression, { event: wait.events[0], async: event })) continue;
+      const run = await this.lockRun(tx, wait.run_id);
+      if (!run || run.status !== "running") continue;
+      const deleted = await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`, [wait.run_id, wait.step_id]);
+      if (deleted.rowCount === 0) continue;
+      await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'wait-timeout' AND step_id = $2`, [wait.run_id, wait.step_id]);
+      await this.memoize(tx, run.id, wait.step_id, { type: "data", data: event }, {});
+      this.options.log(`run ${run.id} wait ${wait.step_id} matched event ${event.name} (${event.id})`);
+      await this.ensureProgress(tx, run.id, undefined);
+      resumed = true;
+    }
+    return resumed;
+  }
+
+  private async matchCancellations(tx: Tx, event: StoredEvent): Promise<void> {
+    const { rows } = await tx.query<{ run_id: string; expression: string | null; events: StoredEvent[] }>(
+      `SELECT c.run_id, c.expression, r.events FROM ${this.s}.cancellations c JOIN ${this.s}.runs r ON r.id = c.run_id
+       WHERE c.event_name = $1 AND r.status = 'running' AND (c.expires_at IS NULL OR c.expires_at > now()) ORDER BY c.run_id`,
+      [event.name],
+    );
+    for (const cancel of rows) {
+      if (!expressionMatches(cancel.expression, { event: cancel.events[0], async: event })) continue;
+      await this.cancelRunInTx(tx, cancel.run_id, `cancelled by event ${event.name} (${event.id})`);
+    }
+  }
+
+  // ---------------------------------------------------------------- runs API
+
+  async cancelRun(runId: string): Promise<boolean> {
+    return this.transaction((tx) => this.cancelRunInTx(tx, runId, "cancelled through the API"));
+  }
+
+  private async cancelRunInTx(tx: Tx, runId: string, reason: string): Promise<boolean> {
+    const run = await this.lockRun(tx, runId);
+    if (!run || run.status !== "running") return false;
+    await this.finishRun(tx, run, "cancelled", { error: { name: "Cancelled", message: reason } });
+    return true;
+  }
+
+  async getRun(runId: string) {
+    const { rows } = await this.pool.query(
+      `SELECT r.id, r.function_id, r.event_id, r.status, r.output, r.error, r.created_at, r.started_at, r.ended_at,
+              f.app_id
+       FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
+      [runId],
+    );
+    return rows[0] as RunSummaryRow | undefined;
+  }
+
+  async listRunsForEvent(eventId: string): Promise<RunSummaryRow[]> {
+    const { rows } = await this.pool.query(
+      `SELECT r.id, r.function_id, r.event_id, r.status, r.output, r.error, r.created_at, r.started_at, r.ended_at, f.app_id
+       FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.event_id = $1 ORDER BY r.created_at`,
+      [eventId],
+    );
+    return rows as RunSummaryRow[];
+  }
+
+  async getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    const { rows } = await this.pool.query<{ payload: StoredEvent }>(`SELECT payload FROM ${this.s}.events WHERE id = $1`, [eventId]);
+    return rows[0]?.payload;
+  }
+
+  async recentRuns(limit: number): Promise<(RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[]> {
+    const { rows } = await this.pool.query(
+      `SELECT r.id, r.function_id, r.event_id, r.status, r.output, r.error, r.created_at, r.started_at, r.ended_at,
+              f.app_id, e.name AS event_name,
+              COALESCE((SELECT json_agg(json_build_object('step_id', s.step_id, 'name', s.name, 'op', s.op, 'status', s.status,
+                  'attempts', s.attempts, 'started_at', s.started_at, 'ended_at', s.ended_at) ORDER BY COALESCE(s.seq, 9e18), s.started_at)
+                FROM ${this.s}.run_steps s WHERE s.run_id = r.id), '[]') AS steps
+       FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id LEFT JOIN ${this.s}.events e ON e.id = r.event_id
+       ORDER BY r.created_at DESC LIMIT $1`,
+      [limit],
+    );
+    return rows as (RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[];
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /**
+   * SDK v4 "async checkpointing": while a call is in flight the SDK posts each
+   * step result here and runs on. Results are memoized at once, so a crash
+   * mid-call loses none of them. 409 tells the SDK its dispatch is stale.
+   */
+  async checkpointAsync(runId: string, raw: unknown): Promise<"ok" | "stale"> {
+    const body = checkpointBodySchema.parse(raw);
+    const [jobId, token] = body.qi_id.split(":");
+    const inflight = jobId ? this.inflight.get(jobId) : undefined;
+    return this.transaction(async (tx) => {
+      const run = await this.lockRun(tx, runId);
+      if (!run || run.status !== "running" || !jobId || !token) return "stale";
+      const { rows } = await tx.query<JobRow>(`SELECT * FROM ${this.s}.jobs WHERE id = $1 AND lease_token = $2 AND run_id = $3`, [jobId, token, runId]);
+      const job = rows[0];
+      if (!job) return "stale";
+      const mark = inflight?.mark ?? new Date();
+      await this.applyOps(tx, run, job, body.steps, mark, {});
+      if (inflight) inflight.mark = new Date();
+      return "ok";
+    });
+  }
+
+  // ---------------------------------------------------------------- worker
+
+  private wake(): void {
+    this.dirty = true;
+    const waiter = this.wakeWaiter;
+    this.wakeWaiter = undefined;
+    waiter?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const free = this.options.workerConcurrency - this.inflight.size;
+      if (free <= 0) {
+        await this.waitForWake(1000);
+        continue;
+      }
+      this.dirty = false;
+      let jobs: JobRow[] = [];
+      try {
+        jobs = await this.lease(Math.min(free, 50));
+      } catch (err) {
+        if (this.stopped) break;
+        this.options.log(`lease failed: ${(err as Error).message}`);
+        await delay(250);
+        continue;
+      }
+      for (const job of jobs) this.track(this.runJob(job));
+      if (jobs.length > 0) continue;
+      if (this.dirty) continue;
+      const next = await this.nextDueInMs().catch(() => 1000);
+      await this.waitForWake(Math.min(next, 2000));
+    }
+  }
+
+  private track(promise: Promise<void>): void {
+    this.running.add(promise);
+    void promise.finally(() => {
+      this.running.delete(promise);
+      this.wake();
+    });
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    if (this.dirty || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeWaiter = undefined;
+        resolve();
+      }, Math.max(ms, 1));
+      this.wakeWaiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async nextDueInMs(): Promise<number> {
+    const { rows } = await this.pool.query<{ ms: number | null }>(
+      `SELECT EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000 AS ms FROM ${this.s}.jobs WHERE lease_until IS NULL`,
+    );
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? 2000 : Math.max(0, Number(ms));
+  }
+
+  private async reclaimDeadLeases(): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL
+       WHERE leased_by IS NOT NULL AND (lease_until < now() OR leased_by NOT IN (
+         SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objsubid = 2 AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))`,
+      [LIVENESS_LOCK_CLASS],
+    );
+    if (rowCount) {
+      this.options.log(`reclaimed ${rowCount} job(s) from stopped executors`);
+      this.wake();
+    }
+  }
+
+  /** Leases due jobs, honouring concurrency limits (counted over leased call jobs sharing a key). */
+  private async lease(limit: number): Promise<JobRow[]> {
+    return this.transaction(async (tx) => {
+      const { rows: candidates } = await tx.query<Omit<JobRow, "lease_token">>(
+        `SELECT id, run_id, kind, step_id, attempt, network_failures, concurrency_keys FROM ${this.s}.jobs
+         WHERE lease_until IS NULL AND run_at <= now() ORDER BY run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit * 4],
+      );
+      if (candidates.length === 0) return [];
+      const keys = [...new Set(candidates.filter((job) => job.kind === "call").flatMap((job) => job.concurrency_keys))].sort();
+      const active = new Map<string, number>();
+      for (const key of keys) {
+        await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${this.options.schema}:${key}`]);
+        const { rows } = await tx.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${this.s}.jobs WHERE lease_until IS NOT NULL AND kind = 'call' AND $1 = ANY(concurrency_keys)`,
+          [key],
+        );
+        active.set(key, Number(rows[0]?.n ?? 0));
+      }
+      const chosen: JobRow[] = [];
+      for (const job of candidates) {
+        if (chosen.length >= limit) break;
+        if (job.kind === "call" && job.concurrency_keys.some((key) => (active.get(key) ?? 0) >= concurrencyLimit(key))) continue;
+        if (job.kind === "call") for (const key of job.concurrency_keys) active.set(key, (active.get(key) ?? 0) + 1);
+        chosen.push({ ...job, lease_token: randomBytes(8).toString("hex") });
+      }
+      for (const job of chosen) {
+        await tx.query(
+          `UPDATE ${this.s}.jobs SET leased_by = $2, lease_token = $3, lease_until = now() + make_interval(secs => $4) WHERE id = $1`,
+          [job.id, this.workerId, job.lease_token, this.options.callTimeoutMs / 1000 + 60],
+        );
+      }
+      return chosen;
+    });
+  }
+
+  /** Runs a leased job, then any follow-up job the result handed straight back to this worker. */
+  private async runJob(first: JobRow): Promise<void> {
+    let job: JobRow | undefined = first;
+    while (job && !this.stopped) {
+      const current: JobRow = job;
+      const entry: InflightJob = { job: current, mark: new Date(), abort: new AbortController() };
+      this.inflight.set(current.id, entry);
+      try {
+        job = await this.processJob(current, entry);
+      } catch (err) {
+        job = undefined;
+        if (!this.stopped) {
+          this.options.log(`job ${current.id} (${current.kind}) of run ${current.run_id} errored: ${(err as Error).message}`);
+          await this.pool
+            .query(
+              `UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL, run_at = now() + interval '500 milliseconds'
+               WHERE id = $1 AND lease_token = $2`,
+              [current.id, current.lease_token],
+            )
+            .catch(() => undefined);
+        }
+      } finally {
+        this.inflight.delete(current.id);
+      }
+    }
+  }
+
+  private async processJob(job: JobRow, entry: InflightJob): Promise<JobRow | undefined> {
+    switch (job.kind) {
+      case "call":
+        return this.callApp(job, entry);
+      case "sleep":
+        return this.applyForJob(job, async (tx, run) => {
+          if (job.step_id) await this.memoize(tx, run.id, job.step_id, { type: "data", data: null }, { ended: new Date() });
+          return {};
+        });
+      case "wait-timeout":
+        return this.applyForJob(job, async (tx, run) => {
+          if (!job.step_id) return {};
+          const deleted = await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`, [run.id, job.step_id]);
+          if (deleted.rowCount) await this.memoize(tx, run.id, job.step_id, { type: "data", data: null }, { ended: new Date() });
+          return {};
+        });
+      case "invoke-timeout":
+        return this.applyForJob(job, async (tx, run) => {
+          if (!job.step_id) return {};
+          await this.memoize(
+            tx,
+            run.id,
+            job.step_id,
+            { type: "error", error: { name: "InngestInvokeTimeoutError", message: "Timed out waiting for the invoked function to complete" } },
+            { ended: new Date(), status: "failed" },
+          );
+          return {};
+        });
+      default:
+        throw new Error(`unknown job kind ${String(job.kind)}`);
+    }
+  }
+
+  private async callApp(job: JobRow, entry: InflightJob): Promise<JobRow | undefined> {
+    const { rows: runRows } = await this.pool.query<RunRow & { url: string | null }>(
+      `SELECT r.*, f.url FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
+      [job.run_id],
+    );
+    const run = runRows[0];
+    if (!run || run.status !== "running") return this.applyForJob(job, async () => ({}));
+    if (!run.url) {
+      return this.applyForJob(job, async (tx, locked) => {
+        await this.finishRun(tx, locked, "failed", { error: { name: "Error", message: `Function ${run.function_id} is not synced` } });
+        return {};
+      });
+    }
+    const { rows: stepRows } = await this.pool.query<{ step_id: string; state: StepState }>(
+      `SELECT step_id, state FROM ${this.s}.run_steps WHERE run_id = $1 AND state IS NOT NULL ORDER BY seq`,
+      [run.id],
+    );
+    const steps = Object.fromEntries(stepRows.map((row) => [row.step_id, row.state]));
+    const stack = stepRows.map((row) => row.step_id);
+    const url = new URL(run.url);
+    url.searchParams.set("stepId", job.step_id ?? "step");
+    const body = {
+      event: run.events[0],
+      events: run.events,
+      steps,
+      ctx: {
+        run_id: run.id,
+        fn_id: run.function_id,
+        attempt: job.attempt,
+        max_attempts: run.max_attempts,
+        disable_immediate_execution: run.disable_immediate,
+        use_api: false,
+        qi_id: `${job.id}:${job.lease_token}`,
+        stack: { stack, current: Math.max(stack.length - 1, 0) },
+      },
+    };
+    const started = new Date();
+    entry.mark = started;
+    let response: { status: number; headers: Headers; text: string } | undefined;
+    let networkError: string | undefined;
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-inngest-server-kind": "dev" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([entry.abort.signal, AbortSignal.timeout(this.options.callTimeoutMs)]),
+      });
+      response = { status: res.status, headers: res.headers, text: await res.text() };
+    } catch (err) {
+      networkError = (err as Error).message;
+    }
+    if (this.stopped) return undefined;
+    return this.applyForJob(job, async (tx, locked) => {
+      await tx.query(`UPDATE ${this.s}.runs SET started_at = COALESCE(started_at, $2) WHERE id = $1`, [locked.id, started]);
+      if (!response) {
+        if (job.network_failures + 1 >= MAX_NETWORK_FAILURES) {
+          await this.finishRun(tx, locked, "failed", { error: { name: "Error", message: `App unreachable: ${networkError}` } });
+          return {};
+        }
+        const wait = Math.min(100 * 2 ** Math.min(job.network_failures, 6), 5000);
+        this.options.log(`run ${locked.id} call failed (${networkError}); retrying in ${wait}ms`);
+        return { reschedule: { runAt: new Date(Date.now() + wait), attempt: job.attempt, networkFailures: job.network_failures + 1 } };
+      }
+      return this.handleResponse(tx, locked, job, response, entry);
+    });
+  }
+
+  private async handleResponse(
+    tx: Tx,
+    run: RunRow,
+    job: JobRow,
+    response: { status: number; headers: Headers; text: string },
+    entry: InflightJob,
+  ): Promise<JobOutcome> {
+    const parsed = parseJson(response.text);
+    if (response.status === 200) {
+      await this.finishRun(tx, run, "completed", { output: parsed });
+      return {};
+    }
+    if (response.status === 206) {
+      const ops = opsResponseSchema.safeParse(parsed);
+      if (!ops.success) {
+        return this.functionError(tx, run, job, { name: "Error", message: `Invalid ops from SDK: ${ops.error.message}` }, response.headers);
+      }
+      return this.applyOps(tx, run, job, ops.data, entry.mark, { retryAfter: response.headers.get("retry-after") });
+    }
+    const error = toSerializedError(parsed, `Function call failed with HTTP ${response.status}`);
+    return this.functionError(tx, run, job, error, response.headers);
+  }
+
+  private async functionError(tx: Tx, run: RunRow, job: JobRow, error: SerializedError, headers: Headers): Promise<JobOutcome> {
+    const noRetry = headers.get("x-inngest-no-retry") === "true";
+    if (noRetry || job.attempt + 1 >= run.max_attempts) {
+      await this.finishRun(tx, run, "failed", { error });
+      return {};
+    }
+    const wait = parseRetryAfter(headers.get("retry-after")) ?? this.backoff(job.attempt);
+    this.options.log(`run ${run.id} attempt ${job.attempt + 1} failed (${error.message}); retrying in ${Math.round(wait)}ms`);
+    return { reschedule: { runAt: new Date(Date.now() + wait), attempt: job.attempt + 1, networkFailures: 0 } };
+  }
+
+  private backoff(attempt: number): number {
+    const base = Math.min(this.options.retryBaseMs * 2 ** attempt, this.options.retryMaxMs);
+    return base * (0.75 + Math.random() * 0.5);
+  }
+
+  /** Applies the ops an SDK reported (from a call's 206 response or from a checkpoint). */
+  private async applyOps(
+    tx: Tx,
+    run: RunRow,
+    job: JobRow,
+    ops: Op[],
+    mark: Date,
+    context: { retryAfter?: string | null },
+  ): Promise<JobOutcome> {
+    const { rows: known } = await tx.query<{ step_id: string; state: StepState | null }>(
+      `SELECT step_id, state FROM ${this.s}.run_steps WHERE run_id = $1 AND step_id = ANY($2::text[])`,
+      [run.id, ops.map((op) => op.id)],
+    );
+    const memoized = new Set(known.filter((row) => row.state !== null).map((row) => row.step_id));
+    const fresh = ops.filter((op) => !memoized.has(op.id));
+    if (fresh.filter((op) => op.op === "StepPlanned").length > 1 && !run.disable_immediate) {
+      await tx.query(`UPDATE ${this.s}.runs SET disable_immediate = true WHERE id = $1`, [run.id]);
+      run.disable_immediate = true;
+    }
+    let outcome: JobOutcome = {};
+    const now = new Date();
+    for (const op of fresh) {
+      const name = op.displayName ?? op.name ?? op.id;
+      switch (op.op) {
+        case "Step":
+        case "StepRun":
+          await this.memoize(tx, run.id, op.id, { type: "data", data: op.data ?? null }, { name, op: op.op, started: mark, ended: now, attempt: job.attempt });
+          break;
+        case "StepFailed":
+          await this.memoize(
+            tx,
+            run.id,
+            op.id,
+            { type: "error", error: toSerializedError(op.error, "Step failed") },
+            { name, op: op.op, started: mark, ended: now, status: "failed", attempt: job.attempt },
+          );
+          break;
+        case "StepError": {
+          const error = toSerializedError(op.error, "Step errored");
+          const wait = parseRetryAfter(context.retryAfter) ?? this.backoff(job.attempt);
+          await tx.query(
+            `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, error, attempts, started_at)
+             VALUES ($1, $2, $3, 'StepRun', 'retrying', $4, $5, $6)
+             ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'retrying', error = EXCLUDED.error, attempts = EXCLUDED.attempts
+             WHERE ${this.s}.run_steps.state IS NULL`,
+            [run.id, op.id, name, JSON.stringify(error), job.attempt + 1, mark],
+          );
+          this.options.log(`run ${run.id} step ${name} attempt ${job.attempt + 1} failed (${error.message}); retrying in ${Math.round(wait)}ms`);
+          const runAt = new Date(Date.now() + wait);
+          if (job.step_id === op.id) {
+            outcome = { reschedule: { runAt, attempt: job.attempt + 1, networkFailures: 0 } };
+          } else if (job.step_id === null) {
+            // The discovery call ran the step itself; the retry is a call targeted at that step.
+            outcome = { reschedule: { runAt, attempt: job.attempt + 1, networkFailures: 0, stepId: op.id } };
+          } else {
+            await this.insertJob(tx, run, "call", op.id, runAt, job.attempt + 1);
+          }
+          break;
+        }
+        case "StepPlanned":
+          if (op.id === job.step_id) break;
+          await this.insertJob(tx, run, "call", op.id, now, 0);
+          await this.markWaiting(tx, run.id, op.id, name, "StepRun", "queued");
+          break;
+        case "Sleep": {
+          const wakeAt = resolveWakeTime(op.name ?? "0s");
+          await this.markWaiting(tx, run.id, op.id, name, "Sleep", "waiting");
+          await this.insertJob(tx, run, "sleep", op.id, wakeAt, 0);
+          break;
+        }
+        case "WaitForEvent": {
+          const opts = waitOptsSchema.parse(op.opts ?? {});
+          const timeout = parseDurationMs(opts.timeout) ?? 0;
+          await this.markWaiting(tx, run.id, op.id, op.displayName ?? op.id, "WaitForEvent", "waiting");
+          await tx.query(
+            `INSERT INTO ${this.s}.waits (run_id, step_id, event_name, expression) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+            [run.id, op.id, op.name ?? "", opts.if ?? null],
+          );
+          await this.insertJob(tx, run, "wait-timeout", op.id, new Date(Date.now() + timeout), 0);
+          break;
+        }
+        case "InvokeFunction":
+          await this.invoke(tx, run, op, name);
+          break;
+        case "RunComplete":
+          await this.finishRun(tx, run, "completed", { output: op.data ?? null });
+          return {};
+        case "DiscoveryRequest":
+          break;
+        default:
+          await this.memoize(
+            tx,
+            run.id,
+            op.id,
+            { type: "error", error: { name: "Error", message: `The embedded executor does not support ${op.op}` } },
+            { name, op: op.op, started: mark, ended: now, status: "failed" },
+          );
+      }
+    }
+    return outcome;
+  }
+
+  private async invoke(tx: Tx, run: RunRow, op: Op, name: string): Promise<void> {
+    const opts = invokeOptsSchema.parse(op.opts ?? {});
+    await this.markWaiting(tx, run.id, op.id, name, "InvokeFunction", "waiting");
+    const { rows } = await tx.query<{ config: FunctionConfig }>(`SELECT config FROM ${this.s}.functions WHERE id = $1`, [opts.function_id]);
+    const config = rows[0] ? functionConfigSchema.safeParse(rows[0].config) : undefined;
+    if (!config?.success) {
+      await this.memoize(
+        tx,
+        run.id,
+        op.id,
+        { type: "error", error: { name: "Error", message: `Function ${opts.function_id} is not synced` } },
+        { ended: new Date(), status: "failed" },
+      );
+      return;
+    }
+    const event: StoredEvent = {
+      id: newUlid(),
+      name: INVOKED_EVENT,
+      data: { ...(opts.payload?.data ?? {}), _inngest: { source_run_id: run.id, source_fn_id: run.function_id } },
+      ts: Date.now(),
+    };
+    await tx.query(`INSERT INTO ${this.s}.events (id, name, payload) VALUES ($1, $2, $3)`, [event.id, event.name, JSON.stringify(event)]);
+    const childId = await this.createRun(tx, config.data, [event], { runId: run.id, stepId: op.id });
+    if (!childId) {
+      await this.memoize(tx, run.id, op.id, { type: "data", data: null }, { ended: new Date() });
+      return;
+    }
+    const timeout = opts.timeout ? parseDurationMs(opts.timeout) : undefined;
+    if (timeout !== undefined) await this.insertJob(tx, run, "invoke-timeout", op.id, new Date(Date.now() + timeout), 0);
+    await this.notify(tx);
+  }
+
+  private async insertJob(tx: Tx, run: RunRow, kind: JobRow["kind"], stepId: string | null, runAt: Date, attempt: number): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at, attempt, concurrency_keys) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [run.id, kind, stepId, runAt, attempt, kind === "call" ? run.concurrency_keys : []],
+    );
+    await this.notify(tx);
+  }
+
+  private async markWaiting(tx: Tx, runId: string, stepId: string, name: string, op: string, status: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, started_at) VALUES ($1, $2, $3, $4, $5, now())
+       ON CONFLICT (run_id, step_id) DO NOTHING`,
+      [runId, stepId, name, op, status],
+    );
+  }
+
+  /** Records a step's result once: a memoized result is never overwritten. */
+  private async memoize(
+    tx: Tx,
+    runId: string,
+    stepId: string,
+    state: StepState,
+    meta: { name?: string; op?: string; started?: Date; ended?: Date; status?: string; attempt?: number },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, state, error, attempts, seq, started_at, ended_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('${this.s}.step_seq'), $9, $10)
+       ON CONFLICT (run_id, step_id) DO UPDATE SET state = EXCLUDED.state, status = EXCLUDED.status, error = EXCLUDED.error,
+         seq = EXCLUDED.seq, ended_at = EXCLUDED.ended_at, attempts = GREATEST(${this.s}.run_steps.attempts, EXCLUDED.attempts),
+         started_at = COALESCE(${this.s}.run_steps.started_at, EXCLUDED.started_at)
+       WHERE ${this.s}.run_steps.state IS NULL`,
+      [
+        runId,
+        stepId,
+        meta.name ?? null,
+        meta.op ?? "StepRun",
+        meta.status ?? (state.type === "error" ? "failed" : "completed"),
+        JSON.stringify(state),
+        state.type === "error" ? JSON.stringify(state.error) : null,
+        (meta.attempt ?? 0) + 1,
+        meta.started ?? meta.ended ?? null,
+        meta.ended ?? null,
+      ],
+    );
+  }
+
+  /**
+   * A running run always has something pending: a job, a wait or an invoked
+   * child. When nothing is left, the function is called again to find its
+   * next step. Returns the new job when it is leased to this worker.
+   */
+  private async ensureProgress(tx: Tx, runId: string, excludeJobId: string | undefined, leaseTo?: string): Promise<JobRow | undefined> {
+    const { rows } = await tx.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM ${this.s}.jobs WHERE run_id = $1 AND id::text <> COALESCE($2, '')) +
+              (SELECT count(*) FROM ${this.s}.run_steps WHERE run_id = $1 AND status = 'waiting') AS n`,
+      [runId, excludeJobId ?? null],
+    );
+    if (Number(rows[0]?.n ?? 0) > 0) return undefined;
+    const { rows: runRows } = await tx.query<{ concurrency_keys: string[] }>(`SELECT concurrency_keys FROM ${this.s}.runs WHERE id = $1`, [runId]);
+    const keys = runRows[0]?.concurrency_keys ?? [];
+    if (leaseTo) {
+      const { rows: inserted } = await tx.query<Omit<JobRow, "lease_token">>(
+        `INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys, leased_by, lease_token, lease_until)
+         VALUES ($1, 'call', $2, $3, $4, now() + make_interval(secs => $5)) ON CONFLICT DO NOTHING
+         RETURNING id, run_id, kind, step_id, attempt, network_failures, concurrency_keys`,
+        [runId, keys, this.workerId, leaseTo, this.options.callTimeoutMs / 1000 + 60],
+      );
+      return inserted[0] ? { ...inserted[0], lease_token: leaseTo } : undefined;
+    }
+    await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys) VALUES ($1, 'call', $2) ON CONFLICT DO NOTHING`, [runId, keys]);
+    await this.notify(tx);
+    return undefined;
+  }
+
+  /**
+   * Applies a job's result under the run's row lock, if the job is still
+   * leased by this worker; then retires or requeues the job and, if the run has
+   * nothing pending, queues its next call (handed straight back to this worker).
+   */
+  private async applyForJob(job: JobRow, apply: (tx: Tx, run: RunRow) => Promise<JobOutcome>): Promise<JobRow | undefined> {
+    return this.transaction(async (tx) => {
+      const run = await this.lockRun(tx, job.run_id);
+      const { rows } = await tx.query(`SELECT 1 FROM ${this.s}.jobs WHERE id = $1 AND lease_token = $2`, [job.id, job.lease_token]);
+      if (rows.length === 0) return undefined;
+      if (!run || run.status !== "running") {
+        await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = $1`, [job.id]);
+        return undefined;
+      }
+      const outcome = await apply(tx, run);
+      const status = await tx.query<{ status: RunStatus }>(`SELECT status FROM ${this.s}.runs WHERE id = $1`, [run.id]);
+      if (status.rows[0]?.status !== "running") return undefined;
+      if (outcome.reschedule) {
+        const { runAt, attempt, networkFailures, stepId } = outcome.reschedule;
+        await tx.query(
+          `UPDATE ${this.s}.jobs SET run_at = $2, attempt = $3, network_failures = $4, step_id = COALESCE($5, step_id),
+             leased_by = NULL, lease_token = NULL, lease_until = NULL WHERE id = $1`,
+          [job.id, runAt, attempt, networkFailures, stepId ?? null],
+        );
+        await this.notify(tx);
+        return undefined;
+      }
+      await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = $1`, [job.id]);
+      if (job.concurrency_keys.length > 0) await this.notify(tx);
+      return this.ensureProgress(tx, run.id, job.id, randomBytes(8).toString("hex"));
+    });
+  }
+
+  private async finishRun(
+    tx: Tx,
+    run: RunRow,
+    status: Exclude<RunStatus, "running">,
+    result: { output?: unknown; error?: SerializedError },
+  ): Promise<void> {
+    await tx.query(`UPDATE ${this.s}.runs SET status = $2, output = $3, error = $4, ended_at = now() WHERE id = $1`, [
+      run.id,
+      status,
+      result.output === undefined ? null : JSON.stringify(result.output),
+      result.error ? JSON.stringify(result.error) : null,
+    ]);
+    await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1`, [run.id]);
+    await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1`, [run.id]);
+    await tx.query(`DELETE FROM ${this.s}.cancellations WHERE run_id = $1`, [run.id]);
+    await tx.query(`UPDATE ${this.s}.run_steps SET status = 'cancelled' WHERE run_id = $1 AND status IN ('waiting', 'queued', 'retrying')`, [run.id]);
+    const took = run.created_at ? `${Date.now() - new Date(run.created_at).getTime()}ms` : "";
+    this.options.log(`run ${run.id} ${status}: ${run.function_id}${result.error ? ` (${result.error.message})` : ""} after ${took}`);
+    await this.notify(tx);
+    if (run.parent_run_id && run.parent_step_id) await this.resumeParent(tx, run, status, result);
+    const original = run.events[0];
+    if (status === "failed" && original && original.name !== FAILED_EVENT) {
+      const event: StoredEvent = {
+        id: newUlid(),
+        name: FAILED_EVENT,
+        data: { function_id: run.function_id, run_id: run.id, error: result.error, event: original },
+        ts: Date.now(),
+      };
+      await this.ingestInTx(tx, [event]);
+    }
+  }
+
+  private async resumeParent(tx: Tx, child: RunRow, status: RunStatus, result: { output?: unknown; error?: SerializedError }): Promise<void> {
+    if (!child.parent_run_id || !child.parent_step_id) return;
+    const parent = await this.lockRun(tx, child.parent_run_id);
+    if (!parent || parent.status !== "running") return;
+    const state: StepState =
+      status === "completed"
+        ? { type: "data", data: result.output ?? null }
+        : { type: "error", error: result.error ?? { name: "Error", message: `Invoked function ${status}` } };
+    await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'invoke-timeout' AND step_id = $2`, [parent.id, child.parent_step_id]);
+    await this.memoize(tx, parent.id, child.parent_step_id, state, { ended: new Date() });
+    await this.ensureProgress(tx, parent.id, undefined);
+  }
+
+  private async lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
+    const { rows } = await tx.query<RunRow>(`SELECT * FROM ${this.s}.runs WHERE id = $1 FOR UPDATE`, [runId]);
+    return rows[0];
+  }
+
+  private async notify(tx: Tx): Promise<void> {
+    await tx.query("SELECT pg_notify($1, '')", [this.wakeChannel]);
+    this.wake();
+  }
+
+  /** Runs fn in a transaction, retrying on deadlocks and serialization failures. */
+  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        const code = (err as { code?: string }).code;
+        if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        throw err;
+      } finally {
+        client.release();
+      }
+    }
+  }
+}
+
+export interface RunSummaryRow {
+  id: string;
+  function_id: string;
+  app_id: string | null;
+  event_id: string | null;
+  status: RunStatus;
+  output: unknown;
+  error: SerializedError | null;
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+}
+
+export interface StepSummaryRow {
+  step_id: string;
+  name: string | null;
+  op: string;
+  status: string;
+  attempts: number;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+function toStoredEvent(payload: EventPayload, seed: string | undefined, index: number, now: number): StoredEvent {
+  const id = payload.id ?? (seed ? seededEventId(seed, index) : undefined) ?? newUlid(now);
+  return { ...payload, id, name: payload.name, data: payload.data ?? {}, ts: payload.ts ?? now };
+}
+
+function eventNameMatches(pattern: string, name: string): boolean {
+  if (pattern.endsWith("*")) return name.startsWith(pattern.slice(0, -1));
+  return pattern === name;
+}
+
+/** Encodes each concurrency constraint of a run as "<limit>|<scope>|<key expression>|<key value>". */
+function concurrencyKeysFor(config: FunctionConfig, vars: Record<string, unknown>): string[] {
+  const raw = config.concurrency;
+  if (raw === undefined || raw === null) return [];
+  const entries = typeof raw === "number" ? [{ limit: raw }] : Array.isArray(raw) ? raw : [raw];
+  return entries
+    .filter((entry) => entry.limit > 0)
+    .map((entry) => {
+      const scope = "scope" in entry && entry.scope && entry.scope !== "fn" ? entry.scope : `fn:${config.id}`;
+      const keyExpr = "key" in entry && entry.key ? entry.key : "";
+      const value = keyExpr ? evaluateKey(keyExpr, vars) : "";
+      return `${entry.limit}|${scope}|${keyExpr}|${value}`;
+    });
+}
+
+function concurrencyLimit(key: string): number {
+  return Number(key.split("|", 1)[0]);
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

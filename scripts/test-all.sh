@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `npm test`: typecheck, lint, unit/integration (Vitest, real Postgres) and
+# end-to-end (Playwright, real browser against the production build), then one
+# closing line `N passed, N failed` that counts every check and test.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+mkdir -p test-results
+rm -f test-results/vitest.json test-results/playwright.json
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$1"; }
+count_check() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $2"; fi; }
+
+step "typecheck"
+npx tsc --noEmit -p .
+count_check $? typecheck
+
+step "lint"
+npx eslint --max-warnings 0 .
+count_check $? lint
+
+step "unit and integration tests (vitest)"
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+vitest_status=$?
+if [ -f test-results/vitest.json ]; then
+  read -r p f < <(node -e 'const r=require("./test-results/vitest.json");console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0) + (r.success||r.numFailedTests?0:1))')
+  passed=$((passed + p)); failed=$((failed + f))
+else
+  count_check "$vitest_status" vitest
+fi
+
+step "build"
+NEXT_TELEMETRY_DISABLED=1 npx next build
+build_status=$?
+count_check $build_status build
+
+if [ $build_status -eq 0 ] && ! bash scripts/ensure-chromium.sh; then
+  count_check 1 "chromium for playwright"
+elif [ $build_status -eq 0 ]; then
+  step "end-to-end tests (playwright)"
+  npx playwright test
+  e2e_status=$?
+  if [ -f test-results/playwright.json ]; then
+    read -r p f < <(node -e 'const s=require("./test-results/playwright.json").stats;console.log(s.expected + s.flaky, s.unexpected + (s.expected+s.flaky+s.unexpected===0?1:0))')
+    passed=$((passed + p)); failed=$((failed + f))
+  else
+    count_check "$e2e_status" playwright
+  fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
