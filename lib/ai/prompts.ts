@@ -74,24 +74,26 @@ export interface Passage {
   title?: string;
 }
 
-/** Numbered passages, `[1] text`, one block each, separated by blank lines. */
+/** Numbered passages, `[1] (Title) text`, one block each, separated by blank lines. */
 export function formatPassages(passages: readonly Passage[]): string {
   return passages
     .map((passage, i) => {
       const body = passage.text.replace(/\s*\n\s*\n\s*/g, "\n").trim();
-      return `[${i + 1}] ${passage.title ? `${passage.title}: ` : ""}${body}`;
+      const title = passage.title?.replace(/[()\s]+/g, " ").trim();
+      return `[${i + 1}] ${title ? `(${title}) ` : ""}${body}`;
     })
     .join("\n\n");
 }
 
 /** Passages by number, parsed back from {@link formatPassages}' format. */
-export function parsePassages(text: string): Map<number, string> {
-  const passages = new Map<number, string>();
+export function parsePassages(text: string): Map<number, Passage> {
+  const passages = new Map<number, Passage>();
   const pattern = /^\[(\d{1,3})\]\s+([\s\S]*?)(?=\n\s*\n|\n\[\d{1,3}\]\s|$(?![\s\S]))/gm;
   for (const match of text.matchAll(pattern)) {
     const number = Number(match[1]);
-    const body = match[2]!.trim();
-    if (body && !passages.has(number)) passages.set(number, body);
+    const titled = /^\(([^()\n]+)\)\s+([\s\S]+)$/.exec(match[2]!.trim());
+    const body = (titled ? titled[2]! : match[2]!).trim();
+    if (body && !passages.has(number)) passages.set(number, titled ? { title: titled[1]!, text: body } : { text: body });
   }
   return passages;
 }

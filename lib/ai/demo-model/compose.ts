@@ -11,6 +11,7 @@ import {
   parsePassages,
   parseTaskLine,
   requestedCount,
+  type Passage,
 } from "@/lib/ai/prompts";
 import { stripMarkers } from "@/lib/ai/demo-model/directives";
 import { isStopword, splitSentences, terms } from "@/lib/ai/demo-model/text";
@@ -105,11 +106,11 @@ function summaryReply(system: string, user: string, earlier: readonly DemoMessag
  * Ranks every sentence of every passage against the question with BM25 and
  * answers with the best few, each followed by the citation of its passage.
  */
-function answerReply(question: string, passages: ReadonlyMap<number, string>): string {
+function answerReply(question: string, passages: ReadonlyMap<number, Passage>): string {
   if (passages.size === 0) {
     return "I was asked to answer from passages, but none were given. Passages look like `[1] text`, one per paragraph.";
   }
-  const candidates = [...passages].flatMap(([number, text]) =>
+  const candidates = [...passages].flatMap(([number, { text }]) =>
     splitSentences(text).map((sentence) => ({ number, sentence, terms: terms(sentence) })),
   );
   const questionTerms = [...new Set(terms(question))];
@@ -192,7 +193,7 @@ function planReply(question: string, count: number): string {
   const topic = phrases[0] ?? (cleaned.replace(/[?.!]+$/, "") || "the topic");
   const candidates = [
     `What is ${topic}, and how does it work?`,
-    ...phrases.slice(1).map((phrase) => `How does ${phrase} relate to ${topic}?`),
+    ...phrases.slice(1, 3).map((phrase) => `What is the relationship between ${phrase} and ${topic}?`),
     `What are the trade-offs and limitations of ${topic}?`,
     `What practical examples or recommendations exist for ${topic}?`,
     `Which sources give the most direct answer to: ${cleaned.replace(/[?.!]*$/, "?")}`,
@@ -220,9 +221,11 @@ export function remainderAfter(full: string, partial: string): string {
   if (trimmed && full.startsWith(trimmed)) return full.slice(trimmed.length);
   // The partial came from elsewhere (another model, an edited message):
   // resume after its last words if they occur in the full answer.
-  const tail = trimmed.slice(-40);
-  const at = tail.length >= 8 ? full.lastIndexOf(tail) : -1;
-  if (at !== -1) return full.slice(at + tail.length);
+  for (const length of [40, 24, 12]) {
+    const tail = trimmed.slice(-length);
+    const at = tail.length === length ? full.lastIndexOf(tail) : -1;
+    if (at !== -1) return full.slice(at + tail.length);
+  }
   const unsaid = splitSentences(full).filter((sentence) => !partial.includes(sentence));
   if (unsaid.length > 0) return `${/\s$/.test(partial) || !partial ? "" : " "}${unsaid.join(" ")}`;
   return "";

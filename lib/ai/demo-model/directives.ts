@@ -111,12 +111,10 @@ export function parseMarkers(text: string, into: Directives = emptyDirectives())
   return into;
 }
 
-/** `text` without its markers (and without the spaces they leave behind). */
+/** `text` without its markers; text without markers comes back unchanged. */
 export function stripMarkers(text: string): string {
-  return text
-    .replace(MARKER_PATTERN, "")
-    .replace(/[ \t]{2,}/g, " ")
-    .trim();
+  if (!text.includes("[[demo:")) return text;
+  return text.replace(/[ \t]*\[\[demo:[^\]]*\]\]/g, "").trim();
 }
 
 export function emptyDirectives(): Directives {

@@ -5,7 +5,6 @@
 import { demoModelOptionsFromEnv } from "@/lib/ai/demo-model/config";
 import { startDemoModel } from "@/lib/ai/demo-model/server";
 
-// eslint-disable-next-line no-restricted-syntax -- a standalone sidecar, configured before the app's env exists
 const options = demoModelOptionsFromEnv(process.env);
 const server = await startDemoModel(options);
 console.log(

@@ -1,0 +1,28 @@
+/**
+ * The one place the app gets its language model. Every caller (chat route,
+ * Inngest functions) asks here; the choice follows the environment, see
+ * `lib/ai/models.ts` for the rules.
+ */
+import "server-only";
+import { publicModelInfo, resolveModel, type ModelInfo, type ResolvedModel } from "@/lib/ai/models";
+import { env } from "@/lib/env";
+
+let resolved: ResolvedModel | undefined;
+
+function resolveOnce(): ResolvedModel {
+  if (!resolved) {
+    resolved = resolveModel(env);
+    for (const warning of resolved.selection.warnings) console.warn(`[ai] ${warning}`);
+  }
+  return resolved;
+}
+
+/** The configured language model. Throws a ModelConfigError with a clear message when the configuration is incomplete. */
+export function languageModel(): ResolvedModel["model"] {
+  return resolveOnce().model;
+}
+
+/** Which provider and model answer, for the UI ("Offline demo model" vs "OpenAI · gpt-5-mini"). */
+export function modelInfo(): ModelInfo {
+  return publicModelInfo(resolveOnce().selection);
+}
