@@ -5,7 +5,7 @@
  * prompt text inline, so the demo model keeps recognising them.
  *
  * Format:
- * - The system message opens with a task line, `Task: <task>.`, where task is
+ * - The system prompt opens with a task line, `Task: <task>.`, where task is
  *   one of {@link PROMPT_TASKS}.
  * - Text to summarise sits between `<document>` and `</document>`.
  * - Context passages are numbered blocks, `[1] text`, separated by blank
@@ -33,24 +33,31 @@ export function parseTaskLine(text: string): PromptTask | undefined {
   return PROMPT_TASKS.find((task) => task === name);
 }
 
+/**
+ * A task's prompt, shaped to spread into `generateText` / `streamText`:
+ * `streamText({ model, ...summarizePrompt({ text }) })`. The system prompt
+ * travels in `system` (the AI SDK warns about system messages in `messages`).
+ */
+export interface TaskPrompt {
+  system: string;
+  messages: ModelMessage[];
+}
+
 export const DOCUMENT_OPEN = "<document>";
 export const DOCUMENT_CLOSE = "</document>";
 
-export function summarizeMessages(input: { text: string; maxSentences?: number }): ModelMessage[] {
+export function summarizePrompt(input: { text: string; maxSentences?: number }): TaskPrompt {
   const length = input.maxSentences
     ? `Reply with at most ${input.maxSentences} sentences.`
     : "Keep it short: a few sentences.";
-  return [
-    {
-      role: "system",
-      content: [
-        taskLine("summarize"),
-        "Summarize the document the user gives you. Keep its key facts and its wording where you can; add nothing that is not in it.",
-        length,
-      ].join("\n"),
-    },
-    { role: "user", content: `${DOCUMENT_OPEN}\n${input.text}\n${DOCUMENT_CLOSE}` },
-  ];
+  return {
+    system: [
+      taskLine("summarize"),
+      "Summarize the document the user gives you. Keep its key facts and its wording where you can; add nothing that is not in it.",
+      length,
+    ].join("\n"),
+    messages: [{ role: "user", content: `${DOCUMENT_OPEN}\n${input.text}\n${DOCUMENT_CLOSE}` }],
+  };
 }
 
 /** The text between the first `<document>` and its `</document>`, if any. */
@@ -98,18 +105,17 @@ export function parsePassages(text: string): Map<number, Passage> {
   return passages;
 }
 
-export function answerWithSourcesMessages(input: { question: string; passages: readonly Passage[] }): ModelMessage[] {
-  return [
-    {
-      role: "system",
-      content: [
-        taskLine("answer-with-sources"),
-        "Answer the question using only the numbered passages. Cite the passages you use inline as [1], [2].",
-        "If the passages do not answer the question, say so.",
-      ].join("\n"),
-    },
-    { role: "user", content: `Passages:\n${formatPassages(input.passages)}\n\nQuestion: ${input.question}` },
-  ];
+export function answerWithSourcesPrompt(input: { question: string; passages: readonly Passage[] }): TaskPrompt {
+  return {
+    system: [
+      taskLine("answer-with-sources"),
+      "Answer the question using only the numbered passages. Cite the passages you use inline as [1], [2].",
+      "If the passages do not answer the question, say so.",
+    ].join("\n"),
+    messages: [
+      { role: "user", content: `Passages:\n${formatPassages(input.passages)}\n\nQuestion: ${input.question}` },
+    ],
+  };
 }
 
 /** The text of the `Question:` line (and what follows it), if present. */
@@ -128,19 +134,16 @@ export function parseCitations(text: string): number[] {
   return cited;
 }
 
-export function planSubQuestionsMessages(input: { question: string; count?: number }): ModelMessage[] {
+export function planSubQuestionsPrompt(input: { question: string; count?: number }): TaskPrompt {
   const count = input.count ?? 3;
-  return [
-    {
-      role: "system",
-      content: [
-        taskLine("plan-sub-questions"),
-        `Break the user's research question into ${count} sub-questions that together answer it.`,
-        "Reply with a numbered list, one sub-question per line, and nothing else.",
-      ].join("\n"),
-    },
-    { role: "user", content: input.question },
-  ];
+  return {
+    system: [
+      taskLine("plan-sub-questions"),
+      `Break the user's research question into ${count} sub-questions that together answer it.`,
+      "Reply with a numbered list, one sub-question per line, and nothing else.",
+    ].join("\n"),
+    messages: [{ role: "user", content: input.question }],
+  };
 }
 
 /** Sub-questions from a numbered (or bulleted) list reply. */

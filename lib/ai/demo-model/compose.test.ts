@@ -2,17 +2,22 @@ import { describe, expect, it } from "vitest";
 import { composeReply, keyPhrases, remainderAfter, type DemoMessage } from "@/lib/ai/demo-model/compose";
 import { streamTokens } from "@/lib/ai/demo-model/text";
 import {
-  answerWithSourcesMessages,
+  answerWithSourcesPrompt,
   continueMessages,
   parseCitations,
   parsePassages,
   parseSubQuestions,
-  planSubQuestionsMessages,
-  summarizeMessages,
+  planSubQuestionsPrompt,
+  summarizePrompt,
+  type TaskPrompt,
 } from "@/lib/ai/prompts";
 import type { ModelMessage } from "ai";
 
-function plain(messages: ModelMessage[]): DemoMessage[] {
+/** The messages a provider sends for a prompt: the system prompt first. */
+function plain(prompt: TaskPrompt | ModelMessage[]): DemoMessage[] {
+  const messages: ModelMessage[] = Array.isArray(prompt)
+    ? prompt
+    : [{ role: "system", content: prompt.system }, ...prompt.messages];
   return messages.map((message) => ({
     role: message.role,
     content: typeof message.content === "string" ? message.content : JSON.stringify(message.content),
@@ -35,7 +40,7 @@ const PASSAGES = [
 
 describe("summaries", () => {
   it("summarises the document of a summarize prompt with sentences from it", () => {
-    const reply = composeReply(plain(summarizeMessages({ text: DOCUMENT, maxSentences: 2 })));
+    const reply = composeReply(plain(summarizePrompt({ text: DOCUMENT, maxSentences: 2 })));
     expect(reply.task).toBe("summarize");
     const sentences = reply.text.split(/(?<=\.) /);
     expect(sentences).toHaveLength(2);
@@ -62,7 +67,7 @@ describe("summaries", () => {
 });
 
 describe("answers with sources", () => {
-  const messages = plain(answerWithSourcesMessages({ question: "What does vacuum do with dead tuples?", passages: PASSAGES }));
+  const messages = plain(answerWithSourcesPrompt({ question: "What does vacuum do with dead tuples?", passages: PASSAGES }));
 
   it("cites only passages that exist, and draws its sentences from the passages it cites", () => {
     const reply = composeReply(messages);
@@ -80,14 +85,14 @@ describe("answers with sources", () => {
 
   it("says so when no passage is relevant", () => {
     const reply = composeReply(
-      plain(answerWithSourcesMessages({ question: "Who won the 1998 world cup?", passages: PASSAGES })),
+      plain(answerWithSourcesPrompt({ question: "Who won the 1998 world cup?", passages: PASSAGES })),
     );
     expect(parseCitations(reply.text)).toEqual([1, 2, 3]);
     expect(reply.text).toMatch(/do not appear to answer/);
   });
 
   it("round-trips the passage format", () => {
-    const parsed = parsePassages(plain(answerWithSourcesMessages({ question: "q", passages: PASSAGES }))[1]!.content);
+    const parsed = parsePassages(plain(answerWithSourcesPrompt({ question: "q", passages: PASSAGES }))[1]!.content);
     expect([...parsed.keys()]).toEqual([1, 2, 3]);
     expect(parsed.get(2)).toEqual(PASSAGES[1]);
   });
@@ -96,7 +101,7 @@ describe("answers with sources", () => {
 describe("plans", () => {
   it("returns the requested number of sub-questions derived from the question", () => {
     const question = "How does PgBouncer connection pooling affect prepared statements in PostgreSQL?";
-    const reply = composeReply(plain(planSubQuestionsMessages({ question, count: 4 })));
+    const reply = composeReply(plain(planSubQuestionsPrompt({ question, count: 4 })));
     expect(reply.task).toBe("plan-sub-questions");
     const subQuestions = parseSubQuestions(reply.text);
     expect(subQuestions).toHaveLength(4);
