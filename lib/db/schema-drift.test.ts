@@ -71,6 +71,7 @@ interface Column {
   udt: string;
   nullable: boolean;
   default: string | null;
+  generated: boolean;
 }
 interface Index {
   table: string;
@@ -78,33 +79,70 @@ interface Index {
   columns: string[];
   unique: boolean;
   primary: boolean;
+  method: string;
+}
+
+/**
+ * `Unsupported("…")` fields (e.g. a generated tsvector) are left out of the
+ * DMMF's fields, though its indexes name them; they are read from the schema
+ * text instead and checked as strictly: name, type, nullability.
+ */
+interface UnsupportedField {
+  model: string;
+  name: string;
+  column: string;
+  udt: string;
+  nullable: boolean;
+}
+
+function unsupportedFields(schema: string): UnsupportedField[] {
+  const fields: UnsupportedField[] = [];
+  for (const block of schema.matchAll(/^model\s+(\w+)\s*\{([\s\S]*?)^\}/gm)) {
+    for (const line of block[2]!.matchAll(/^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/gm)) {
+      const mapped = /@map\("([^"]+)"\)/.exec(line[4]!);
+      fields.push({
+        model: block[1]!,
+        name: line[1]!,
+        column: mapped?.[1] ?? line[1]!,
+        udt: line[2]!,
+        nullable: line[3] === "?",
+      });
+    }
+  }
+  return fields;
 }
 
 let client: pg.Client;
 let dmmf: Dmmf;
+let unsupported: UnsupportedField[];
 let columns: Column[];
 let indexes: Index[];
 
 beforeAll(async () => {
-  dmmf = (await internals.getDMMF({ datamodel: readFileSync("prisma/schema.prisma", "utf8") })).datamodel;
+  const schema = readFileSync("prisma/schema.prisma", "utf8");
+  dmmf = (await internals.getDMMF({ datamodel: schema })).datamodel;
+  unsupported = unsupportedFields(schema);
   client = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   columns = (
     await client.query<Column>(`
       SELECT table_name AS table, column_name AS column, udt_name AS udt,
-             is_nullable = 'YES' AS nullable, column_default AS default
+             is_nullable = 'YES' AS nullable, column_default AS default,
+             is_generated = 'ALWAYS' AS generated
       FROM information_schema.columns
       WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`)
   ).rows;
   indexes = (
     await client.query<Index>(`
       SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, ix.indisprimary AS primary,
+             am.amname AS method,
              array(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, n)
                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.n)::text[] AS columns
       FROM pg_index ix
       JOIN pg_class t ON t.oid = ix.indrelid
       JOIN pg_class i ON i.oid = ix.indexrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
+      JOIN pg_am am ON am.oid = i.relam
       WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'`)
   ).rows;
 });
@@ -115,8 +153,11 @@ function tableOf(modelName: string) {
   return model.dbName ?? model.name;
 }
 function columnOf(modelName: string, fieldName: string) {
-  const field = dmmf.models.find((m) => m.name === modelName)!.fields.find((f) => f.name === fieldName)!;
-  return field.dbName ?? field.name;
+  const field = dmmf.models.find((m) => m.name === modelName)!.fields.find((f) => f.name === fieldName);
+  if (field) return field.dbName ?? field.name;
+  const other = unsupported.find((f) => f.model === modelName && f.name === fieldName);
+  if (!other) throw new Error(`Unknown field ${modelName}.${fieldName}`);
+  return other.column;
 }
 
 describe("schema.prisma agrees with the migrated database", () => {
@@ -130,13 +171,23 @@ describe("schema.prisma agrees with the migrated database", () => {
     for (const model of dmmf.models) {
       const table = model.dbName ?? model.name;
       const scalarFields = model.fields.filter((f) => f.kind === "scalar" || f.kind === "enum");
+      const otherFields = unsupported.filter((f) => f.model === model.name);
       const actual = columns.filter((c) => c.table === table);
       expect(actual.map((c) => c.column).sort(), `columns of ${table}`).toEqual(
-        scalarFields.map((f) => f.dbName ?? f.name).sort(),
+        [...scalarFields.map((f) => f.dbName ?? f.name), ...otherFields.map((f) => f.column)].sort(),
       );
+      for (const field of otherFields) {
+        const column = actual.find((c) => c.column === field.column)!;
+        const where = `${table}.${column.column}`;
+        expect(column.udt, `type of ${where}`).toBe(field.udt);
+        expect(column.nullable, `nullability of ${where}`).toBe(field.nullable);
+        expect(column.default, `default of ${where}`).toBeNull();
+      }
       for (const field of scalarFields) {
         const column = actual.find((c) => c.column === (field.dbName ?? field.name))!;
         const where = `${table}.${column.column}`;
+        // Prisma writes every field it knows; only Unsupported fields may be generated.
+        expect(column.generated, `generated ${where}`).toBe(false);
         expect(column.udt, `type of ${where}`).toBe(expectedType(field, enums));
         expect(column.nullable, `nullability of ${where}`).toBe(!field.isRequired);
         const expected = expectedDefault(field);
@@ -158,6 +209,7 @@ describe("schema.prisma agrees with the migrated database", () => {
         columns: cols,
         unique: index.type === "id" || index.type === "unique",
         primary: index.type === "id",
+        method: (index.algorithm ?? "BTree").toLowerCase(),
       };
     });
     const sortKey = (i: Index) => `${i.table}/${i.name}`;
