@@ -4,21 +4,33 @@ import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { startDemoModel, type DemoModelServer, type DemoRequestRecord } from "@/lib/ai/demo-model/server";
 import { streamTokens } from "@/lib/ai/demo-model/text";
 
+interface Chunk {
+  id: string;
+  object: string;
+  created: number;
+  model: string;
+  choices: Array<{ index: number; delta: { role?: string; content?: string }; finish_reason: string | null }>;
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+}
+
 interface SseResult {
-  chunks: Array<Record<string, any>>;
+  chunks: Chunk[];
   done: boolean;
   /** Set when the connection broke before the stream ended. */
   error?: unknown;
 }
 
 /** Reads an SSE body into its parsed `data:` payloads, stopping at [DONE] or a broken connection. */
-async function readSse(response: Response, onChunk?: (chunk: Record<string, any>, count: number) => void): Promise<SseResult> {
+async function readSse(response: Response, onChunk?: (chunk: Chunk, count: number) => void): Promise<SseResult> {
   const result: SseResult = { chunks: [], done: false };
   const decoder = new TextDecoder();
   let buffer = "";
+  const reader = response.body!.getReader();
   try {
-    for await (const bytes of response.body!) {
-      buffer += decoder.decode(bytes as Uint8Array, { stream: true });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
       let boundary: number;
       while ((boundary = buffer.indexOf("\n\n")) !== -1) {
         const event = buffer.slice(0, boundary);
@@ -29,7 +41,7 @@ async function readSse(response: Response, onChunk?: (chunk: Record<string, any>
           result.done = true;
           continue;
         }
-        const chunk = JSON.parse(data) as Record<string, any>;
+        const chunk = JSON.parse(data) as Chunk;
         result.chunks.push(chunk);
         onChunk?.(chunk, result.chunks.length);
       }
@@ -107,7 +119,7 @@ describe("demo model protocol", () => {
       expect(chunk).toMatchObject({ id, object: "chat.completion.chunk", model: DEMO_MODEL_ID });
       expect(typeof chunk.created).toBe("number");
     }
-    expect(chunks[0]!.choices[0].delta).toEqual({ role: "assistant", content: "" });
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: "assistant", content: "" });
     const expected = composeReply([{ role: "user", content: QUESTION }]).text;
     const content = contentOf(chunks);
     expect(content.join("")).toBe(expected);
@@ -115,16 +127,17 @@ describe("demo model protocol", () => {
 
     const finish = chunks.at(-2)!;
     expect(finish.choices[0]).toMatchObject({ delta: {}, finish_reason: "stop" });
-    const usage = chunks.at(-1)!;
-    expect(usage.choices).toEqual([]);
-    expect(usage.usage.completion_tokens).toBe(content.length);
-    expect(usage.usage.total_tokens).toBe(usage.usage.prompt_tokens + usage.usage.completion_tokens);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    const usage = last.usage!;
+    expect(usage.completion_tokens).toBe(content.length);
+    expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
   });
 
   it("sends no usage chunk unless asked", async () => {
     const { chunks, done } = await readSse(await post(chat(QUESTION, { stream: true })));
     expect(done).toBe(true);
-    expect(chunks.at(-1)!.choices[0].finish_reason).toBe("stop");
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("stop");
     expect(chunks.every((chunk) => !("usage" in chunk))).toBe(true);
   });
 
