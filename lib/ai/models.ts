@@ -11,7 +11,7 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { LanguageModel } from "ai";
+import type { LanguageModelV3 } from "@ai-sdk/provider";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import type { Env } from "@/lib/env-schema";
 
@@ -143,7 +143,8 @@ export interface ModelOptions {
 }
 
 export interface ResolvedModel {
-  model: Exclude<LanguageModel, string>;
+  /** Every provider here implements the AI SDK's language model specification v3. */
+  model: LanguageModelV3;
   selection: ModelSelection;
 }
 
