@@ -1,0 +1,270 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fetchDocument, documentUrlSchema } from "@/lib/ingest/fetch-document";
+import { IngestError } from "@/lib/ingest/errors";
+
+// Every request the local server receives, so tests can prove a blocked URL was never contacted.
+const seen: string[] = [];
+let server: http.Server;
+let base: string;
+let port: number;
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://local");
+    seen.push(url.pathname + url.search);
+    switch (url.pathname) {
+      case "/page.html":
+        res.writeHead(200, { "content-type": "text/html; charset=UTF-8" });
+        return res.end("<html><head><title>Hello</title></head><body><p>Hi</p></body></html>");
+      case "/notes.md":
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        return res.end("# Notes\n\nSome *markdown*.");
+      case "/doc.pdf":
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        return res.end("%PDF-1.7\n%fake but sniffable\n");
+      case "/image.png":
+        res.writeHead(200, { "content-type": "image/png" });
+        return res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      case "/disguised.bin":
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        return res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]));
+      case "/redirect": {
+        res.writeHead(302, { location: url.searchParams.get("to") ?? "/page.html" });
+        return res.end();
+      }
+      case "/loop":
+        res.writeHead(301, { location: `/loop?n=${Number(url.searchParams.get("n") ?? 0) + 1}` });
+        return res.end();
+      case "/declared-huge":
+        res.writeHead(200, { "content-type": "text/plain", "content-length": String(50 * 1024 * 1024) });
+        return res.end();
+      case "/stream-huge": {
+        // No Content-Length: only the streaming cap can stop this.
+        res.writeHead(200, { "content-type": "text/plain" });
+        const block = Buffer.alloc(64 * 1024, "a");
+        let sent = 0;
+        const pump = () => {
+          while (sent < 20 && res.write(block)) sent++;
+          if (sent >= 20) res.end();
+          else res.once("drain", pump);
+        };
+        res.on("error", () => undefined);
+        return pump();
+      }
+      case "/slow":
+        // Never answers; the client's deadline has to end it.
+        return;
+      case "/missing":
+        res.writeHead(404, { "content-type": "text/html" });
+        return res.end("not here");
+      default:
+        res.writeHead(500);
+        return res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  seen.length = 0;
+});
+
+async function failure(promise: Promise<unknown>): Promise<IngestError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(IngestError);
+    return error as IngestError;
+  }
+  throw new Error("expected the fetch to fail");
+}
+
+const local = { allowPrivateNetworks: true } as const;
+
+describe("fetchDocument with the default (public-only) policy", () => {
+  it.each([
+    ["http://127.0.0.1:9/", "loopback literal"],
+    ["http://10.0.0.1/", "RFC 1918"],
+    ["http://192.168.1.10/", "RFC 1918"],
+    ["http://100.64.0.1/", "CGNAT"],
+    ["http://169.254.169.254/latest/meta-data/", "cloud metadata"],
+    ["http://0.0.0.0/", "unspecified"],
+    ["http://[::1]/", "IPv6 loopback"],
+    ["http://[::]/", "IPv6 unspecified"],
+    ["http://[fe80::1]/", "IPv6 link-local"],
+    ["http://[fd00:ec2::254]/", "AWS IPv6 metadata"],
+    ["http://[::ffff:127.0.0.1]/", "IPv4-mapped loopback"],
+    ["http://[::ffff:a9fe:a9fe]/", "IPv4-mapped metadata"],
+    ["http://[64:ff9b::a00:1]/", "NAT64 of 10.0.0.1"],
+    ["http://2130706433/", "decimal loopback"],
+    ["http://0x7f.1/", "hex loopback"],
+    ["http://224.0.0.1/", "multicast"],
+  ])("refuses %s (%s)", async (url) => {
+    const error = await failure(fetchDocument(url));
+    expect(error.code).toBe("blocked_address");
+    expect(error.message).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
+    expect(error.retryable).toBe(false);
+  });
+
+  it("refuses the local test server by IP and never contacts it", async () => {
+    const error = await failure(fetchDocument(`${base}/page.html`));
+    expect(error.code).toBe("blocked_address");
+    expect(seen).toEqual([]);
+  });
+
+  it("refuses a hostname that resolves to loopback, checked at connect time", async () => {
+    const error = await failure(fetchDocument(`http://localhost:${port}/page.html`));
+    expect(error.code).toBe("blocked_address");
+    expect(error.detail).toContain("127.0.0.1");
+    expect(seen).toEqual([]);
+  });
+
+  it("checks every redirect: a trusted first hop cannot redirect to a private address", async () => {
+    // The first hop (localhost:port) is exempted explicitly, standing in for a public site;
+    // its redirect to 127.0.0.1 gets no exemption and must be refused before any request is made.
+    const target = `http://127.0.0.1:${port}/page.html`;
+    const error = await failure(
+      fetchDocument(`http://localhost:${port}/redirect?to=${encodeURIComponent(target)}`, { trustedPrivateHosts: [`localhost:${port}`] }),
+    );
+    expect(error.code).toBe("blocked_address");
+    expect(seen).toEqual([`/redirect?to=${encodeURIComponent(target)}`]);
+  });
+
+  it("checks redirects to hostnames too (resolved at connect time)", async () => {
+    const other = await new Promise<http.Server>((resolve) => {
+      const s = http.createServer((_req, res) => res.end("secret"));
+      s.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const error = await failure(
+        fetchDocument(`http://localhost:${port}/redirect?to=${encodeURIComponent(`http://localhost:${otherPort}/`)}`, {
+          trustedPrivateHosts: [`localhost:${port}`],
+        }),
+      );
+      expect(error.code).toBe("blocked_address");
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  it("the trusted-host exemption allows that exact host only", async () => {
+    const doc = await fetchDocument(`http://localhost:${port}/redirect?to=/page.html`, { trustedPrivateHosts: [`localhost:${port}`] });
+    expect(doc.url).toBe(`http://localhost:${port}/page.html`);
+    expect(doc.redirects).toEqual([`http://localhost:${port}/page.html`]);
+  });
+});
+
+describe("fetchDocument URL rules", () => {
+  it.each(["file:///etc/passwd", "ftp://example.com/a.txt", "data:text/plain,hello", "javascript:alert(1)", "gopher://example.com/"])(
+    "refuses the scheme of %s",
+    async (url) => {
+      expect((await failure(fetchDocument(url))).code).toBe("unsupported_scheme");
+    },
+  );
+
+  it("refuses a redirect to a non-http scheme", async () => {
+    const error = await failure(fetchDocument(`${base}/redirect?to=${encodeURIComponent("file:///etc/passwd")}`, local));
+    expect(error.code).toBe("unsupported_scheme");
+  });
+
+  it("refuses garbage and embedded credentials", async () => {
+    expect((await failure(fetchDocument("not a url"))).code).toBe("invalid_url");
+    expect((await failure(fetchDocument("http://user:pass@example.com/"))).code).toBe("invalid_url");
+  });
+
+  it("documentUrlSchema accepts http(s) only", () => {
+    expect(documentUrlSchema.safeParse(" https://example.com/a ").success).toBe(true);
+    expect(documentUrlSchema.safeParse("file:///etc/passwd").success).toBe(false);
+    expect(documentUrlSchema.safeParse("example.com").success).toBe(false);
+  });
+});
+
+describe("fetchDocument with private networks allowed (test servers)", () => {
+  it("downloads an HTML page with its charset", async () => {
+    const doc = await fetchDocument(`${base}/page.html`, local);
+    expect(doc.status).toBe(200);
+    expect(doc.contentType).toBe("text/html");
+    expect(doc.charset).toBe("utf-8");
+    expect(new TextDecoder().decode(doc.bytes)).toContain("<title>Hello</title>");
+    expect(doc.redirects).toEqual([]);
+  });
+
+  it("follows relative redirects and reports them", async () => {
+    const doc = await fetchDocument(`${base}/redirect?to=/redirect%3Fto%3D/page.html`, local);
+    expect(doc.url).toBe(`${base}/page.html`);
+    expect(doc.redirects).toEqual([`${base}/redirect?to=/page.html`, `${base}/page.html`]);
+  });
+
+  it("caps redirects", async () => {
+    const error = await failure(fetchDocument(`${base}/loop`, { ...local, maxRedirects: 3 }));
+    expect(error.code).toBe("too_many_redirects");
+    expect(seen).toHaveLength(4);
+  });
+
+  it("sniffs octet-stream bodies: PDF and Markdown accepted, an image refused", async () => {
+    expect((await fetchDocument(`${base}/doc.pdf`, local)).contentType).toBe("application/pdf");
+    const md = await fetchDocument(`${base}/notes.md`, local);
+    expect(md.contentType).toBe("text/markdown");
+    expect(md.fileName).toBe("notes.md");
+    expect((await failure(fetchDocument(`${base}/disguised.bin`, local))).code).toBe("unsupported_content_type");
+  });
+
+  it("refuses a declared type outside the allowlist", async () => {
+    expect((await failure(fetchDocument(`${base}/image.png`, local))).code).toBe("unsupported_content_type");
+    const error = await failure(fetchDocument(`${base}/page.html`, { ...local, allowedContentTypes: ["application/pdf"] }));
+    expect(error.code).toBe("unsupported_content_type");
+  });
+
+  it("refuses a declared Content-Length over the cap before reading", async () => {
+    const error = await failure(fetchDocument(`${base}/declared-huge`, { ...local, maxBytes: 1024 * 1024 }));
+    expect(error.code).toBe("too_large");
+    expect(error.message).toContain("1 MB");
+  });
+
+  it("aborts a streamed body past the cap", async () => {
+    const error = await failure(fetchDocument(`${base}/stream-huge`, { ...local, maxBytes: 256 * 1024 }));
+    expect(error.code).toBe("too_large");
+  });
+
+  it("enforces the total deadline", async () => {
+    const error = await failure(fetchDocument(`${base}/slow`, { ...local, timeoutMs: 300 }));
+    expect(error.code).toBe("timeout");
+    expect(error.retryable).toBe(true);
+  });
+
+  it("reports the caller's abort as aborted, not as a timeout", async () => {
+    const controller = new AbortController();
+    const pending = fetchDocument(`${base}/slow`, { ...local, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect((await failure(pending)).code).toBe("aborted");
+  });
+
+  it("maps HTTP errors with their status", async () => {
+    const error = await failure(fetchDocument(`${base}/missing`, local));
+    expect(error.code).toBe("http_error");
+    expect(error.status).toBe(404);
+    expect(error.retryable).toBe(false);
+    const serverError = await failure(fetchDocument(`${base}/boom`, local));
+    expect(serverError.status).toBe(500);
+    expect(serverError.retryable).toBe(true);
+  });
+
+  it("reports a closed port and an unknown host as unreachable", async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    expect((await failure(fetchDocument(`http://127.0.0.1:${closedPort}/`, local))).code).toBe("unreachable");
+    expect((await failure(fetchDocument("http://does-not-exist.invalid/"))).code).toBe("unreachable");
+  });
+});
