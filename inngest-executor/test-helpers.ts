@@ -12,7 +12,7 @@ import pg from "pg";
 import { startExecutor, type Executor, type ExecutorOptions } from "./index";
 
 export function testSchema(label: string): string {
-  return `inngest_executor_t_${label}_${randomBytes(3).toString("hex")}`;
+  return `inngest_executor_t_${label.replace(/[^a-z0-9]/g, "_")}_${randomBytes(3).toString("hex")}`;
 }
 
 export function databaseUrl(): string {

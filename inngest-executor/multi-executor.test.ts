@@ -1,0 +1,54 @@
+/**
+ * Several executor processes on one database share the work safely: jobs are
+ * leased with SKIP LOCKED and each run's changes happen under its row lock, so
+ * every run completes and, with nothing crashing, every step runs exactly once.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Executor } from "./index";
+import { dropSchema, sendEvent, startTestApp, startTestExecutor, testClient, testSchema, waitForRuns, type TestApp } from "./test-helpers";
+
+const schema = testSchema("multi");
+const executors: Executor[] = [];
+let app: TestApp;
+const executions = new Map<string, number>();
+
+beforeAll(async () => {
+  executors.push(await startTestExecutor({ schema }), await startTestExecutor({ schema }), await startTestExecutor({ schema }));
+  const [first] = executors;
+  if (!first) throw new Error("no executor");
+  const client = testClient("multi", first.url);
+  const fn = client.createFunction({ id: "shared", triggers: [{ event: "multi/go" }] }, async ({ event, step }) => {
+    const n = (event.data as { n: number }).n;
+    const parts = await Promise.all(
+      ["x", "y"].map((part) =>
+        step.run(`part-${part}`, () => {
+          executions.set(`${n}:${part}`, (executions.get(`${n}:${part}`) ?? 0) + 1);
+          return part;
+        }),
+      ),
+    );
+    await step.run("final", () => executions.set(`${n}:final`, (executions.get(`${n}:final`) ?? 0) + 1));
+    return parts.join("") + n;
+  });
+  app = await startTestApp(client, [fn]);
+  await first.sync(app.url);
+});
+
+afterAll(async () => {
+  await app?.stop();
+  for (const executor of executors) await executor.stop();
+  await dropSchema(schema);
+});
+
+it("completes every run exactly once when three executors share the queue", async () => {
+  const events = Array.from({ length: 30 }, (_, n) => ({ name: "multi/go", data: { n } }));
+  // Events arrive through different executors, as behind a load balancer.
+  const ids = (await Promise.all(events.map((event, i) => sendEvent(executors[i % executors.length]?.url ?? "", event)))).flat();
+  for (const [n, id] of ids.entries()) {
+    const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
+    expect(run).toMatchObject({ status: "Completed", output: `xy${n}` });
+  }
+  for (let n = 0; n < events.length; n++) {
+    for (const part of ["x", "y", "final"]) expect(executions.get(`${n}:${part}`), `${n}:${part}`).toBe(1);
+  }
+});
