@@ -1,0 +1,180 @@
+/**
+ * Streams straight from the offline demo model, as the baseline the chat
+ * route is compared with: time to first token and tokens per second at 1, 10
+ * and 50 concurrent streams. The model runs in its own process, as it does
+ * under `npm run dev`. The helpers are exported for `bench/run.ts`.
+ *
+ *   tsx bench/demo-model-direct.ts [--ttft-ms 300] [--tps 40] [--concurrency 1,10,50] [--rounds 3]
+ */
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
+
+export interface StreamSample {
+  /** Request sent → first content token received. */
+  ttftMs: number;
+  tokens: number;
+  /** First token → last token, over the tokens after the first. */
+  tokensPerSecond: number;
+}
+
+export interface Distribution {
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+export function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), count: sorted.length };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `lib/ai/demo-model/main.ts` in a child process and waits until it answers. */
+export async function spawnDemoModel(pace: { ttftMs: number; tokensPerSecond: number }) {
+  const port = await freePort();
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/ai/demo-model/main.ts"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DEMO_MODEL_PORT: String(port),
+      DEMO_MODEL_TTFT_MS: String(pace.ttftMs),
+      DEMO_MODEL_TOKENS_PER_SECOND: String(pace.tokensPerSecond),
+      DEMO_MODEL_FAULTS: "",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}/v1`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/models`)).ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill();
+      throw new Error("the demo model did not start");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    pid: child.pid,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** One streamed chat completion, timed at the client. */
+export async function measureStream(url: string, prompt: string): Promise<StreamSample> {
+  const started = performance.now();
+  const response = await fetch(`${url}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: DEMO_MODEL_ID, stream: true, messages: [{ role: "user", content: prompt }] }),
+  });
+  if (!response.ok || !response.body) throw new Error(`demo model answered ${response.status}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let first = NaN;
+  let last = NaN;
+  let tokens = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary: number;
+    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
+      const data = buffer.slice(6, boundary);
+      buffer = buffer.slice(boundary + 2);
+      if (data === "[DONE]") continue;
+      const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta
+        .content;
+      if (!content) continue;
+      const now = performance.now();
+      if (tokens === 0) first = now;
+      last = now;
+      tokens += 1;
+    }
+  }
+  return {
+    ttftMs: first - started,
+    tokens,
+    tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (last - first) : NaN,
+  };
+}
+
+/** `concurrency` streams at once, `rounds` times; every sample. */
+export async function measureConcurrent(
+  measure: (i: number) => Promise<StreamSample>,
+  concurrency: number,
+  rounds: number,
+): Promise<StreamSample[]> {
+  const samples: StreamSample[] = [];
+  for (let round = 0; round < rounds; round++) {
+    samples.push(...(await Promise.all(Array.from({ length: concurrency }, (_, i) => measure(round * concurrency + i)))));
+  }
+  return samples;
+}
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index !== -1 ? (process.argv[index + 1] ?? fallback) : fallback;
+}
+
+async function main() {
+  const pace = { ttftMs: Number(argument("ttft-ms", "300")), tokensPerSecond: Number(argument("tps", "40")) };
+  const levels = argument("concurrency", "1,10,50").split(",").map(Number);
+  const rounds = Number(argument("rounds", "3"));
+  const model = await spawnDemoModel(pace);
+  try {
+    console.log(`demo model direct (pid ${model.pid}), ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tokens/s`);
+    console.log("concurrency  ttft p50  ttft p99  tok/s p50  tok/s p99  samples");
+    for (const concurrency of levels) {
+      const samples = await measureConcurrent(
+        (i) => measureStream(model.url, `Benchmark stream ${i}: how does streaming behave under load?`),
+        concurrency,
+        rounds,
+      );
+      const ttft = distribution(samples.map((s) => s.ttftMs));
+      // For throughput the low tail matters, so p99 is the 1st percentile.
+      const tps = distribution(samples.map((s) => -s.tokensPerSecond));
+      console.log(
+        [
+          String(concurrency).padStart(11),
+          ttft.p50.toFixed(1).padStart(9),
+          ttft.p99.toFixed(1).padStart(9),
+          (-tps.p50).toFixed(1).padStart(10),
+          (-tps.p99).toFixed(1).padStart(10),
+          String(ttft.count).padStart(8),
+        ].join(""),
+      );
+    }
+  } finally {
+    await model.stop();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await main();
+}
