@@ -28,7 +28,8 @@ export interface Distribution {
 
 export function distribution(values: readonly number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
   return { p50: at(0.5), p99: at(0.99), count: sorted.length };
 }
 
@@ -90,7 +91,11 @@ export async function measureStream(url: string, prompt: string): Promise<Stream
   const response = await fetch(`${url}/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: DEMO_MODEL_ID, stream: true, messages: [{ role: "user", content: prompt }] }),
+    body: JSON.stringify({
+      model: DEMO_MODEL_ID,
+      stream: true,
+      messages: [{ role: "user", content: prompt }],
+    }),
   });
   if (!response.ok || !response.body) throw new Error(`demo model answered ${response.status}`);
   const reader = response.body.getReader();
@@ -108,8 +113,8 @@ export async function measureStream(url: string, prompt: string): Promise<Stream
       const data = buffer.slice(6, boundary);
       buffer = buffer.slice(boundary + 2);
       if (data === "[DONE]") continue;
-      const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta
-        .content;
+      const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> })
+        .choices[0]?.delta.content;
       if (!content) continue;
       const now = performance.now();
       if (tokens === 0) first = now;
@@ -132,7 +137,11 @@ export async function measureConcurrent(
 ): Promise<StreamSample[]> {
   const samples: StreamSample[] = [];
   for (let round = 0; round < rounds; round++) {
-    samples.push(...(await Promise.all(Array.from({ length: concurrency }, (_, i) => measure(round * concurrency + i)))));
+    samples.push(
+      ...(await Promise.all(
+        Array.from({ length: concurrency }, (_, i) => measure(round * concurrency + i)),
+      )),
+    );
   }
   return samples;
 }
@@ -143,16 +152,22 @@ function argument(name: string, fallback: string): string {
 }
 
 async function main() {
-  const pace = { ttftMs: Number(argument("ttft-ms", "300")), tokensPerSecond: Number(argument("tps", "40")) };
+  const pace = {
+    ttftMs: Number(argument("ttft-ms", "300")),
+    tokensPerSecond: Number(argument("tps", "40")),
+  };
   const levels = argument("concurrency", "1,10,50").split(",").map(Number);
   const rounds = Number(argument("rounds", "3"));
   const model = await spawnDemoModel(pace);
   try {
-    console.log(`demo model direct (pid ${model.pid}), ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tokens/s`);
+    console.log(
+      `demo model direct (pid ${model.pid}), ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tokens/s`,
+    );
     console.log("concurrency  ttft p50  ttft p99  tok/s p50  tok/s p99  samples");
     for (const concurrency of levels) {
       const samples = await measureConcurrent(
-        (i) => measureStream(model.url, `Benchmark stream ${i}: how does streaming behave under load?`),
+        (i) =>
+          measureStream(model.url, `Benchmark stream ${i}: how does streaming behave under load?`),
         concurrency,
         rounds,
       );

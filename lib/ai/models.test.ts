@@ -51,9 +51,9 @@ describe("selectModel with AI_PROVIDER=auto", () => {
     });
     expect(selectModel(all).provider).toBe("openai");
     expect(selectModel({ ...all, OPENAI_API_KEY: undefined }).provider).toBe("anthropic");
-    expect(selectModel({ ...all, OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined }).provider).toBe(
-      "openai-compatible",
-    );
+    expect(
+      selectModel({ ...all, OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined }).provider,
+    ).toBe("openai-compatible");
   });
 
   it("says why it chose a provider", () => {
@@ -68,7 +68,9 @@ describe("selectModel with AI_PROVIDER=auto", () => {
   });
 
   it("requires AI_MODEL for an OpenAI-compatible server found by auto", () => {
-    const error = configError(() => selectModel(config({ OPENAI_COMPATIBLE_BASE_URL: "http://127.0.0.1:11434/v1" })));
+    const error = configError(() =>
+      selectModel(config({ OPENAI_COMPATIBLE_BASE_URL: "http://127.0.0.1:11434/v1" })),
+    );
     expect(error.code).toBe("missing_model");
     expect(error.message).toMatch(/AI_MODEL/);
   });
@@ -76,12 +78,21 @@ describe("selectModel with AI_PROVIDER=auto", () => {
 
 describe("selectModel with an explicit provider", () => {
   it("uses each provider's default model id, or AI_MODEL", () => {
-    expect(selectModel(config({ AI_PROVIDER: "openai", OPENAI_API_KEY: "k" })).modelId).toBe(DEFAULT_MODEL_IDS.openai);
+    expect(selectModel(config({ AI_PROVIDER: "openai", OPENAI_API_KEY: "k" })).modelId).toBe(
+      DEFAULT_MODEL_IDS.openai,
+    );
     expect(selectModel(config({ AI_PROVIDER: "anthropic", ANTHROPIC_API_KEY: "k" })).modelId).toBe(
       DEFAULT_MODEL_IDS.anthropic,
     );
-    const custom = selectModel(config({ AI_PROVIDER: "anthropic", ANTHROPIC_API_KEY: "k", AI_MODEL: "claude-x" }));
-    expect(custom).toMatchObject({ provider: "anthropic", modelId: "claude-x", isDemo: false, label: "Anthropic · claude-x" });
+    const custom = selectModel(
+      config({ AI_PROVIDER: "anthropic", ANTHROPIC_API_KEY: "k", AI_MODEL: "claude-x" }),
+    );
+    expect(custom).toMatchObject({
+      provider: "anthropic",
+      modelId: "claude-x",
+      isDemo: false,
+      label: "Anthropic · claude-x",
+    });
   });
 
   it("honours AI_PROVIDER=demo even when keys are set", () => {
@@ -92,17 +103,26 @@ describe("selectModel with an explicit provider", () => {
     const openai = configError(() => selectModel(config({ AI_PROVIDER: "openai" })));
     expect(openai.code).toBe("missing_api_key");
     expect(openai.message).toContain("OPENAI_API_KEY");
-    const anthropic = configError(() => selectModel(config({ AI_PROVIDER: "anthropic", OPENAI_API_KEY: "k" })));
+    const anthropic = configError(() =>
+      selectModel(config({ AI_PROVIDER: "anthropic", OPENAI_API_KEY: "k" })),
+    );
     expect(anthropic.code).toBe("missing_api_key");
     expect(anthropic.message).toContain("ANTHROPIC_API_KEY");
   });
 
   it("rejects an OpenAI-compatible provider without a base URL or a model", () => {
-    const noUrl = configError(() => selectModel(config({ AI_PROVIDER: "openai-compatible", AI_MODEL: "llama3.2" })));
+    const noUrl = configError(() =>
+      selectModel(config({ AI_PROVIDER: "openai-compatible", AI_MODEL: "llama3.2" })),
+    );
     expect(noUrl.code).toBe("missing_base_url");
     expect(noUrl.message).toContain("OPENAI_COMPATIBLE_BASE_URL");
     const noModel = configError(() =>
-      selectModel(config({ AI_PROVIDER: "openai-compatible", OPENAI_COMPATIBLE_BASE_URL: "http://127.0.0.1:8000/v1" })),
+      selectModel(
+        config({
+          AI_PROVIDER: "openai-compatible",
+          OPENAI_COMPATIBLE_BASE_URL: "http://127.0.0.1:8000/v1",
+        }),
+      ),
     );
     expect(noModel.code).toBe("missing_model");
   });
@@ -113,7 +133,11 @@ describe("resolveModel", () => {
     const cases: Array<[Partial<ModelConfig>, string, string]> = [
       [{ OPENAI_API_KEY: "k" }, "openai", DEFAULT_MODEL_IDS.openai],
       [{ ANTHROPIC_API_KEY: "k" }, "anthropic", DEFAULT_MODEL_IDS.anthropic],
-      [{ OPENAI_COMPATIBLE_BASE_URL: "http://127.0.0.1:11434/v1", AI_MODEL: "llama3.2" }, "openai-compatible", "llama3.2"],
+      [
+        { OPENAI_COMPATIBLE_BASE_URL: "http://127.0.0.1:11434/v1", AI_MODEL: "llama3.2" },
+        "openai-compatible",
+        "llama3.2",
+      ],
       [{}, "demo", DEMO_MODEL_ID],
     ];
     for (const [overrides, provider, modelId] of cases) {
@@ -127,7 +151,12 @@ describe("resolveModel", () => {
   it("exposes no secrets in the public model info", () => {
     const { selection } = resolveModel(config({ OPENAI_API_KEY: "sk-secret", AI_MODEL: "gpt-x" }));
     const shown = publicModelInfo(selection);
-    expect(shown).toEqual({ provider: "openai", modelId: "gpt-x", label: "OpenAI · gpt-x", isDemo: false });
+    expect(shown).toEqual({
+      provider: "openai",
+      modelId: "gpt-x",
+      label: "OpenAI · gpt-x",
+      isDemo: false,
+    });
     expect(JSON.stringify(shown)).not.toContain("sk-secret");
   });
 });

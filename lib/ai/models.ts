@@ -82,7 +82,8 @@ function info(provider: ProviderName, modelId: string): ModelInfo {
 
 function autoProvider(config: ModelConfig): { provider: ProviderName; reason: string } {
   if (config.OPENAI_API_KEY) return { provider: "openai", reason: "auto: OPENAI_API_KEY is set" };
-  if (config.ANTHROPIC_API_KEY) return { provider: "anthropic", reason: "auto: ANTHROPIC_API_KEY is set" };
+  if (config.ANTHROPIC_API_KEY)
+    return { provider: "anthropic", reason: "auto: ANTHROPIC_API_KEY is set" };
   if (config.OPENAI_COMPATIBLE_BASE_URL) {
     return { provider: "openai-compatible", reason: "auto: OPENAI_COMPATIBLE_BASE_URL is set" };
   }
@@ -92,7 +93,9 @@ function autoProvider(config: ModelConfig): { provider: ProviderName; reason: st
 /** Which provider and model the configuration selects. Throws {@link ModelConfigError} when it is incomplete. */
 export function selectModel(config: ModelConfig): ModelSelection {
   const { provider, reason } =
-    config.AI_PROVIDER === "auto" ? autoProvider(config) : { provider: config.AI_PROVIDER, reason: `AI_PROVIDER=${config.AI_PROVIDER}` };
+    config.AI_PROVIDER === "auto"
+      ? autoProvider(config)
+      : { provider: config.AI_PROVIDER, reason: `AI_PROVIDER=${config.AI_PROVIDER}` };
   const warnings: string[] = [];
   switch (provider) {
     case "openai":
@@ -110,7 +113,11 @@ export function selectModel(config: ModelConfig): ModelSelection {
           "AI_PROVIDER=anthropic needs ANTHROPIC_API_KEY. Set it in .env, or set AI_PROVIDER=auto to use the offline demo model when no key is configured.",
         );
       }
-      return { ...info("anthropic", config.AI_MODEL ?? DEFAULT_MODEL_IDS.anthropic), reason, warnings };
+      return {
+        ...info("anthropic", config.AI_MODEL ?? DEFAULT_MODEL_IDS.anthropic),
+        reason,
+        warnings,
+      };
     case "openai-compatible":
       if (!config.OPENAI_COMPATIBLE_BASE_URL) {
         throw new ModelConfigError(
@@ -154,7 +161,12 @@ export function resolveModel(config: ModelConfig, options: ModelOptions = {}): R
   const { fetch, headers } = options;
   switch (selection.provider) {
     case "openai": {
-      const openai = createOpenAI({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, fetch, headers });
+      const openai = createOpenAI({
+        apiKey: config.OPENAI_API_KEY,
+        baseURL: config.OPENAI_BASE_URL,
+        fetch,
+        headers,
+      });
       return { model: openai(selection.modelId), selection };
     }
     case "anthropic": {
@@ -179,6 +191,8 @@ export function resolveModel(config: ModelConfig, options: ModelOptions = {}): R
         name: "demo",
         baseURL: config.DEMO_MODEL_URL,
         includeUsage: true,
+        // The demo model fills `json_schema` response formats (structured.ts).
+        supportsStructuredOutputs: true,
         fetch,
         headers,
       });

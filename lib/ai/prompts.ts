@@ -17,7 +17,12 @@
  */
 import type { ModelMessage } from "ai";
 
-export const PROMPT_TASKS = ["summarize", "answer-with-sources", "plan-sub-questions", "continue"] as const;
+export const PROMPT_TASKS = [
+  "summarize",
+  "answer-with-sources",
+  "plan-sub-questions",
+  "continue",
+] as const;
 export type PromptTask = (typeof PROMPT_TASKS)[number];
 
 const TASK_LINE = /^\s*Task:\s*([a-z-]+)\.?\s*$/im;
@@ -69,8 +74,13 @@ export function extractDocument(text: string): string | undefined {
 }
 
 /** The "at most N sentences" (or "N sub-questions") count a prompt asks for. */
-export function requestedCount(text: string, unit: "sentences" | "sub-questions"): number | undefined {
-  const match = new RegExp(`(?:at most|up to|exactly|in)?\\s*(\\d{1,2})\\s+${unit}`, "i").exec(text);
+export function requestedCount(
+  text: string,
+  unit: "sentences" | "sub-questions",
+): number | undefined {
+  const match = new RegExp(`(?:at most|up to|exactly|in)?\\s*(\\d{1,2})\\s+${unit}`, "i").exec(
+    text,
+  );
   const count = match ? Number(match[1]) : NaN;
   return Number.isInteger(count) && count > 0 ? count : undefined;
 }
@@ -100,12 +110,16 @@ export function parsePassages(text: string): Map<number, Passage> {
     const number = Number(match[1]);
     const titled = /^\(([^()\n]+)\)\s+([\s\S]+)$/.exec(match[2]!.trim());
     const body = (titled ? titled[2]! : match[2]!).trim();
-    if (body && !passages.has(number)) passages.set(number, titled ? { title: titled[1]!, text: body } : { text: body });
+    if (body && !passages.has(number))
+      passages.set(number, titled ? { title: titled[1]!, text: body } : { text: body });
   }
   return passages;
 }
 
-export function answerWithSourcesPrompt(input: { question: string; passages: readonly Passage[] }): TaskPrompt {
+export function answerWithSourcesPrompt(input: {
+  question: string;
+  passages: readonly Passage[];
+}): TaskPrompt {
   return {
     system: [
       taskLine("answer-with-sources"),
@@ -113,7 +127,10 @@ export function answerWithSourcesPrompt(input: { question: string; passages: rea
       "If the passages do not answer the question, say so.",
     ].join("\n"),
     messages: [
-      { role: "user", content: `Passages:\n${formatPassages(input.passages)}\n\nQuestion: ${input.question}` },
+      {
+        role: "user",
+        content: `Passages:\n${formatPassages(input.passages)}\n\nQuestion: ${input.question}`,
+      },
     ],
   };
 }
@@ -162,7 +179,10 @@ export const CONTINUE_INSTRUCTION = [
 ].join("\n");
 
 /** The conversation to send for Continue: history, the partial answer, the instruction. */
-export function continueMessages(history: readonly ModelMessage[], partialAnswer: string): ModelMessage[] {
+export function continueMessages(
+  history: readonly ModelMessage[],
+  partialAnswer: string,
+): ModelMessage[] {
   return [
     ...history,
     { role: "assistant", content: partialAnswer },

@@ -24,14 +24,19 @@ afterEach(() => {
 
 describe("the app's model resolver", () => {
   it("gives every caller the offline demo model when nothing is configured", async () => {
-    const { languageModel, modelInfo } = await loadWith({ DEMO_MODEL_URL: "http://127.0.0.1:9999/v1" });
+    const { languageModel, modelInfo } = await loadWith({
+      DEMO_MODEL_URL: "http://127.0.0.1:9999/v1",
+    });
     expect(modelInfo()).toMatchObject({ provider: "demo", isDemo: true });
     expect(languageModel()).toBe(languageModel());
     expect(languageModel().provider).toBe("demo.chat");
   });
 
   it("follows the environment to a real provider", async () => {
-    const { languageModel, modelInfo } = await loadWith({ ANTHROPIC_API_KEY: "sk-ant-test", AI_MODEL: "claude-test" });
+    const { languageModel, modelInfo } = await loadWith({
+      ANTHROPIC_API_KEY: "sk-ant-test",
+      AI_MODEL: "claude-test",
+    });
     expect(modelInfo()).toEqual({
       provider: "anthropic",
       modelId: "claude-test",

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { composeReply, keyPhrases, remainderAfter, type DemoMessage } from "@/lib/ai/demo-model/compose";
+import {
+  composeReply,
+  keyPhrases,
+  remainderAfter,
+  type DemoMessage,
+} from "@/lib/ai/demo-model/compose";
 import { streamTokens } from "@/lib/ai/demo-model/text";
 import {
   answerWithSourcesPrompt,
@@ -20,7 +25,8 @@ function plain(prompt: TaskPrompt | ModelMessage[]): DemoMessage[] {
     : [{ role: "system", content: prompt.system }, ...prompt.messages];
   return messages.map((message) => ({
     role: message.role,
-    content: typeof message.content === "string" ? message.content : JSON.stringify(message.content),
+    content:
+      typeof message.content === "string" ? message.content : JSON.stringify(message.content),
   }));
 }
 
@@ -33,9 +39,18 @@ const DOCUMENT = [
 ].join(" ");
 
 const PASSAGES = [
-  { title: "Cooking", text: "Risotto needs constant stirring. Arborio rice releases starch slowly." },
-  { title: "Vacuum", text: "VACUUM reclaims storage occupied by dead tuples. Dead tuples remain after an update or a delete until vacuum runs." },
-  { title: "Autovacuum", text: "The autovacuum daemon automates VACUUM and ANALYZE commands. It checks for tables with many dead tuples." },
+  {
+    title: "Cooking",
+    text: "Risotto needs constant stirring. Arborio rice releases starch slowly.",
+  },
+  {
+    title: "Vacuum",
+    text: "VACUUM reclaims storage occupied by dead tuples. Dead tuples remain after an update or a delete until vacuum runs.",
+  },
+  {
+    title: "Autovacuum",
+    text: "The autovacuum daemon automates VACUUM and ANALYZE commands. It checks for tables with many dead tuples.",
+  },
 ];
 
 describe("summaries", () => {
@@ -67,7 +82,12 @@ describe("summaries", () => {
 });
 
 describe("answers with sources", () => {
-  const messages = plain(answerWithSourcesPrompt({ question: "What does vacuum do with dead tuples?", passages: PASSAGES }));
+  const messages = plain(
+    answerWithSourcesPrompt({
+      question: "What does vacuum do with dead tuples?",
+      passages: PASSAGES,
+    }),
+  );
 
   it("cites only passages that exist, and draws its sentences from the passages it cites", () => {
     const reply = composeReply(messages);
@@ -85,14 +105,18 @@ describe("answers with sources", () => {
 
   it("says so when no passage is relevant", () => {
     const reply = composeReply(
-      plain(answerWithSourcesPrompt({ question: "Who won the 1998 world cup?", passages: PASSAGES })),
+      plain(
+        answerWithSourcesPrompt({ question: "Who won the 1998 world cup?", passages: PASSAGES }),
+      ),
     );
     expect(parseCitations(reply.text)).toEqual([1, 2, 3]);
     expect(reply.text).toMatch(/do not appear to answer/);
   });
 
   it("round-trips the passage format", () => {
-    const parsed = parsePassages(plain(answerWithSourcesPrompt({ question: "q", passages: PASSAGES }))[1]!.content);
+    const parsed = parsePassages(
+      plain(answerWithSourcesPrompt({ question: "q", passages: PASSAGES }))[1]!.content,
+    );
     expect([...parsed.keys()]).toEqual([1, 2, 3]);
     expect(parsed.get(2)).toEqual(PASSAGES[1]);
   });
@@ -100,7 +124,8 @@ describe("answers with sources", () => {
 
 describe("plans", () => {
   it("returns the requested number of sub-questions derived from the question", () => {
-    const question = "How does PgBouncer connection pooling affect prepared statements in PostgreSQL?";
+    const question =
+      "How does PgBouncer connection pooling affect prepared statements in PostgreSQL?";
     const reply = composeReply(plain(planSubQuestionsPrompt({ question, count: 4 })));
     expect(reply.task).toBe("plan-sub-questions");
     const subQuestions = parseSubQuestions(reply.text);
@@ -112,15 +137,16 @@ describe("plans", () => {
   });
 
   it("finds the content phrases of a question", () => {
-    expect(keyPhrases("How does PgBouncer connection pooling affect prepared statements?")).toEqual([
-      "PgBouncer connection pooling",
-      "prepared statements",
-    ]);
+    expect(keyPhrases("How does PgBouncer connection pooling affect prepared statements?")).toEqual(
+      ["PgBouncer connection pooling", "prepared statements"],
+    );
   });
 });
 
 describe("continue", () => {
-  const history: ModelMessage[] = [{ role: "user", content: "Tell me about streaming and retries [[demo:drop-after=7]]" }];
+  const history: ModelMessage[] = [
+    { role: "user", content: "Tell me about streaming and retries [[demo:drop-after=7]]" },
+  ];
 
   it("continues a cut-off answer with exactly the rest of it", () => {
     const full = composeReply(plain(history)).text;
@@ -136,13 +162,15 @@ describe("continue", () => {
   it("continues a prefilled assistant message the same way", () => {
     const full = composeReply(plain(history)).text;
     const partial = full.slice(0, 50);
-    expect(composeReply([...plain(history), { role: "assistant", content: partial }]).text).toBe(full.slice(50));
+    expect(composeReply([...plain(history), { role: "assistant", content: partial }]).text).toBe(
+      full.slice(50),
+    );
   });
 
   it("resumes after the partial's last words when it was not the demo model's own", () => {
-    expect(remainderAfter("One two three. Four five six.", "Something else, then one two three.")).toBe(
-      " Four five six.",
-    );
+    expect(
+      remainderAfter("One two three. Four five six.", "Something else, then one two three."),
+    ).toBe(" Four five six.");
     expect(remainderAfter("Alpha beta.", "Alpha beta.")).toBe("");
   });
 });
@@ -152,14 +180,21 @@ describe("chat replies", () => {
     const reply = composeReply([{ role: "user", content: "What is the capital of France?" }]);
     expect(reply.task).toBe("chat");
     expect(reply.text).toMatch(/offline demo model/);
-    for (const name of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_COMPATIBLE_BASE_URL", "AI_MODEL"]) {
+    for (const name of [
+      "OPENAI_API_KEY",
+      "ANTHROPIC_API_KEY",
+      "OPENAI_COMPATIBLE_BASE_URL",
+      "AI_MODEL",
+    ]) {
       expect(reply.text).toContain(name);
     }
     expect(reply.text).toContain("**France**");
   });
 
   it("strips demo markers and is deterministic", () => {
-    const messages: DemoMessage[] = [{ role: "user", content: "Explain [[demo:fail-500-times=1]] the kafka consumer lag" }];
+    const messages: DemoMessage[] = [
+      { role: "user", content: "Explain [[demo:fail-500-times=1]] the kafka consumer lag" },
+    ];
     const reply = composeReply(messages);
     expect(reply.text).not.toContain("[[demo");
     expect(composeReply(messages)).toEqual(reply);

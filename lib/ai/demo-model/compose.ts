@@ -24,7 +24,8 @@ export interface DemoMessage {
   content: string;
 }
 
-export type DemoTask = "summarize" | "answer-with-sources" | "plan-sub-questions" | "continue" | "chat";
+export type DemoTask =
+  "summarize" | "answer-with-sources" | "plan-sub-questions" | "continue" | "chat";
 
 export interface DemoReply {
   task: DemoTask;
@@ -46,7 +47,10 @@ const PHRASE_BREAKERS = new Set(
 const DEFAULT_SUB_QUESTIONS = 3;
 
 export function composeReply(input: readonly DemoMessage[]): DemoReply {
-  const messages = input.map((message) => ({ role: message.role, content: stripMarkers(message.content) }));
+  const messages = input.map((message) => ({
+    role: message.role,
+    content: stripMarkers(message.content),
+  }));
   const last = messages.at(-1);
   if (!last) return { task: "chat", text: chatReply("") };
 
@@ -62,17 +66,24 @@ export function composeReply(input: readonly DemoMessage[]): DemoReply {
   const task = parseTaskLine(user) ?? parseTaskLine(system);
 
   if (task === "continue") {
-    const partialIndex = messages.findLastIndex((message, i) => i < lastUserIndex && message.role === "assistant");
+    const partialIndex = messages.findLastIndex(
+      (message, i) => i < lastUserIndex && message.role === "assistant",
+    );
     if (partialIndex !== -1) {
       return continueReply(messages.slice(0, partialIndex), messages[partialIndex]!.content);
     }
   }
   if (task === "summarize" || SUMMARY_REQUEST.test(user)) {
-    return { task: "summarize", text: summaryReply(system, user, messages.slice(0, lastUserIndex)) };
+    return {
+      task: "summarize",
+      text: summaryReply(system, user, messages.slice(0, lastUserIndex)),
+    };
   }
   const passages = parsePassages(`${system}\n\n${user}`);
   if (task === "answer-with-sources" || passages.size > 0) {
-    const question = extractQuestion(user) ?? user.replace(/^\[\d{1,3}\][\s\S]*?(?=\n\s*\n|$(?![\s\S]))/gm, "").trim();
+    const question =
+      extractQuestion(user) ??
+      user.replace(/^\[\d{1,3}\][\s\S]*?(?=\n\s*\n|$(?![\s\S]))/gm, "").trim();
     return { task: "answer-with-sources", text: answerReply(question, passages) };
   }
   if (task === "plan-sub-questions" || PLAN_REQUEST.test(system)) {
@@ -96,7 +107,8 @@ function summaryReply(system: string, user: string, earlier: readonly DemoMessag
   if (sentences.length === 0) {
     return "There is no text to summarize yet. Paste it after `Summarize:` (or between `<document>` tags) and I will pick its most central sentences.";
   }
-  const count = requestedCount(`${system}\n${user}`, "sentences") ?? defaultSummaryLength(sentences.length);
+  const count =
+    requestedCount(`${system}\n${user}`, "sentences") ?? defaultSummaryLength(sentences.length);
   return summarize(text, count)
     .map((sentence) => sentence.text)
     .join(" ");
@@ -116,9 +128,11 @@ function answerReply(question: string, passages: ReadonlyMap<number, Passage>): 
   const questionTerms = [...new Set(terms(question))];
   const documentFrequency = new Map<string, number>();
   for (const candidate of candidates) {
-    for (const term of new Set(candidate.terms)) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
+    for (const term of new Set(candidate.terms))
+      documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
   }
-  const averageLength = candidates.reduce((sum, c) => sum + c.terms.length, 0) / Math.max(candidates.length, 1);
+  const averageLength =
+    candidates.reduce((sum, c) => sum + c.terms.length, 0) / Math.max(candidates.length, 1);
   const k1 = 1.2;
   const b = 0.75;
   const scored = candidates.map((candidate, position) => {
@@ -128,7 +142,9 @@ function answerReply(question: string, passages: ReadonlyMap<number, Passage>): 
       if (tf === 0) continue;
       const df = documentFrequency.get(term) ?? 0;
       const idf = Math.log(1 + (candidates.length - df + 0.5) / (df + 0.5));
-      score += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * candidate.terms.length) / (averageLength || 1)));
+      score +=
+        (idf * tf * (k1 + 1)) /
+        (tf + k1 * (1 - b + (b * candidate.terms.length) / (averageLength || 1)));
     }
     return { ...candidate, position, score };
   });
@@ -159,13 +175,18 @@ export function keyPhrases(text: string): string[] {
   let run: string[] = [];
   const flush = () => {
     const phrase = run.join(" ");
-    if (phrase && !phrases.some((p) => p.toLowerCase() === phrase.toLowerCase())) phrases.push(phrase);
+    if (phrase && !phrases.some((p) => p.toLowerCase() === phrase.toLowerCase()))
+      phrases.push(phrase);
     run = [];
   };
   let pendingJoiner = "";
   for (const { segment, isWordLike } of segmenter.segment(text)) {
     if (isWordLike) {
-      if (isStopword(segment) || PHRASE_BREAKERS.has(segment.toLowerCase()) || /^\d+$/.test(segment)) {
+      if (
+        isStopword(segment) ||
+        PHRASE_BREAKERS.has(segment.toLowerCase()) ||
+        /^\d+$/.test(segment)
+      ) {
         flush();
       } else if (pendingJoiner && run.length > 0) {
         run[run.length - 1] += pendingJoiner + segment;
@@ -193,7 +214,9 @@ function planReply(question: string, count: number): string {
   const topic = phrases[0] ?? (cleaned.replace(/[?.!]+$/, "") || "the topic");
   const candidates = [
     `What is ${topic}, and how does it work?`,
-    ...phrases.slice(1, 3).map((phrase) => `What is the relationship between ${phrase} and ${topic}?`),
+    ...phrases
+      .slice(1, 3)
+      .map((phrase) => `What is the relationship between ${phrase} and ${topic}?`),
     `What are the trade-offs and limitations of ${topic}?`,
     `What practical examples or recommendations exist for ${topic}?`,
     `Which sources give the most direct answer to: ${cleaned.replace(/[?.!]*$/, "?")}`,

@@ -21,11 +21,20 @@ describe("demo model configuration", () => {
         DEMO_MODEL_TOKENS_PER_SECOND: "500",
         DEMO_MODEL_FAULTS: "fail-500 every=10; drop-after=30 every=7",
       }),
-    ).toMatchObject({ port: 9000, ttftMs: 0, tokensPerSecond: 500, faults: "fail-500 every=10; drop-after=30 every=7" });
+    ).toMatchObject({
+      port: 9000,
+      ttftMs: 0,
+      tokensPerSecond: 500,
+      faults: "fail-500 every=10; drop-after=30 every=7",
+    });
   });
 
   it("rejects bad values with the variable's name", () => {
-    expect(() => demoModelOptionsFromEnv({ DEMO_MODEL_TOKENS_PER_SECOND: "fast" })).toThrow(/DEMO_MODEL_TOKENS_PER_SECOND/);
-    expect(() => demoModelOptionsFromEnv({ DEMO_MODEL_FAULTS: "explode" })).toThrow(/DEMO_MODEL_FAULTS/);
+    expect(() => demoModelOptionsFromEnv({ DEMO_MODEL_TOKENS_PER_SECOND: "fast" })).toThrow(
+      /DEMO_MODEL_TOKENS_PER_SECOND/,
+    );
+    expect(() => demoModelOptionsFromEnv({ DEMO_MODEL_FAULTS: "explode" })).toThrow(
+      /DEMO_MODEL_FAULTS/,
+    );
   });
 });

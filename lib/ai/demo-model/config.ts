@@ -5,13 +5,23 @@
  */
 import { z } from "zod";
 import { parseDirectiveList } from "@/lib/ai/demo-model/directives";
-import { DEFAULT_TOKENS_PER_SECOND, DEFAULT_TTFT_MS, type DemoModelOptions } from "@/lib/ai/demo-model/server";
+import {
+  DEFAULT_TOKENS_PER_SECOND,
+  DEFAULT_TTFT_MS,
+  type DemoModelOptions,
+} from "@/lib/ai/demo-model/server";
 
 const blankAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 
 export const demoModelEnvSchema = z.object({
-  DEMO_MODEL_PORT: z.preprocess(blankAsUndefined, z.coerce.number().int().min(0).max(65535).default(8787)),
-  DEMO_MODEL_TTFT_MS: z.preprocess(blankAsUndefined, z.coerce.number().min(0).default(DEFAULT_TTFT_MS)),
+  DEMO_MODEL_PORT: z.preprocess(
+    blankAsUndefined,
+    z.coerce.number().int().min(0).max(65535).default(8787),
+  ),
+  DEMO_MODEL_TTFT_MS: z.preprocess(
+    blankAsUndefined,
+    z.coerce.number().min(0).default(DEFAULT_TTFT_MS),
+  ),
   DEMO_MODEL_TOKENS_PER_SECOND: z.preprocess(
     blankAsUndefined,
     z.coerce.number().min(0).default(DEFAULT_TOKENS_PER_SECOND),
@@ -32,10 +42,14 @@ export const demoModelEnvSchema = z.object({
     ),
 });
 
-export function demoModelOptionsFromEnv(source: Record<string, string | undefined>): DemoModelOptions {
+export function demoModelOptionsFromEnv(
+  source: Record<string, string | undefined>,
+): DemoModelOptions {
   const parsed = demoModelEnvSchema.safeParse(source);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    const details = parsed.error.issues
+      .map((issue) => `  ${issue.path.join(".")}: ${issue.message}`)
+      .join("\n");
     throw new Error(`Invalid demo model configuration:\n${details}`);
   }
   const env = parsed.data;

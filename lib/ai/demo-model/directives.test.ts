@@ -14,10 +14,31 @@ describe("demo directives", () => {
       "hi [[demo:fail-429 retry-after=3]] [[demo:fail-500-times=2]] [[demo:drop-after=20]] [[demo:stall-ms=5000 after=4]]",
     );
     expect(faults).toEqual([
-      { kind: "fail-429", value: 0, after: 0, retryAfterSeconds: 3, times: undefined, every: undefined },
+      {
+        kind: "fail-429",
+        value: 0,
+        after: 0,
+        retryAfterSeconds: 3,
+        times: undefined,
+        every: undefined,
+      },
       { kind: "fail-500", value: 0, after: 0, retryAfterSeconds: 1, times: 2, every: undefined },
-      { kind: "drop-after", value: 20, after: 0, retryAfterSeconds: 1, times: undefined, every: undefined },
-      { kind: "stall-ms", value: 5000, after: 4, retryAfterSeconds: 1, times: undefined, every: undefined },
+      {
+        kind: "drop-after",
+        value: 20,
+        after: 0,
+        retryAfterSeconds: 1,
+        times: undefined,
+        every: undefined,
+      },
+      {
+        kind: "stall-ms",
+        value: 5000,
+        after: 4,
+        retryAfterSeconds: 1,
+        times: undefined,
+        every: undefined,
+      },
     ]);
   });
 
@@ -34,7 +55,9 @@ describe("demo directives", () => {
   });
 
   it("strips markers from text", () => {
-    expect(stripMarkers("Tell me [[demo:drop-after=2]] about it [[demo:tps=5]]")).toBe("Tell me about it");
+    expect(stripMarkers("Tell me [[demo:drop-after=2]] about it [[demo:tps=5]]")).toBe(
+      "Tell me about it",
+    );
   });
 
   it("fires `times` faults on the first K attempts of an identical request only", () => {

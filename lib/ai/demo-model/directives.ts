@@ -56,7 +56,10 @@ function nonNegativeInteger(raw: string | undefined, what: string): number {
 
 /** Parses one directive such as `drop-after=20 times=1`; pace directives go into `pace`. */
 function parseDirective(source: string, into: Directives): void {
-  const text = source.trim().toLowerCase().replace(/-(times|every)=/g, " $1=");
+  const text = source
+    .trim()
+    .toLowerCase()
+    .replace(/-(times|every)=/g, " $1=");
   if (!text) return;
   const [head = "", ...params] = text.split(/[\s,]+/);
   const [name, rawValue] = head.split("=", 2) as [string, string | undefined];
@@ -86,7 +89,9 @@ function parseDirective(source: string, into: Directives): void {
         kind: name,
         value: takesValue ? nonNegativeInteger(rawValue, name) : 0,
         times: options.has("times") ? nonNegativeInteger(options.get("times"), "times") : undefined,
-        every: options.has("every") ? Math.max(1, nonNegativeInteger(options.get("every"), "every")) : undefined,
+        every: options.has("every")
+          ? Math.max(1, nonNegativeInteger(options.get("every"), "every"))
+          : undefined,
         after: options.has("after") ? nonNegativeInteger(options.get("after"), "after") : 0,
         retryAfterSeconds: options.has("retry-after")
           ? nonNegativeInteger(options.get("retry-after"), "retry-after")
@@ -100,7 +105,10 @@ function parseDirective(source: string, into: Directives): void {
 }
 
 /** Parses a `;`-separated list, as in the `x-demo-fault` header or `DEMO_MODEL_FAULTS`. */
-export function parseDirectiveList(list: string | undefined, into: Directives = emptyDirectives()): Directives {
+export function parseDirectiveList(
+  list: string | undefined,
+  into: Directives = emptyDirectives(),
+): Directives {
   for (const part of (list ?? "").split(";")) parseDirective(part, into);
   return into;
 }
@@ -157,5 +165,7 @@ export class FaultLedger {
 
 /** A stable key for "the same request": a hash of the model and the messages. */
 export function requestKey(model: string, messages: unknown): string {
-  return createHash("sha256").update(JSON.stringify([model, messages])).digest("base64url");
+  return createHash("sha256")
+    .update(JSON.stringify([model, messages]))
+    .digest("base64url");
 }

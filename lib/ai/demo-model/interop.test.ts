@@ -1,4 +1,4 @@
-import { APICallError, generateText, streamText } from "ai";
+import { APICallError, generateText, Output, streamText } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveModel } from "@/lib/ai/models";
@@ -6,7 +6,8 @@ import { composeReply } from "@/lib/ai/demo-model/compose";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
 import { streamTokens } from "@/lib/ai/demo-model/text";
-import { summarizePrompt } from "@/lib/ai/prompts";
+import { parseSubQuestions, planSubQuestionsPrompt, summarizePrompt } from "@/lib/ai/prompts";
+import { z } from "zod";
 
 const QUESTION = "What should happen when a stream breaks halfway?";
 const EXPECTED = composeReply([{ role: "user", content: QUESTION }]).text;
@@ -128,6 +129,27 @@ describe("the AI SDK through @ai-sdk/openai-compatible", () => {
     });
     expect(summary).not.toContain("Lunch");
     for (const sentence of summary.split(/(?<=\.) /)) expect(text).toContain(sentence);
+  });
+
+  it("plans sub-questions as plain text and as a structured object", async () => {
+    const question =
+      "How do PostgreSQL advisory locks compare with row-level locks for job queues?";
+    const { text } = await generateText({
+      model: demoModel(),
+      ...planSubQuestionsPrompt({ question, count: 3 }),
+      maxRetries: 0,
+    });
+    const plain = parseSubQuestions(text);
+    expect(plain).toHaveLength(3);
+
+    const schema = z.object({ subQuestions: z.array(z.string()).min(2).max(5) });
+    const { output } = await generateText({
+      model: demoModel(),
+      ...planSubQuestionsPrompt({ question, count: 3 }),
+      output: Output.object({ schema }),
+      maxRetries: 0,
+    });
+    expect(output.subQuestions).toEqual(plain);
   });
 
   it("surfaces an injected 500 as an error part, and a mid-stream drop after the text that arrived", async () => {

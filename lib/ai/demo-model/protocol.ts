@@ -27,6 +27,12 @@ export const chatCompletionRequestSchema = z.looseObject({
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
   n: z.number().int().min(1).max(1).nullish(),
+  response_format: z
+    .looseObject({
+      type: z.enum(["text", "json_object", "json_schema"]),
+      json_schema: z.looseObject({ schema: z.unknown().optional() }).optional(),
+    })
+    .nullish(),
 });
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
@@ -58,7 +64,12 @@ export interface CompletionIdentity {
   model: string;
 }
 
-export function completionResponse(identity: CompletionIdentity, text: string, finishReason: FinishReason, usage: Usage) {
+export function completionResponse(
+  identity: CompletionIdentity,
+  text: string,
+  finishReason: FinishReason,
+  usage: Usage,
+) {
   return {
     ...identity,
     object: "chat.completion" as const,
@@ -107,10 +118,16 @@ export function sseEvent(payload: unknown): string {
 
 export const SSE_DONE = "data: [DONE]\n\n";
 
-export type ErrorType = "invalid_request_error" | "rate_limit_error" | "server_error" | "not_found_error";
+export type ErrorType =
+  "invalid_request_error" | "rate_limit_error" | "server_error" | "not_found_error";
 
 /** OpenAI's error body: `{ error: { message, type, param, code } }`. */
-export function errorBody(message: string, type: ErrorType, code: string | null = null, param: string | null = null) {
+export function errorBody(
+  message: string,
+  type: ErrorType,
+  code: string | null = null,
+  param: string | null = null,
+) {
   return { error: { message, type, param, code } };
 }
 

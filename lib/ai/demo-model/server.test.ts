@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeReply } from "@/lib/ai/demo-model/compose";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
-import { startDemoModel, type DemoModelServer, type DemoRequestRecord } from "@/lib/ai/demo-model/server";
+import {
+  startDemoModel,
+  type DemoModelServer,
+  type DemoRequestRecord,
+} from "@/lib/ai/demo-model/server";
 import { streamTokens } from "@/lib/ai/demo-model/text";
 
 interface Chunk {
@@ -9,7 +13,11 @@ interface Chunk {
   object: string;
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { role?: string; content?: string }; finish_reason: string | null }>;
+  choices: Array<{
+    index: number;
+    delta: { role?: string; content?: string };
+    finish_reason: string | null;
+  }>;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
 }
 
@@ -21,7 +29,10 @@ interface SseResult {
 }
 
 /** Reads an SSE body into its parsed `data:` payloads, stopping at [DONE] or a broken connection. */
-async function readSse(response: Response, onChunk?: (chunk: Chunk, count: number) => void): Promise<SseResult> {
+async function readSse(
+  response: Response,
+  onChunk?: (chunk: Chunk, count: number) => void,
+): Promise<SseResult> {
   const result: SseResult = { chunks: [], done: false };
   const decoder = new TextDecoder();
   let buffer = "";
@@ -84,7 +95,11 @@ afterAll(async () => {
   await server.stop();
 });
 
-function post(body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(`${server.url}/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -106,7 +121,9 @@ describe("demo model protocol", () => {
   });
 
   it("streams chat.completion.chunk events ending in [DONE], with usage when asked", async () => {
-    const response = await post(chat(QUESTION, { stream: true, stream_options: { include_usage: true } }));
+    const response = await post(
+      chat(QUESTION, { stream: true, stream_options: { include_usage: true } }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const { chunks, done, error } = await readSse(response);
@@ -150,15 +167,22 @@ describe("demo model protocol", () => {
       model: DEMO_MODEL_ID,
       choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant" } }],
     });
-    expect(body.choices[0].message.content).toBe(composeReply([{ role: "user", content: QUESTION }]).text);
+    expect(body.choices[0].message.content).toBe(
+      composeReply([{ role: "user", content: QUESTION }]).text,
+    );
     expect(body.usage.completion_tokens).toBeGreaterThan(0);
   });
 
   it("reads content given as an array of text parts", async () => {
     const body = await (
-      await post({ model: DEMO_MODEL_ID, messages: [{ role: "user", content: [{ type: "text", text: QUESTION }] }] })
+      await post({
+        model: DEMO_MODEL_ID,
+        messages: [{ role: "user", content: [{ type: "text", text: QUESTION }] }],
+      })
     ).json();
-    expect(body.choices[0].message.content).toBe(composeReply([{ role: "user", content: QUESTION }]).text);
+    expect(body.choices[0].message.content).toBe(
+      composeReply([{ role: "user", content: QUESTION }]).text,
+    );
   });
 
   it("stops at max_tokens with finish_reason length", async () => {
@@ -168,8 +192,12 @@ describe("demo model protocol", () => {
   });
 
   it("is deterministic", async () => {
-    const first = await (await post(chat(`Summarize: ${QUESTION} Retries are bounded. Errors are shown.`))).json();
-    const second = await (await post(chat(`Summarize: ${QUESTION} Retries are bounded. Errors are shown.`))).json();
+    const first = await (
+      await post(chat(`Summarize: ${QUESTION} Retries are bounded. Errors are shown.`))
+    ).json();
+    const second = await (
+      await post(chat(`Summarize: ${QUESTION} Retries are bounded. Errors are shown.`))
+    ).json();
     expect(first.choices[0].message.content).toBe(second.choices[0].message.content);
   });
 
@@ -197,22 +225,31 @@ describe("demo model protocol", () => {
   it("serves 60 concurrent streams", async () => {
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        post(chat(`Stream number ${i}`, { stream: true }), { "x-demo-tokens-per-second": "200" }).then((r) => readSse(r)),
+        post(chat(`Stream number ${i}`, { stream: true }), {
+          "x-demo-tokens-per-second": "200",
+        }).then((r) => readSse(r)),
       ),
     );
     for (const [i, result] of results.entries()) {
       expect(result.done).toBe(true);
-      expect(contentOf(result.chunks).join("")).toBe(composeReply([{ role: "user", content: `Stream number ${i}` }]).text);
+      expect(contentOf(result.chunks).join("")).toBe(
+        composeReply([{ role: "user", content: `Stream number ${i}` }]).text,
+      );
     }
   });
 });
 
 describe("demo model faults", () => {
   it("fails with 429 and Retry-After before the first token", async () => {
-    const response = await post(chat(`${QUESTION} [[demo:fail-429 retry-after=7]]`, { stream: true }));
+    const response = await post(
+      chat(`${QUESTION} [[demo:fail-429 retry-after=7]]`, { stream: true }),
+    );
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("7");
-    expect((await response.json()).error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded" });
+    expect((await response.json()).error).toMatchObject({
+      type: "rate_limit_error",
+      code: "rate_limit_exceeded",
+    });
   });
 
   it("fails with 500 before the first token, also when asked by header", async () => {
@@ -277,13 +314,21 @@ describe("demo model faults", () => {
     const record = await stalled;
     expect(record).toMatchObject({ outcome: "aborted", tokensSent: 3 });
 
-    const short = await readSse(await post(chat(`${QUESTION} [[demo:stall-ms=50 after=2]]`, { stream: true })));
+    const short = await readSse(
+      await post(chat(`${QUESTION} [[demo:stall-ms=50 after=2]]`, { stream: true })),
+    );
     expect(short.done).toBe(true);
-    expect(contentOf(short.chunks).join("")).toBe(composeReply([{ role: "user", content: QUESTION }]).text);
+    expect(contentOf(short.chunks).join("")).toBe(
+      composeReply([{ role: "user", content: QUESTION }]).text,
+    );
   });
 
   it("applies faults from the server configuration to every request", async () => {
-    const configured = await startDemoModel({ ttftMs: 0, tokensPerSecond: 0, faults: "fail-500 every=2" });
+    const configured = await startDemoModel({
+      ttftMs: 0,
+      tokensPerSecond: 0,
+      faults: "fail-500 every=2",
+    });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {

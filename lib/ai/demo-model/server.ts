@@ -34,6 +34,7 @@ import {
   type FinishReason,
   type Usage,
 } from "@/lib/ai/demo-model/protocol";
+import { fillSchema } from "@/lib/ai/demo-model/structured";
 import { countTokens, streamTokens } from "@/lib/ai/demo-model/text";
 
 export const DEFAULT_TTFT_MS = 300;
@@ -120,7 +121,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       if (size > limit) {
         req.removeAllListeners("data");
         req.resume();
-        reject(new HttpError(413, `Request body exceeds ${limit} bytes.`, "invalid_request_error", "request_too_large"));
+        reject(
+          new HttpError(
+            413,
+            `Request body exceeds ${limit} bytes.`,
+            "invalid_request_error",
+            "request_too_large",
+          ),
+        );
         return;
       }
       chunks.push(chunk);
@@ -130,7 +138,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   const payload = JSON.stringify(body);
   res.writeHead(status, {
@@ -146,7 +159,12 @@ function headerInteger(req: IncomingMessage, name: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(Array.isArray(raw) ? raw[0] : raw);
   if (!Number.isFinite(value) || value < 0) {
-    throw new HttpError(400, `Header ${name} must be a non-negative number.`, "invalid_request_error", "invalid_header");
+    throw new HttpError(
+      400,
+      `Header ${name} must be a non-negative number.`,
+      "invalid_request_error",
+      "invalid_header",
+    );
   }
   return value;
 }
@@ -162,7 +180,8 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
   const configured = parseDirectiveList(options.faults);
   const basePace = {
     ttftMs: configured.pace.ttftMs ?? options.ttftMs ?? DEFAULT_TTFT_MS,
-    tokensPerSecond: configured.pace.tokensPerSecond ?? options.tokensPerSecond ?? DEFAULT_TOKENS_PER_SECOND,
+    tokensPerSecond:
+      configured.pace.tokensPerSecond ?? options.tokensPerSecond ?? DEFAULT_TOKENS_PER_SECOND,
   };
   const ledger = new FaultLedger();
   const createdAt = Math.floor(Date.now() / 1000);
@@ -205,7 +224,12 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       try {
         json = JSON.parse(raw);
       } catch {
-        throw new HttpError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json");
+        throw new HttpError(
+          400,
+          "The request body is not valid JSON.",
+          "invalid_request_error",
+          "invalid_json",
+        );
       }
       const parsed = chatCompletionRequestSchema.safeParse(json);
       if (!parsed.success) {
@@ -240,18 +264,28 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
         parseDirectiveList(headerString(req, DEMO_HEADERS.fault), directives);
       } catch (error) {
         if (error instanceof DirectiveError) {
-          throw new HttpError(400, `Invalid demo directive: ${error.message}`, "invalid_request_error", "invalid_directive");
+          throw new HttpError(
+            400,
+            `Invalid demo directive: ${error.message}`,
+            "invalid_request_error",
+            "invalid_directive",
+          );
         }
         throw error;
       }
       const pace = {
-        ttftMs: headerInteger(req, DEMO_HEADERS.ttftMs) ?? directives.pace.ttftMs ?? basePace.ttftMs,
+        ttftMs:
+          headerInteger(req, DEMO_HEADERS.ttftMs) ?? directives.pace.ttftMs ?? basePace.ttftMs,
         tokensPerSecond:
-          headerInteger(req, DEMO_HEADERS.tokensPerSecond) ?? directives.pace.tokensPerSecond ?? basePace.tokensPerSecond,
+          headerInteger(req, DEMO_HEADERS.tokensPerSecond) ??
+          directives.pace.tokensPerSecond ??
+          basePace.tokensPerSecond,
       };
       const faults = ledger.select(directives.faults, requestKey(request.model, request.messages));
 
-      const failure = faults.find((fault) => fault.kind === "fail-429" || fault.kind === "fail-500");
+      const failure = faults.find(
+        (fault) => fault.kind === "fail-429" || fault.kind === "fail-500",
+      );
       if (failure?.kind === "fail-429") {
         throw new HttpError(
           429,
@@ -261,12 +295,24 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
         ).withRetryAfter(failure.retryAfterSeconds);
       }
       if (failure?.kind === "fail-500") {
-        throw new HttpError(500, "The server had an error (injected by the demo model).", "server_error", "server_error");
+        throw new HttpError(
+          500,
+          "The server had an error (injected by the demo model).",
+          "server_error",
+          "server_error",
+        );
       }
 
       const reply = composeReply(messages);
       record.task = reply.task;
-      let tokens = streamTokens(reply.text);
+      const format = request.response_format;
+      const text =
+        format?.type === "json_schema"
+          ? JSON.stringify(fillSchema(format.json_schema?.schema, reply.text))
+          : format?.type === "json_object"
+            ? JSON.stringify({ text: reply.text })
+            : reply.text;
+      let tokens = streamTokens(text);
       let finishReason: FinishReason = "stop";
       const limit = request.max_completion_tokens ?? request.max_tokens;
       if (limit && tokens.length > limit) {
@@ -280,7 +326,11 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
         total_tokens: 0,
       };
       usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-      const identity: CompletionIdentity = { id: record.id, created: Math.floor(Date.now() / 1000), model: DEMO_MODEL_ID };
+      const identity: CompletionIdentity = {
+        id: record.id,
+        created: Math.floor(Date.now() / 1000),
+        model: DEMO_MODEL_ID,
+      };
       const plan: StreamPlan = {
         tokens,
         pace,
@@ -288,7 +338,16 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
         stall: faults.find((fault) => fault.kind === "stall-ms"),
       };
       if (record.stream) {
-        streamCompletion(res, identity, plan, finishReason, usage, request.stream_options?.include_usage === true, record, end);
+        streamCompletion(
+          res,
+          identity,
+          plan,
+          finishReason,
+          usage,
+          request.stream_options?.include_usage === true,
+          record,
+          end,
+        );
       } else {
         respondWhole(res, identity, plan, finishReason, usage, record, end);
       }
@@ -296,7 +355,12 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       const httpError =
         error instanceof HttpError
           ? error
-          : new HttpError(500, "The demo model failed unexpectedly.", "server_error", "internal_error");
+          : new HttpError(
+              500,
+              "The demo model failed unexpectedly.",
+              "server_error",
+              "internal_error",
+            );
       if (!(error instanceof HttpError)) console.error("[demo-model]", error);
       record.status = httpError.status;
       sendJson(
@@ -313,9 +377,18 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
     const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "");
     if (path === "/v1/chat/completions" || path === "/chat/completions") {
       if (req.method !== "POST") {
-        sendJson(res, 405, errorBody("Use POST for chat completions.", "invalid_request_error", "method_not_allowed"), {
-          allow: "POST",
-        });
+        sendJson(
+          res,
+          405,
+          errorBody(
+            "Use POST for chat completions.",
+            "invalid_request_error",
+            "method_not_allowed",
+          ),
+          {
+            allow: "POST",
+          },
+        );
         return;
       }
       void handleChatCompletion(req, res);
@@ -325,7 +398,10 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       sendJson(res, 200, modelsResponse(createdAt));
       return;
     }
-    if ((path === "/v1/models/" + DEMO_MODEL_ID || path === "/models/" + DEMO_MODEL_ID) && req.method === "GET") {
+    if (
+      (path === "/v1/models/" + DEMO_MODEL_ID || path === "/models/" + DEMO_MODEL_ID) &&
+      req.method === "GET"
+    ) {
       sendJson(res, 200, modelsResponse(createdAt).data[0]);
       return;
     }
@@ -333,7 +409,11 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       sendJson(res, 200, { ok: true, model: DEMO_MODEL_ID, offline: true });
       return;
     }
-    sendJson(res, 404, errorBody(`Unknown endpoint ${req.method} ${path}.`, "not_found_error", "unknown_url"));
+    sendJson(
+      res,
+      404,
+      errorBody(`Unknown endpoint ${req.method} ${path}.`, "not_found_error", "unknown_url"),
+    );
   });
   server.keepAliveTimeout = 5_000;
 
@@ -404,7 +484,8 @@ function streamCompletion(
     if (!res.writableFinished) end(record.outcome === "dropped" ? "dropped" : "aborted");
   });
 
-  const opening = () => sseEvent(completionChunk(identity, { role: "assistant", content: "" }, null, includeUsage));
+  const opening = () =>
+    sseEvent(completionChunk(identity, { role: "assistant", content: "" }, null, includeUsage));
 
   const pump = () => {
     timer = undefined;
@@ -453,7 +534,10 @@ function respondWhole(
   const interval = pace.tokensPerSecond > 0 ? 1000 / pace.tokensPerSecond : 0;
   const dropping = drop !== undefined && drop.value <= tokens.length;
   const generated = dropping ? drop.value : tokens.length;
-  const delay = pace.ttftMs + Math.max(0, generated - 1) * interval + (stall && stall.after <= generated ? stall.value : 0);
+  const delay =
+    pace.ttftMs +
+    Math.max(0, generated - 1) * interval +
+    (stall && stall.after <= generated ? stall.value : 0);
   const timer = setTimeout(() => {
     if (dropping) {
       record.outcome = "dropped";

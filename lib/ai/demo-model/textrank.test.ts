@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { splitSentences, streamTokens, terms } from "@/lib/ai/demo-model/text";
-import { defaultSummaryLength, rankSentences, sentenceSimilarity, summarize } from "@/lib/ai/demo-model/textrank";
+import {
+  defaultSummaryLength,
+  rankSentences,
+  sentenceSimilarity,
+  summarize,
+} from "@/lib/ai/demo-model/textrank";
 
 // A text about one subject with two sentences about nothing else in it.
 const OFF_TOPIC = [
@@ -44,10 +49,12 @@ describe("TextRank summaries", () => {
     const sentences = splitSentences(TEXT);
     const chosen = summarize(TEXT, 3).map((sentence) => sentence.text);
     const rest = sentences.filter((sentence) => !chosen.includes(sentence));
-    const weakestChosen = Math.min(...chosen.map((sentence) => totalSimilarity(sentence, sentences)));
-    const medianRest = rest.map((sentence) => totalSimilarity(sentence, sentences)).sort((a, b) => a - b)[
-      Math.floor(rest.length / 2)
-    ]!;
+    const weakestChosen = Math.min(
+      ...chosen.map((sentence) => totalSimilarity(sentence, sentences)),
+    );
+    const medianRest = rest
+      .map((sentence) => totalSimilarity(sentence, sentences))
+      .sort((a, b) => a - b)[Math.floor(rest.length / 2)]!;
     expect(weakestChosen).toBeGreaterThan(medianRest);
     // The top-ranked sentence is the one with the most weighted overlap overall.
     const ranked = rankSentences(TEXT).sort((a, b) => b.score - a.score);
@@ -63,7 +70,9 @@ describe("TextRank summaries", () => {
 
   it("handles empty and one-sentence texts", () => {
     expect(summarize("", 3)).toEqual([]);
-    expect(summarize("Only one sentence here.", 3).map((s) => s.text)).toEqual(["Only one sentence here."]);
+    expect(summarize("Only one sentence here.", 3).map((s) => s.text)).toEqual([
+      "Only one sentence here.",
+    ]);
   });
 
   it("grows the default length slowly", () => {
