@@ -58,7 +58,8 @@ function expectedDefault(field: Field): RegExp | null {
     const fn = value as { name: string; args: unknown[] };
     if (fn.name === "now") return /^(CURRENT_TIMESTAMP|now\(\))/;
     if (fn.name === "autoincrement") return /^nextval\(/;
-    if (fn.name === "dbgenerated") return new RegExp(`^${String(fn.args[0]).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+    if (fn.name === "dbgenerated")
+      return new RegExp(`^${String(fn.args[0]).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
     return null;
   }
   const literal = Array.isArray(value) ? "ARRAY" : String(value);
@@ -153,7 +154,9 @@ function tableOf(modelName: string) {
   return model.dbName ?? model.name;
 }
 function columnOf(modelName: string, fieldName: string) {
-  const field = dmmf.models.find((m) => m.name === modelName)!.fields.find((f) => f.name === fieldName);
+  const field = dmmf.models
+    .find((m) => m.name === modelName)!
+    .fields.find((f) => f.name === fieldName);
   if (field) return field.dbName ?? field.name;
   const other = unsupported.find((f) => f.model === modelName && f.name === fieldName);
   if (!other) throw new Error(`Unknown field ${modelName}.${fieldName}`);
@@ -174,7 +177,10 @@ describe("schema.prisma agrees with the migrated database", () => {
       const otherFields = unsupported.filter((f) => f.model === model.name);
       const actual = columns.filter((c) => c.table === table);
       expect(actual.map((c) => c.column).sort(), `columns of ${table}`).toEqual(
-        [...scalarFields.map((f) => f.dbName ?? f.name), ...otherFields.map((f) => f.column)].sort(),
+        [
+          ...scalarFields.map((f) => f.dbName ?? f.name),
+          ...otherFields.map((f) => f.column),
+        ].sort(),
       );
       for (const field of otherFields) {
         const column = actual.find((c) => c.column === field.column)!;
@@ -205,7 +211,9 @@ describe("schema.prisma agrees with the migrated database", () => {
       const suffix = index.type === "id" ? "pkey" : index.type === "unique" ? "key" : "idx";
       return {
         table,
-        name: index.dbName ?? (index.type === "id" ? `${table}_pkey` : `${table}_${cols.join("_")}_${suffix}`),
+        name:
+          index.dbName ??
+          (index.type === "id" ? `${table}_pkey` : `${table}_${cols.join("_")}_${suffix}`),
         columns: cols,
         unique: index.type === "id" || index.type === "unique",
         primary: index.type === "id",

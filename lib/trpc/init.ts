@@ -29,6 +29,8 @@ export type TRPCContext = Awaited<ReturnType<typeof createTRPCContext>>;
 
 const t = initTRPC.context<TRPCContext>().create({
   transformer: superjson,
+  // Idle proxies close quiet connections; a ping every 15 s keeps job streams open.
+  sse: { ping: { enabled: true, intervalMs: 15_000 } },
   errorFormatter({ shape, error }) {
     return {
       ...shape,

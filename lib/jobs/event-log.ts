@@ -1,0 +1,324 @@
+/**
+ * The job event log: the only way events, progress, results and sources are
+ * written. Each write is one transaction that
+ *  1. locks the job row (so appends to one job are serialised and `seq` is
+ *     handed out without gaps, in commit order),
+ *  2. skips events whose idempotency key `<jobId>/<step>/<n>` already exists
+ *     (a retried step repeats its writes and duplicates nothing),
+ *  3. writes the step's outputs beside its events, and
+ *  4. NOTIFYs `{jobId, seq}`, which Postgres delivers only on commit.
+ * Subscribers read the rows themselves (lib/jobs/hub.ts); the payload is a hint.
+ */
+import "server-only";
+import { db } from "@/lib/db";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import {
+  isTerminal,
+  jobErrorSchema,
+  jobStatusSchema,
+  newJobEventSchema,
+  stepNameSchema,
+  type JobError,
+  type JobStatus,
+  type NewJobEvent,
+} from "@/lib/jobs/schemas";
+import { assertTransition, InvalidTransitionError } from "@/lib/jobs/state";
+
+export const JOB_EVENTS_CHANNEL = "dispatch_job_events";
+
+export type Tx = Prisma.TransactionClient;
+
+export const jobEventSelect = {
+  seq: true,
+  type: true,
+  step: true,
+  data: true,
+  createdAt: true,
+} as const satisfies Prisma.JobEventSelect;
+
+export type StoredJobEvent = Prisma.JobEventGetPayload<{ select: typeof jobEventSelect }>;
+
+export class JobNotFoundError extends Error {
+  override name = "JobNotFoundError";
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} does not exist`);
+  }
+}
+
+export function idempotencyKey(jobId: string, step: string, n: number): string {
+  return `${jobId}/${step}/${n}`;
+}
+
+interface LockedJob {
+  status: JobStatus;
+  lastSeq: number;
+  startedAt: Date | null;
+}
+
+async function lockJob(tx: Tx, jobId: string): Promise<LockedJob> {
+  const rows = await tx.$queryRaw<
+    Array<{ status: string; last_seq: number; started_at: Date | null }>
+  >`
+    SELECT status::text AS status, last_seq, started_at FROM jobs WHERE id = ${jobId} FOR UPDATE`;
+  const row = rows[0];
+  if (!row) throw new JobNotFoundError(jobId);
+  return {
+    status: jobStatusSchema.parse(row.status),
+    lastSeq: row.last_seq,
+    startedAt: row.started_at,
+  };
+}
+
+export interface AppendResult {
+  /** The events this call wrote (none when every key existed already). */
+  appended: StoredJobEvent[];
+  /** The job's latest seq after the call. */
+  lastSeq: number;
+}
+
+/**
+ * Appends a step's events inside the caller's transaction. Idempotent per
+ * (job, step, n): call it again with the same step and it writes nothing new.
+ */
+export async function appendJobEvents(
+  tx: Tx,
+  jobId: string,
+  step: string,
+  events: readonly NewJobEvent[],
+): Promise<AppendResult> {
+  stepNameSchema.parse(step);
+  const parsed = events.map((event) => newJobEventSchema.parse(event));
+  const job = await lockJob(tx, jobId);
+  return appendLocked(tx, jobId, job.lastSeq, step, parsed, 0);
+}
+
+async function appendLocked(
+  tx: Tx,
+  jobId: string,
+  lastSeq: number,
+  step: string,
+  events: ReadonlyArray<{ type: string; data: Record<string, unknown> }>,
+  firstIndex: number,
+): Promise<AppendResult> {
+  if (events.length === 0) return { appended: [], lastSeq };
+  const keyed = events.map((event, i) => ({
+    ...event,
+    key: idempotencyKey(jobId, step, firstIndex + i),
+  }));
+  // The row lock is held, so no one else can insert these keys before we do.
+  const existing = await tx.jobEvent.findMany({
+    where: { idempotencyKey: { in: keyed.map((event) => event.key) } },
+    select: { idempotencyKey: true },
+  });
+  const seen = new Set(existing.map((row) => row.idempotencyKey));
+  const fresh = keyed.filter((event) => !seen.has(event.key));
+  if (fresh.length === 0) return { appended: [], lastSeq };
+
+  let seq = lastSeq;
+  const appended = await tx.jobEvent.createManyAndReturn({
+    data: fresh.map((event) => ({
+      jobId,
+      seq: ++seq,
+      type: event.type,
+      step,
+      data: event.data as Prisma.InputJsonObject,
+      idempotencyKey: event.key,
+    })),
+    select: jobEventSelect,
+  });
+  await tx.$executeRaw`UPDATE jobs SET last_seq = ${seq}, updated_at = now() WHERE id = ${jobId}`;
+  await tx.$executeRaw`SELECT pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify({ jobId, seq })})`;
+  return { appended: appended.sort((a, b) => a.seq - b.seq), lastSeq: seq };
+}
+
+export interface SourceInput {
+  /** `url:<url>` or `document:<id>`; one row per ref per job. */
+  ref: string;
+  url?: string | null;
+  documentId?: string | null;
+  title: string;
+  snippet?: string;
+  rank: number;
+  read?: boolean;
+}
+
+export interface CitationInput {
+  marker: number;
+  sourceRef: string;
+  quote?: string | null;
+}
+
+export interface StepOutputs {
+  status?: JobStatus;
+  /** 0..1; recorded as a `progress` event too unless the step sends its own. */
+  progress?: number;
+  result?: Prisma.InputJsonValue;
+  /** Required with status `failed`. */
+  error?: JobError;
+  sources?: readonly SourceInput[];
+  citations?: readonly CitationInput[];
+  events?: readonly NewJobEvent[];
+}
+
+export class JobFinishedError extends Error {
+  override name = "JobFinishedError";
+  constructor(
+    readonly jobId: string,
+    readonly status: JobStatus,
+  ) {
+    super(`Job ${jobId} is already ${status}; its outputs can no longer change`);
+  }
+}
+
+function statusEvent(from: JobStatus, to: JobStatus, error?: JobError): NewJobEvent | null {
+  if (from === to) return null;
+  switch (to) {
+    case "running":
+      return { type: from === "queued" ? "job.started" : "job.resumed", data: {} };
+    case "completed":
+      return { type: "job.completed", data: {} };
+    case "failed":
+      return { type: "job.failed", data: { ...error } };
+    case "cancelled":
+      return { type: "job.cancelled", data: {} };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Writes a step's outputs and its events in one transaction. A status change
+ * adds its own event (`job.started`, `job.completed`, `job.failed`, …) after
+ * the step's events. Once a job has finished only events may be added (e.g.
+ * "email sent"), and a retry of the finishing step is a no-op.
+ */
+export async function commitStep(
+  jobId: string,
+  step: string,
+  outputs: StepOutputs,
+  client: typeof db = db,
+): Promise<AppendResult & { status: JobStatus }> {
+  stepNameSchema.parse(step);
+  const events = (outputs.events ?? []).map((event) => newJobEventSchema.parse(event));
+  const error = outputs.error ? jobErrorSchema.parse(outputs.error) : undefined;
+  if (outputs.status === "failed" && !error)
+    throw new TypeError("A failed job needs an error code and message");
+  const progress =
+    outputs.progress === undefined
+      ? undefined
+      : Math.min(1, Math.max(0, Number.isFinite(outputs.progress) ? outputs.progress : 0));
+
+  return client.$transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    const to = outputs.status ?? job.status;
+    assertTransition(jobId, job.status, to);
+    const changesOutputs =
+      progress !== undefined ||
+      outputs.result !== undefined ||
+      (outputs.sources?.length ?? 0) > 0 ||
+      (outputs.citations?.length ?? 0) > 0 ||
+      error !== undefined;
+    if (isTerminal(job.status)) {
+      // Same terminal status: a retry of the step that finished the job.
+      if (outputs.status === job.status)
+        return { appended: [], lastSeq: job.lastSeq, status: job.status };
+      if (changesOutputs) throw new JobFinishedError(jobId, job.status);
+    }
+
+    const now = new Date();
+    await tx.job.update({
+      where: { id: jobId },
+      data: {
+        status: to,
+        ...(progress !== undefined ? { progress } : {}),
+        ...(to === "completed" ? { progress: 1 } : {}),
+        ...(outputs.result !== undefined ? { result: outputs.result } : {}),
+        ...(error ? { errorCode: error.code, errorMessage: error.message } : {}),
+        ...(to === "running" && !job.startedAt ? { startedAt: now } : {}),
+        ...(isTerminal(to) && to !== job.status ? { finishedAt: now } : {}),
+      },
+      select: { id: true },
+    });
+
+    if (outputs.sources?.length) {
+      await tx.jobSource.createMany({
+        data: outputs.sources.map((source) => ({
+          jobId,
+          ref: source.ref,
+          url: source.url ?? null,
+          documentId: source.documentId ?? null,
+          title: source.title,
+          snippet: source.snippet ?? "",
+          rank: source.rank,
+          read: source.read ?? false,
+        })),
+        skipDuplicates: true,
+      });
+      const read = outputs.sources.filter((source) => source.read).map((source) => source.ref);
+      if (read.length)
+        await tx.jobSource.updateMany({
+          where: { jobId, ref: { in: read } },
+          data: { read: true },
+        });
+    }
+    if (outputs.citations?.length) {
+      const refs = [...new Set(outputs.citations.map((citation) => citation.sourceRef))];
+      const sources = await tx.jobSource.findMany({
+        where: { jobId, ref: { in: refs } },
+        select: { id: true, ref: true },
+      });
+      const idByRef = new Map(sources.map((source) => [source.ref, source.id]));
+      await tx.jobCitation.createMany({
+        data: outputs.citations.map((citation) => {
+          const sourceId = idByRef.get(citation.sourceRef);
+          if (!sourceId)
+            throw new TypeError(
+              `Citation [${citation.marker}] names an unknown source ${citation.sourceRef}`,
+            );
+          return { jobId, marker: citation.marker, sourceId, quote: citation.quote ?? null };
+        }),
+        skipDuplicates: true,
+      });
+    }
+
+    const all = [...events];
+    if (progress !== undefined && !all.some((event) => event.type === "progress")) {
+      all.push({ type: "progress", data: { progress } });
+    }
+    const transition = statusEvent(job.status, to, error);
+    if (transition) all.push(newJobEventSchema.parse(transition));
+    const result = await appendLocked(tx, jobId, job.lastSeq, step, all, 0);
+    return { ...result, status: to };
+  });
+}
+
+/**
+ * Records a cancel request. A job still queued is cancelled at once (the
+ * worker's first write will then be refused); a running one is cancelled by
+ * its function, which ends the log with `job.cancelled`. Repeats are no-ops.
+ */
+export async function requestCancel(
+  jobId: string,
+  client: typeof db = db,
+): Promise<{ status: JobStatus }> {
+  return client.$transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    if (isTerminal(job.status)) return { status: job.status };
+    const events: NewJobEvent[] = [{ type: "cancel.requested", data: {} }];
+    let status = job.status;
+    if (job.status === "queued") {
+      status = "cancelled";
+      await tx.job.update({
+        where: { id: jobId },
+        data: { status, finishedAt: new Date() },
+        select: { id: true },
+      });
+      events.push({ type: "job.cancelled", data: {} });
+    }
+    const parsed = events.map((event) => newJobEventSchema.parse(event));
+    await appendLocked(tx, jobId, job.lastSeq, "cancel-request", parsed, 0);
+    return { status };
+  });
+}
+
+export { InvalidTransitionError };

@@ -1,0 +1,157 @@
+import pg from "pg";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { appendJobEvents, JOB_EVENTS_CHANNEL, type StoredJobEvent } from "@/lib/jobs/event-log";
+import { JobEventsHub } from "@/lib/jobs/hub";
+import { createJobEventsHub, readJobEvents } from "@/lib/jobs/live";
+import { createTestJob } from "@/lib/jobs/testing";
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+function write(jobId: string, step: string, count = 1) {
+  return db.$transaction((tx) =>
+    appendJobEvents(
+      tx,
+      jobId,
+      step,
+      Array.from({ length: count }, (_, n) => ({ type: "progress", data: { n } })),
+    ),
+  );
+}
+
+/** Collects `count` events from a subscription, then stops it. */
+async function collect(
+  iterator: AsyncGenerator<StoredJobEvent>,
+  count: number,
+  timeoutMs = 10_000,
+) {
+  const seen: number[] = [];
+  const timer = setTimeout(() => void iterator.return(undefined), timeoutMs);
+  for await (const event of iterator) {
+    seen.push(event.seq);
+    if (seen.length >= count) break;
+  }
+  clearTimeout(timer);
+  return seen;
+}
+
+const hubs: Array<JobEventsHub<StoredJobEvent>> = [];
+function newHub(
+  readEvents = readJobEvents,
+  options: { pageSize?: number; minBackoffMs?: number } = {},
+) {
+  const hub =
+    readEvents === readJobEvents && Object.keys(options).length === 0
+      ? createJobEventsHub(process.env.DATABASE_URL)
+      : new JobEventsHub<StoredJobEvent>({
+          connectionString: process.env.DATABASE_URL!,
+          channel: JOB_EVENTS_CHANNEL,
+          readEvents,
+          ...options,
+        });
+  hubs.push(hub);
+  return hub;
+}
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+});
+afterAll(() => db.$disconnect());
+
+describe("JobEventsHub", () => {
+  it("replays stored events after the given seq, then streams live ones", async () => {
+    const { id } = await createTestJob();
+    await write(id, "before", 5);
+    const hub = newHub();
+    const received = collect(hub.subscribe(id, 2), 8);
+    await hub.ready();
+    await write(id, "live-1", 2);
+    await write(id, "live-2", 3);
+    expect(await received).toEqual(range(3, 10));
+    expect(hub.subscriberCount).toBe(0);
+  });
+
+  it.each([200, 3])(
+    "misses nothing and repeats nothing when events commit during the replay (page size %i)",
+    async (pageSize) => {
+      const { id } = await createTestJob();
+      await write(id, "stored", 7);
+      let reads = 0;
+      // Commits land after the first read saw the table and before the subscriber waits.
+      const hub = newHub(
+        async (jobId, afterSeq, limit) => {
+          const rows = await readJobEvents(jobId, afterSeq, limit);
+          if (++reads === 1) {
+            await write(id, "during-replay-1", 2);
+            await write(id, "during-replay-2", 1);
+          }
+          return rows;
+        },
+        { pageSize },
+      );
+      const seen = await collect(hub.subscribe(id, 0), 10);
+      expect(seen).toEqual(range(1, 10));
+    },
+  );
+
+  it("delivers every event once, in order, to many subscribers while writers race", async () => {
+    const { id } = await createTestJob();
+    const hub = newHub();
+    const subscribers = range(1, 20).map((n) =>
+      collect(hub.subscribe(id, 0), 60, 20_000).then((seen) => [n, seen] as const),
+    );
+    await hub.ready();
+    await Promise.all(
+      range(1, 6).map(async (writer) => {
+        for (let i = 0; i < 5; i++) await write(id, `w${writer}-${i}`, 2);
+      }),
+    );
+    for (const [, seen] of await Promise.all(subscribers)) expect(seen).toEqual(range(1, 60));
+  });
+
+  it("reconnects after its LISTEN connection is killed and delivers what was committed meanwhile", async () => {
+    const { id } = await createTestJob();
+    // Reconnects only after 400 ms, so the writes below surely commit while nobody listens.
+    const hub = newHub(readJobEvents, { minBackoffMs: 400 });
+    const iterator = hub.subscribe(id, 0);
+    const first = collect(iterator, 2);
+    await hub.ready();
+    await write(id, "a", 2);
+    expect(await first).toEqual([1, 2]);
+
+    const resumed = collect(hub.subscribe(id, 2), 6);
+    await hub.ready();
+    const pid = hub.backendPid;
+    expect(pid).toBeTypeOf("number");
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+    await admin.end();
+    while (hub.backendPid !== null) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Their NOTIFYs reach no one: only the re-read after reconnecting finds them.
+    await write(id, "b", 3);
+    await write(id, "c", 3);
+    expect(hub.backendPid).toBeNull();
+    expect(await resumed).toEqual(range(3, 8));
+    expect(hub.connections).toBeGreaterThanOrEqual(2);
+    expect(hub.backendPid).not.toBe(pid);
+  });
+
+  it("ends a subscription when its signal aborts, even while waiting", async () => {
+    const { id } = await createTestJob();
+    const hub = newHub();
+    const controller = new AbortController();
+    const iterator = hub.subscribe(id, 0, controller.signal);
+    const done = (async () => {
+      const seen: number[] = [];
+      for await (const event of iterator) seen.push(event.seq);
+      return seen;
+    })();
+    await hub.ready();
+    await write(id, "x", 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    expect(await done).toEqual([1]);
+    expect(hub.subscriberCount).toBe(0);
+  });
+});
