@@ -202,7 +202,9 @@ describe("the AI SDK through @ai-sdk/openai-compatible", () => {
     for await (const part of result.fullStream) {
       if (part.type === "text-delta" && ++deltas === 2) controller.abort();
     }
-    await expect.poll(() => server.stats().outcomes.aborted).toBe(before.outcomes.aborted + 1);
+    await expect
+      .poll(() => server.stats().outcomes.aborted, { timeout: 5_000 })
+      .toBe(before.outcomes.aborted + 1);
     expect(server.stats().activeRequests).toBe(0);
   });
 });

@@ -6,7 +6,14 @@ import { demoModelOptionsFromEnv } from "@/lib/ai/demo-model/config";
 import { startDemoModel } from "@/lib/ai/demo-model/server";
 
 const options = demoModelOptionsFromEnv(process.env);
-const server = await startDemoModel(options);
+const server = await startDemoModel(options).catch((error: NodeJS.ErrnoException) => {
+  console.error(
+    error.code === "EADDRINUSE"
+      ? `[demo-model] port ${options.port} is already in use: stop the other process or set DEMO_MODEL_PORT.`
+      : `[demo-model] could not start: ${error.message}`,
+  );
+  process.exit(1);
+});
 console.log(
   `[demo-model] offline demo model at ${server.url} (ttft ${options.ttftMs} ms, ${options.tokensPerSecond} tokens/s${
     options.faults ? `, faults: ${options.faults}` : ""
