@@ -1,0 +1,258 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useId, useState } from "react";
+import { cn } from "@/components/ui/cn";
+import type { CreateJobInput } from "@/lib/jobs/schemas";
+import { useTRPC } from "@/lib/trpc/client";
+
+type Kind = "research" | "summarize";
+type SourceType = "url" | "text" | "file";
+
+const fieldClass =
+  "mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 focus:outline-none dark:border-zinc-700 dark:bg-zinc-900";
+
+/**
+ * File uploads need `app/api/uploads` (which stores the file's text as a
+ * Document and returns its id for `{ type: "document", documentId }`); until
+ * it exists this slot only says so.
+ */
+function UploadSlot() {
+  return (
+    <div className="mt-3 rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
+      <label className="block font-medium text-zinc-800 dark:text-zinc-200">
+        File (PDF, Markdown, plain text, HTML)
+        <input
+          type="file"
+          disabled
+          className="mt-2 block text-sm"
+          aria-describedby="upload-unavailable"
+        />
+      </label>
+      <p id="upload-unavailable" className="mt-2">
+        Uploading files is not available yet. Paste the text or give a URL instead.
+      </p>
+    </div>
+  );
+}
+
+export function NewJobForm() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const ids = useId();
+  const [kind, setKind] = useState<Kind>("research");
+  const [sourceType, setSourceType] = useState<SourceType>("url");
+  const [question, setQuestion] = useState("");
+  const [approvePlan, setApprovePlan] = useState(false);
+  const [url, setUrl] = useState("");
+  const [text, setText] = useState("");
+  const [notify, setNotify] = useState(false);
+  const [email, setEmail] = useState("");
+
+  const create = useMutation(
+    trpc.jobs.create.mutationOptions({
+      onSuccess: async (job) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.jobs.list.pathKey() });
+        router.push(`/jobs/${job.id}`);
+      },
+    }),
+  );
+  const fieldErrors = create.error?.data?.zodError?.fieldErrors ?? {};
+  const formError =
+    create.error && Object.keys(fieldErrors).length === 0 ? create.error.message : null;
+
+  function submit(event: React.FormEvent) {
+    event.preventDefault();
+    const notifyEmail = notify && email.trim() ? email.trim() : undefined;
+    let input: CreateJobInput;
+    if (kind === "research") input = { kind, question, approvePlan, notifyEmail };
+    else if (sourceType === "url")
+      input = { kind, source: { type: "url", url: url.trim() }, notifyEmail };
+    else if (sourceType === "text") input = { kind, source: { type: "text", text }, notifyEmail };
+    else return;
+    create.mutate(input);
+  }
+
+  const errorText = (key: string) => {
+    const messages = (fieldErrors as Record<string, string[] | undefined>)[key];
+    return messages?.length ? messages.join(" ") : null;
+  };
+
+  return (
+    <form
+      onSubmit={submit}
+      aria-describedby={formError ? `${ids}-error` : undefined}
+      className="mt-4 rounded-xl border border-zinc-200 p-4 sm:p-6 dark:border-zinc-800"
+    >
+      <fieldset>
+        <legend className="text-sm font-medium">Kind of job</legend>
+        <div className="mt-2 inline-flex rounded-lg bg-zinc-100 p-1 dark:bg-zinc-900">
+          {(["research", "summarize"] as const).map((option) => (
+            <label
+              key={option}
+              className={cn(
+                "cursor-pointer rounded-md px-3 py-1.5 text-sm font-medium has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-indigo-500",
+                kind === option
+                  ? "bg-white shadow-sm dark:bg-zinc-800"
+                  : "text-zinc-600 dark:text-zinc-400",
+              )}
+            >
+              <input
+                type="radio"
+                name="kind"
+                value={option}
+                checked={kind === option}
+                onChange={() => setKind(option)}
+                className="sr-only"
+              />
+              {option === "research" ? "Research a question" : "Summarize"}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+
+      {kind === "research" ? (
+        <div className="mt-4">
+          <label htmlFor={`${ids}-question`} className="text-sm font-medium">
+            Question
+          </label>
+          <textarea
+            id={`${ids}-question`}
+            required
+            rows={3}
+            value={question}
+            onChange={(event) => setQuestion(event.target.value)}
+            placeholder="How does PostgreSQL decide when to vacuum a table?"
+            aria-invalid={errorText("question") ? true : undefined}
+            aria-describedby={errorText("question") ? `${ids}-question-error` : undefined}
+            className={fieldClass}
+          />
+          {errorText("question") ? (
+            <p id={`${ids}-question-error`} className="mt-1 text-sm text-red-700 dark:text-red-400">
+              {errorText("question")}
+            </p>
+          ) : null}
+          <label className="mt-3 flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              checked={approvePlan}
+              onChange={(event) => setApprovePlan(event.target.checked)}
+            />
+            Let me approve or edit the research plan before it searches
+          </label>
+        </div>
+      ) : (
+        <div className="mt-4">
+          <fieldset>
+            <legend className="text-sm font-medium">What to summarize</legend>
+            <div className="mt-2 flex flex-wrap gap-4 text-sm">
+              {(
+                [
+                  ["url", "A web page (URL)"],
+                  ["text", "Pasted text"],
+                  ["file", "A file"],
+                ] as const
+              ).map(([value, label]) => (
+                <label key={value} className="flex items-center gap-2">
+                  <input
+                    type="radio"
+                    name="source"
+                    value={value}
+                    checked={sourceType === value}
+                    onChange={() => setSourceType(value)}
+                  />
+                  {label}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          {sourceType === "url" ? (
+            <div className="mt-3">
+              <label htmlFor={`${ids}-url`} className="text-sm font-medium">
+                URL
+              </label>
+              <input
+                id={`${ids}-url`}
+                type="url"
+                required
+                inputMode="url"
+                value={url}
+                onChange={(event) => setUrl(event.target.value)}
+                placeholder="https://example.org/article"
+                className={fieldClass}
+              />
+            </div>
+          ) : sourceType === "text" ? (
+            <div className="mt-3">
+              <label htmlFor={`${ids}-text`} className="text-sm font-medium">
+                Text
+              </label>
+              <textarea
+                id={`${ids}-text`}
+                required
+                rows={8}
+                value={text}
+                onChange={(event) => setText(event.target.value)}
+                className={fieldClass}
+              />
+            </div>
+          ) : (
+            <UploadSlot />
+          )}
+          {errorText("source") ? (
+            <p className="mt-1 text-sm text-red-700 dark:text-red-400">{errorText("source")}</p>
+          ) : null}
+        </div>
+      )}
+
+      <div className="mt-4">
+        <label className="flex items-center gap-2 text-sm">
+          <input
+            type="checkbox"
+            checked={notify}
+            onChange={(event) => setNotify(event.target.checked)}
+          />
+          Email me when it is done
+        </label>
+        {notify ? (
+          <div className="mt-2 max-w-sm">
+            <label htmlFor={`${ids}-email`} className="sr-only">
+              Email address
+            </label>
+            <input
+              id={`${ids}-email`}
+              type="email"
+              autoComplete="email"
+              required
+              value={email}
+              onChange={(event) => setEmail(event.target.value)}
+              placeholder="you@example.org"
+              aria-invalid={errorText("notifyEmail") ? true : undefined}
+              className={fieldClass}
+            />
+            {errorText("notifyEmail") ? (
+              <p className="mt-1 text-sm text-red-700 dark:text-red-400">
+                {errorText("notifyEmail")}
+              </p>
+            ) : null}
+          </div>
+        ) : null}
+      </div>
+
+      {formError ? (
+        <p id={`${ids}-error`} role="alert" className="mt-4 text-sm text-red-700 dark:text-red-400">
+          {formError}
+        </p>
+      ) : null}
+      <button
+        type="submit"
+        disabled={create.isPending || (kind === "summarize" && sourceType === "file")}
+        className="mt-5 rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 focus-visible:outline-none disabled:opacity-60"
+      >
+        {create.isPending ? "Starting…" : kind === "research" ? "Start research" : "Summarize"}
+      </button>
+    </form>
+  );
+}
