@@ -5,6 +5,9 @@ const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   typedRoutes: true,
+  // NOTE: `npm run typecheck` (tsc over the whole project, tests included) is
+  // its own step in `npm test` and CI; the build does not repeat it.
+  typescript: { ignoreBuildErrors: true },
   // NOTE: these run in Node only and must not be bundled (native pg bindings, the
   // Prisma runtime, pdf/worker files).
   serverExternalPackages: ["pg", "@prisma/adapter-pg"],

@@ -38,6 +38,10 @@ export const envSchema = z
     DEMO_MODEL_PORT: port.default(8787),
     DEMO_MODEL_URL: optionalUrl,
 
+    CHAT_MAX_MESSAGE_CHARS: z.coerce.number().int().min(100).max(200_000).default(16_000),
+    CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(500).default(8_000),
+    CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+
     INNGEST_DEV: optionalString,
     INNGEST_BASE_URL: optionalUrl,
     INNGEST_EVENT_KEY: optionalString,

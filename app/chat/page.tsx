@@ -1,11 +1,12 @@
 import type { Metadata } from "next";
+import { randomUUID } from "node:crypto";
+import { env } from "@/lib/env";
+import { ChatView } from "./_components/chat-view";
 
 export const metadata: Metadata = { title: "Chat" };
+export const dynamic = "force-dynamic";
 
-export default function ChatPage() {
-  return (
-    <div className="mx-auto w-full max-w-3xl px-4 py-12 sm:px-6">
-      <h1 className="text-2xl font-semibold">Chat</h1>
-    </div>
-  );
+export default function NewChatPage() {
+  const id = randomUUID();
+  return <ChatView key={id} conversationId={id} initialMessages={[]} maxChars={env.CHAT_MAX_MESSAGE_CHARS} isNew />;
 }

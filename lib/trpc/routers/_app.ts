@@ -1,10 +1,12 @@
 import { createCallerFactory, createTRPCRouter } from "@/lib/trpc/init";
+import { chatRouter } from "@/lib/trpc/routers/chat";
 import { jobsRouter } from "@/lib/trpc/routers/jobs";
 import { ownerRouter } from "@/lib/trpc/routers/owner";
 
 export const appRouter = createTRPCRouter({
   owner: ownerRouter,
   jobs: jobsRouter,
+  chat: chatRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,24 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { z } from "zod";
+import { env } from "@/lib/env";
+import { caller } from "@/lib/trpc/server";
+import { ChatView } from "../_components/chat-view";
+
+export const metadata: Metadata = { title: "Chat" };
+
+export default async function ConversationPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  if (!z.uuid().safeParse(id).success) notFound();
+  const conversation = await (await caller()).chat.byId({ id });
+  if (!conversation) notFound();
+  return (
+    <ChatView
+      key={id}
+      conversationId={id}
+      initialMessages={conversation.messages}
+      maxChars={env.CHAT_MAX_MESSAGE_CHARS}
+      isNew={false}
+    />
+  );
+}

@@ -1,0 +1,95 @@
+import { TRPCError } from "@trpc/server";
+import type { UIMessage } from "ai";
+import { z } from "zod";
+import { stopStream } from "@/lib/chat/active-streams";
+import { chatMetadataSchema, type ChatMetadata } from "@/lib/chat/schema";
+import { STALE_MESSAGE, STALE_STREAM_MS } from "@/lib/chat/turns";
+import { modelInfo } from "@/lib/ai/providers";
+import { createTRPCRouter, ownerProcedure, publicProcedure } from "@/lib/trpc/init";
+
+export type ChatUIMessage = UIMessage<ChatMetadata> & {
+  errorCode: string | null;
+  errorMessage: string | null;
+};
+
+const conversationId = z.object({ id: z.uuid() });
+
+export const chatRouter = createTRPCRouter({
+  /** Which model answers (no keys or URLs), e.g. "Offline demo model". */
+  model: publicProcedure.query(() => modelInfo()),
+
+  list: ownerProcedure.query(({ ctx }) =>
+    ctx.db.conversation.findMany({
+      where: { ownerId: ctx.ownerId },
+      orderBy: { updatedAt: "desc" },
+      take: 200,
+      select: { id: true, title: true, updatedAt: true },
+    }),
+  ),
+
+  byId: ownerProcedure.input(conversationId).query(async ({ ctx, input }) => {
+    const conversation = await ctx.db.conversation.findFirst({
+      where: { id: input.id, ownerId: ctx.ownerId },
+      select: {
+        id: true,
+        title: true,
+        messages: {
+          orderBy: { position: "asc" },
+          select: {
+            id: true,
+            role: true,
+            parts: true,
+            status: true,
+            errorCode: true,
+            errorMessage: true,
+            correlationId: true,
+            model: true,
+            updatedAt: true,
+          },
+        },
+      },
+    });
+    if (!conversation) return null;
+    const messages: ChatUIMessage[] = conversation.messages.map((message) => {
+      const stale = message.status === "streaming" && Date.now() - message.updatedAt.getTime() > STALE_STREAM_MS;
+      return {
+        id: message.id,
+        role: message.role,
+        parts: message.parts as UIMessage["parts"],
+        metadata: chatMetadataSchema.parse({
+          status: stale ? "interrupted" : message.status,
+          correlationId: message.correlationId ?? undefined,
+          model: message.model ?? undefined,
+        }),
+        errorCode: stale ? "connection_lost" : message.errorCode,
+        errorMessage: stale ? STALE_MESSAGE : message.errorMessage,
+      };
+    });
+    return { id: conversation.id, title: conversation.title, messages };
+  }),
+
+  rename: ownerProcedure
+    .input(z.object({ id: z.uuid(), title: z.string().trim().min(1, "A title is required.").max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      const { count } = await ctx.db.conversation.updateMany({
+        where: { id: input.id, ownerId: ctx.ownerId },
+        data: { title: input.title },
+      });
+      if (!count) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+      return { id: input.id, title: input.title };
+    }),
+
+  delete: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
+    stopStream(input.id);
+    const { count } = await ctx.db.conversation.deleteMany({ where: { id: input.id, ownerId: ctx.ownerId } });
+    if (!count) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+    return { id: input.id };
+  }),
+
+  /** Stops the answer being written: the model call is aborted, the partial kept as "stopped". */
+  stop: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
+    const owned = await ctx.db.conversation.count({ where: { id: input.id, ownerId: ctx.ownerId } });
+    if (!owned) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+    return { stopped: stopStream(input.id) };
+  }),
+});
