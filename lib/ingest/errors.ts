@@ -17,6 +17,7 @@ export const ingestErrorCodes = [
   "unsupported_content_type",
   "empty_document",
   "corrupt_document",
+  "protected_document",
   "aborted",
 ] as const;
 
