@@ -26,7 +26,7 @@ export const envSchema = z
     SESSION_SECRET: optionalString.pipe(
       z.string().min(32, "must be at least 32 characters").optional(),
     ),
-    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 
     AI_PROVIDER: z.enum(["auto", "demo", "openai", "anthropic", "openai-compatible"]).default("auto"),
     AI_MODEL: optionalString,

@@ -7,7 +7,7 @@ import "server-only";
 import { env } from "@/lib/env";
 
 type Level = "debug" | "info" | "warn" | "error";
-const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 function serialise(value: unknown): unknown {
   if (value instanceof Error) {

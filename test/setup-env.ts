@@ -4,3 +4,5 @@ import { inject } from "vitest";
 process.env.DATABASE_URL = inject("databaseUrl");
 (process.env as Record<string, string>).NODE_ENV = "test";
 process.env.SESSION_SECRET ??= "test-session-secret-that-is-at-least-32-chars";
+// Tests assert on behaviour, not log lines; set LOG_LEVEL=debug to see them.
+process.env.LOG_LEVEL ??= "silent";

@@ -1,0 +1,28 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { consumeRateLimit } from "@/lib/chat/rate-limit";
+
+describe("consumeRateLimit", () => {
+  it("allows up to the limit within a window, then refuses with the wait", async () => {
+    const key = `test:${randomUUID()}`;
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await consumeRateLimit(key, 3, 60_000));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results[3]!.retryAfterMs).toBeGreaterThan(50_000);
+    expect(results[3]!.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it("counts concurrent requests exactly", async () => {
+    const key = `test:${randomUUID()}`;
+    const results = await Promise.all(Array.from({ length: 10 }, () => consumeRateLimit(key, 5, 60_000)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+  });
+
+  it("starts a new window when the old one is over", async () => {
+    const key = `test:${randomUUID()}`;
+    expect((await consumeRateLimit(key, 1, 50)).allowed).toBe(true);
+    expect((await consumeRateLimit(key, 1, 50)).allowed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect((await consumeRateLimit(key, 1, 50)).allowed).toBe(true);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * The chat route end to end over real HTTP to the demo model and a real
+ * Postgres: what is stored for every way an answer can end.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
+
+let model: DemoModelServer;
+let handleChatRequest: typeof import("@/lib/chat/respond").handleChatRequest;
+let db: typeof import("@/lib/db").db;
+let stopStream: typeof import("@/lib/chat/active-streams").stopStream;
+let cookies: typeof import("@/lib/auth/owner-cookie");
+
+// NOTE: lib/env.ts reads the environment once, on first import: every app
+// module is imported after the demo model's URL is known.
+beforeAll(async () => {
+  model = await startDemoModel({ port: 0, ttftMs: 0, tokensPerSecond: 0 });
+  process.env.DEMO_MODEL_URL = model.url;
+  process.env.AI_PROVIDER = "demo";
+  process.env.CHAT_RATE_LIMIT_PER_MINUTE = "1000";
+  ({ handleChatRequest } = await import("@/lib/chat/respond"));
+  ({ db } = await import("@/lib/db"));
+  ({ stopStream } = await import("@/lib/chat/active-streams"));
+  cookies = await import("@/lib/auth/owner-cookie");
+});
+afterAll(() => model.stop());
+
+async function owner() {
+  const { ownerId, value } = await cookies.newOwnerCookie();
+  return { ownerId, cookie: `${cookies.OWNER_COOKIE}=${encodeURIComponent(value)}` };
+}
+
+function post(cookie: string, body: unknown, headers: Record<string, string> = {}) {
+  return handleChatRequest(
+    new Request("http://localhost/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie, ...headers },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+const submit = (conversationId: string, text: string) => ({
+  action: "submit",
+  conversationId,
+  message: { id: `u${randomUUID().slice(0, 8)}`, role: "user", parts: [{ type: "text", text }] },
+});
+
+async function assistant(conversationId: string) {
+  return db.message.findFirstOrThrow({
+    where: { conversationId, role: "assistant" },
+    orderBy: { position: "desc" },
+    select: { id: true, status: true, parts: true, errorCode: true, eventCount: true, correlationId: true, attempts: true },
+  });
+}
+
+const textOf = (parts: unknown) => (parts as Array<{ text: string }>).map((p) => p.text).join("");
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe("POST /api/chat", () => {
+  it("streams the answer, stores it complete, and tags it with the correlation id", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const response = await post(cookie, submit(id, "Hello"), { "x-correlation-id": "test-correlation-1" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-correlation-id")).toBe("test-correlation-1");
+    const body = await response.text();
+    expect(body).toContain('"type":"text-delta"');
+    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(stored.status).toBe("complete");
+    expect(stored.correlationId).toBe("test-correlation-1");
+    expect(textOf(stored.parts)).toContain("offline demo model");
+    expect(stored.eventCount).toBeGreaterThan(5);
+    expect(stored.attempts).toBe(1);
+  });
+
+  it("keeps generating when the client disconnects, and stores the complete answer", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const response = await post(cookie, submit(id, "Tell me something [[demo:tps=200]]"));
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(stored.status).toBe("complete");
+    expect(textOf(stored.parts)).toMatch(/configure|OPENAI_API_KEY/);
+  });
+
+  it("stop aborts the model call and keeps the partial as stopped", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const response = await post(cookie, submit(id, "Slowly please [[demo:tps=20]]"));
+    const consumed = response.text();
+    await until(() => assistant(id), (m) => m.eventCount >= 3);
+    expect(stopStream(id)).toBe(true);
+    await consumed;
+    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(stored.status).toBe("stopped");
+    const partial = textOf(stored.parts);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial).not.toMatch(/OPENAI_COMPATIBLE_BASE_URL/);
+  });
+
+  it("retries a 500 before the first token without a trace in the answer", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    await (await post(cookie, submit(id, "Retry me [[demo:fail-500-times=2]]"))).text();
+    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(stored.status).toBe("complete");
+    expect(stored.attempts).toBe(3);
+  });
+
+  it("marks an answer that breaks after its first token interrupted, then Continue completes it once", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    await (await post(cookie, submit(id, "Break [[demo:drop-after=12]]"))).text();
+    const broken = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(broken.status).toBe("interrupted");
+    expect(broken.errorCode).toBe("connection_lost");
+    expect(broken.eventCount).toBe(12);
+    const partial = textOf(broken.parts);
+
+    const resumed = await post(cookie, { action: "continue", conversationId: id });
+    expect(resumed.status).toBe(200);
+    await resumed.text();
+    const done = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(done.id).toBe(broken.id);
+    expect(done.status).toBe("complete");
+    const full = textOf(done.parts);
+    expect(full.startsWith(partial)).toBe(true);
+    expect(full.length).toBeGreaterThan(partial.length);
+    expect(full.indexOf(partial.slice(0, 25), 1)).toBe(-1);
+  });
+
+  it("fails clearly before the first token when the 429s outlast the retry budget", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    await (await post(cookie, submit(id, "Busy? [[demo:fail-429 retry-after=0]]"))).text();
+    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(stored.status).toBe("failed");
+    expect(stored.errorCode).toBe("model_rate_limited");
+    expect(textOf(stored.parts)).toBe("");
+  });
+
+  it("regenerate replaces the last answer", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    await (await post(cookie, submit(id, "Once [[demo:drop-after=3]]"))).text();
+    const first = await until(() => assistant(id), (m) => m.status !== "streaming");
+    await (await post(cookie, { action: "regenerate", conversationId: id })).text();
+    const second = await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(second.id).not.toBe(first.id);
+    expect(await db.message.count({ where: { conversationId: id, role: "assistant" } })).toBe(1);
+  });
+
+  it("refuses bad input with a clear error and stores nothing", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const tooLong = await post(cookie, submit(id, "x".repeat(20_000)));
+    expect(tooLong.status).toBe(413);
+    expect((await tooLong.json()).error.code).toBe("message_too_long");
+    const malformed = await post(cookie, { action: "submit", conversationId: "nope" });
+    expect(malformed.status).toBe(400);
+    expect(await db.conversation.count({ where: { id } })).toBe(0);
+    const anonymous = await post("", submit(id, "hi"));
+    expect(anonymous.status).toBe(401);
+    const nothing = await post(cookie, { action: "continue", conversationId: id });
+    expect(nothing.status).toBe(404);
+  });
+
+  it("hides other owners' conversations", async () => {
+    const alice = await owner();
+    const bob = await owner();
+    const id = randomUUID();
+    await (await post(alice.cookie, submit(id, "mine"))).text();
+    const stolen = await post(bob.cookie, submit(id, "let me in"));
+    expect(stolen.status).toBe(404);
+    expect(await db.message.count({ where: { conversationId: id } })).toBe(2);
+  });
+
+  it("refuses a second answer while one is being written", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const first = await post(cookie, submit(id, "Long one [[demo:tps=20]]"));
+    const second = await post(cookie, submit(id, "Another"));
+    expect(second.status).toBe(409);
+    expect((await second.json()).error.code).toBe("busy");
+    stopStream(id);
+    await first.text();
+  });
+});
