@@ -109,6 +109,24 @@ describe("JobEventsHub", () => {
     for (const [, seen] of await Promise.all(subscribers)) expect(seen).toEqual(range(1, 60));
   });
 
+  it("shares one read among the subscribers of a job that are at the same point", async () => {
+    const { id } = await createTestJob();
+    let reads = 0;
+    const hub = newHub(async (jobId, afterSeq, limit) => {
+      reads++;
+      return readJobEvents(jobId, afterSeq, limit);
+    });
+    const subscribers = range(1, 20).map(() => collect(hub.subscribe(id, 0), 5));
+    await hub.ready();
+    for (let i = 0; i < 5; i++) {
+      await write(id, `w${i}`, 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const seen of await Promise.all(subscribers)) expect(seen).toEqual(range(1, 5));
+    // Unshared, that would be 20 subscribers x (1 replay + 5 notifications).
+    expect(reads).toBeLessThan(40);
+  });
+
   it("reconnects after its LISTEN connection is killed and delivers what was committed meanwhile", async () => {
     const { id } = await createTestJob();
     // Reconnects only after 400 ms, so the writes below surely commit while nobody listens.

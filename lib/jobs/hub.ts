@@ -71,6 +71,16 @@ export class JobEventsHub<E extends HubEvent> {
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly subscribers = new Map<string, Set<Subscriber>>();
+  /**
+   * Reads in flight, so subscribers of one job at the same cursor share one
+   * query instead of each running their own. A read may only be shared while
+   * no notification for its job (and no reconnect) came after it started:
+   * otherwise its snapshot might predate a commit the joiner was woken for.
+   */
+  private readonly inflight = new Map<string, { epoch: string; rows: Promise<E[]> }>();
+  private readonly jobEpochs = new Map<string, number>();
+  private epochCounter = 0;
+  private reconnectEpoch = 0;
   /** The LISTEN connection's server process id (tests terminate it on purpose). */
   backendPid: number | null = null;
   /** How many times the LISTEN connection has been (re)established. */
@@ -160,10 +170,30 @@ export class JobEventsHub<E extends HubEvent> {
     }
     const set = this.subscribers.get(parsed.jobId);
     if (!set) return;
+    this.jobEpochs.set(parsed.jobId, ++this.epochCounter);
     for (const subscriber of set) if (parsed.seq > subscriber.cursor) subscriber.notify();
   }
 
+  private epochOf(jobId: string): string {
+    return `${this.reconnectEpoch}:${this.jobEpochs.get(jobId) ?? 0}`;
+  }
+
+  private read(jobId: string, afterSeq: number, limit: number): Promise<E[]> {
+    const key = `${jobId}\u0000${afterSeq}\u0000${limit}`;
+    const epoch = this.epochOf(jobId);
+    const current = this.inflight.get(key);
+    if (current && current.epoch === epoch) return current.rows;
+    const entry = { epoch, rows: this.options.readEvents(jobId, afterSeq, limit) };
+    this.inflight.set(key, entry);
+    const forget = () => {
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
+    };
+    entry.rows.then(forget, forget);
+    return entry.rows;
+  }
+
   private wakeAll() {
+    this.reconnectEpoch += 1;
     for (const set of this.subscribers.values()) for (const subscriber of set) subscriber.notify();
   }
 
@@ -181,11 +211,13 @@ export class JobEventsHub<E extends HubEvent> {
     let set = this.subscribers.get(jobId);
     if (!set) this.subscribers.set(jobId, (set = new Set()));
     set.add(subscriber);
+    // A newcomer never joins a read that started before it arrived.
+    this.jobEpochs.set(jobId, ++this.epochCounter);
     try {
       await this.ready();
       while (!signal?.aborted && !this.closed) {
         subscriber.dirty = false;
-        const rows = await this.options.readEvents(jobId, subscriber.cursor, pageSize);
+        const rows = await this.read(jobId, subscriber.cursor, pageSize);
         for (const row of rows) {
           if (row.seq <= subscriber.cursor) continue;
           subscriber.cursor = row.seq;
@@ -198,7 +230,10 @@ export class JobEventsHub<E extends HubEvent> {
       }
     } finally {
       set.delete(subscriber);
-      if (set.size === 0 && this.subscribers.get(jobId) === set) this.subscribers.delete(jobId);
+      if (set.size === 0 && this.subscribers.get(jobId) === set) {
+        this.subscribers.delete(jobId);
+        this.jobEpochs.delete(jobId);
+      }
     }
   }
 
