@@ -13,10 +13,8 @@ interface ActiveStream {
 const globalForStreams = globalThis as unknown as { activeChatStreams?: Map<string, ActiveStream> };
 const active = (globalForStreams.activeChatStreams ??= new Map());
 
-export function registerStream(conversationId: string, messageId: string): AbortController {
-  const controller = new AbortController();
+export function registerStream(conversationId: string, messageId: string, controller: AbortController) {
   active.set(conversationId, { messageId, controller });
-  return controller;
 }
 
 export function unregisterStream(conversationId: string, messageId: string) {

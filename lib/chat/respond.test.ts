@@ -197,4 +197,15 @@ describe("POST /api/chat", () => {
     stopStream(id);
     await first.text();
   });
+
+  it("lets only one of two simultaneous first messages start the conversation", async () => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const responses = await Promise.all([post(cookie, submit(id, "tab one")), post(cookie, submit(id, "tab two"))]);
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409]);
+    await Promise.all(responses.map((r) => r.text()));
+    await until(() => assistant(id), (m) => m.status !== "streaming");
+    expect(await db.message.count({ where: { conversationId: id } })).toBe(2);
+  });
 });

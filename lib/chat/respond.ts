@@ -22,13 +22,27 @@ import { firstTokenRetryMiddleware } from "@/lib/chat/first-token-retry";
 import { describeModelError } from "@/lib/chat/model-errors";
 import { consumeRateLimit } from "@/lib/chat/rate-limit";
 import { ChatError, chatRequestSchema, type ChatMetadata } from "@/lib/chat/schema";
-import { beginTurn, TurnRecorder } from "@/lib/chat/turns";
+import { beginTurn, planTurn, TurnRecorder, validateRequest, type TurnPlan } from "@/lib/chat/turns";
 import { env } from "@/lib/env";
 import { logger } from "@/lib/logger";
 
 const SYSTEM_PROMPT =
   "You are Dispatch's assistant. Answer clearly and concisely in Markdown. If you are unsure, say so.";
 const CORRELATION_ID = /^[A-Za-z0-9_.:-]{8,64}$/;
+
+/** Phases before the stream starts, as a Server-Timing header (visible in devtools). */
+class ServerTiming {
+  private last = performance.now();
+  private readonly entries: string[] = [];
+  mark(name: string) {
+    const now = performance.now();
+    this.entries.push(`${name};dur=${(now - this.last).toFixed(2)}`);
+    this.last = now;
+  }
+  header() {
+    return this.entries.join(", ");
+  }
+}
 
 function errorResponse(error: ChatError, correlationId: string) {
   const headers: Record<string, string> = { "x-correlation-id": correlationId };
@@ -42,6 +56,7 @@ function errorResponse(error: ChatError, correlationId: string) {
 export async function handleChatRequest(req: Request): Promise<Response> {
   const incoming = req.headers.get("x-correlation-id");
   const correlationId = incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID();
+  const timing = new ServerTiming();
   try {
     const ownerId = await ownerIdFromHeaders(req.headers);
     if (!ownerId) throw new ChatError("unauthorized", "This browser has no Dispatch identity yet. Reload the page.", 401);
@@ -50,8 +65,15 @@ export async function handleChatRequest(req: Request): Promise<Response> {
     if (!parsed.success) throw new ChatError("invalid_request", "The chat request is malformed.");
     const request = parsed.data;
 
-    await ensureOwner(ownerId);
-    const limit = await consumeRateLimit(`chat:${ownerId}`, env.CHAT_RATE_LIMIT_PER_MINUTE, 60_000);
+    validateRequest(request, env.CHAT_MAX_MESSAGE_CHARS);
+    timing.mark("parse");
+    const [limit, planned] = await Promise.all([
+      ensureOwner(ownerId).then(() =>
+        consumeRateLimit(`chat:${ownerId}`, env.CHAT_RATE_LIMIT_PER_MINUTE, 60_000),
+      ),
+      planTurn(ownerId, request),
+    ]);
+    timing.mark("read");
     if (!limit.allowed) {
       const seconds = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
       throw new ChatError(
@@ -61,22 +83,7 @@ export async function handleChatRequest(req: Request): Promise<Response> {
         limit.retryAfterMs,
       );
     }
-
-    const model = modelInfo();
-    const turn = await beginTurn({
-      ownerId,
-      request,
-      correlationId,
-      model: model.label,
-      maxMessageChars: env.CHAT_MAX_MESSAGE_CHARS,
-    });
-    logger.info("chat.turn_started", {
-      correlationId,
-      conversationId: turn.conversationId,
-      messageId: turn.assistantMessageId,
-      action: request.action,
-    });
-    return streamAnswer(turn, request.action === "continue", correlationId, model.label);
+    return await streamAnswer(planned, correlationId, timing);
   } catch (error) {
     if (error instanceof ChatError) return errorResponse(error, correlationId);
     logger.error("chat.request_failed", { correlationId, error });
@@ -84,12 +91,15 @@ export async function handleChatRequest(req: Request): Promise<Response> {
   }
 }
 
-async function streamAnswer(
-  turn: Awaited<ReturnType<typeof beginTurn>>,
-  isContinue: boolean,
-  correlationId: string,
-  modelLabel: string,
-) {
+/**
+ * The model call starts as soon as the history is read; the turn's rows are
+ * written meanwhile, under the model's own latency, so persistence adds
+ * nothing to the time to first token. Nothing reaches the client before the
+ * write succeeded; if it fails, the model call is aborted.
+ */
+async function streamAnswer(turn: TurnPlan, correlationId: string, timing: ServerTiming) {
+  const isContinue = turn.request.action === "continue";
+  const modelLabel = modelInfo().label;
   const history = await convertToModelMessages(
     isContinue ? turn.history.slice(0, -1) : turn.history.map(({ id: _id, ...message }) => message),
   );
@@ -102,9 +112,18 @@ async function streamAnswer(
       ? `${SYSTEM_PROMPT}\n(${trimmed.dropped} earlier messages of this conversation were left out to fit the context window.)`
       : SYSTEM_PROMPT;
 
-  const recorder = new TurnRecorder(turn, correlationId);
-  const controller = registerStream(turn.conversationId, turn.assistantMessageId);
+  const controller = new AbortController();
+  const begun = beginTurn(turn, { correlationId, model: modelLabel });
+  const recorder = new TurnRecorder(
+    turn,
+    correlationId,
+    begun.then(
+      () => true,
+      () => false,
+    ),
+  );
   const log = { correlationId, messageId: turn.assistantMessageId };
+  let registered = false;
 
   const result = streamText({
     model: wrapLanguageModel({
@@ -132,6 +151,7 @@ async function streamAnswer(
       logger.info("chat.turn_completed", log);
     },
     onAbort: async () => {
+      if (!registered) return; // the turn was refused before it began
       unregisterStream(turn.conversationId, turn.assistantMessageId);
       await recorder.finish("stopped");
       logger.info("chat.turn_stopped", log);
@@ -146,9 +166,20 @@ async function streamAnswer(
   // The answer is generated to the end even if the browser goes away.
   void result.consumeStream({ onError: () => {} });
 
+  try {
+    await begun;
+  } catch (error) {
+    controller.abort();
+    throw error;
+  }
+  registerStream(turn.conversationId, turn.assistantMessageId, controller);
+  registered = true;
+  timing.mark("write");
+  logger.info("chat.turn_started", { ...log, conversationId: turn.conversationId, action: turn.request.action });
+
   const metadata: ChatMetadata = { correlationId, model: modelLabel };
   return result.toUIMessageStreamResponse({
-    headers: { "x-correlation-id": correlationId },
+    headers: { "x-correlation-id": correlationId, "server-timing": timing.header() },
     originalMessages: turn.history,
     generateMessageId: () => turn.assistantMessageId,
     messageMetadata: ({ part }) => {

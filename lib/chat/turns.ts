@@ -23,10 +23,29 @@ export interface Turn {
   eventCount: number;
 }
 
+/** A turn worked out from the conversation as read, before anything is written. */
+export interface TurnPlan extends Turn {
+  ownerId: string;
+  request: ChatRequest;
+  /** The conversation's last message when it was read; the write checks it is still the last. */
+  expectedLastId: string | null;
+}
+
 const TITLE_LENGTH = 60;
 /** A "streaming" answer with no checkpoint for this long has lost its server. */
 export const STALE_STREAM_MS = 30_000;
 export const STALE_MESSAGE = "The server stopped while writing this answer. The part written so far is kept.";
+
+const messageSelect = {
+  id: true,
+  role: true,
+  parts: true,
+  status: true,
+  position: true,
+  eventCount: true,
+  updatedAt: true,
+} as const satisfies Prisma.MessageSelect;
+type MessageRow = Prisma.MessageGetPayload<{ select: typeof messageSelect }>;
 
 function titleFrom(text: string) {
   const line = text.replace(/\s+/g, " ").trim();
@@ -37,26 +56,89 @@ function toUIMessage(row: { id: string; role: "user" | "assistant"; parts: Prism
   return { id: row.id, role: row.role, parts: row.parts as UIMessage["parts"] };
 }
 
-export async function beginTurn(input: {
-  ownerId: string;
-  request: ChatRequest;
-  correlationId: string;
-  model: string;
-  maxMessageChars: number;
-}): Promise<Turn> {
-  const { ownerId, request, correlationId, model } = input;
-  if (request.action === "submit") {
-    const length = messageText(request.message.parts).length;
-    if (length === 0) throw new ChatError("invalid_request", "The message is empty.");
-    if (length > input.maxMessageChars) {
-      throw new ChatError(
-        "message_too_long",
-        `The message is ${length.toLocaleString("en")} characters long; the limit is ${input.maxMessageChars.toLocaleString("en")}.`,
-        413,
-      );
-    }
-  }
+const isStale = (row: MessageRow) =>
+  row.status === "streaming" && Date.now() - row.updatedAt.getTime() > STALE_STREAM_MS;
 
+export function validateRequest(request: ChatRequest, maxMessageChars: number) {
+  if (request.action !== "submit") return;
+  const length = messageText(request.message.parts).length;
+  if (length === 0) throw new ChatError("invalid_request", "The message is empty.");
+  if (length > maxMessageChars) {
+    throw new ChatError(
+      "message_too_long",
+      `The message is ${length.toLocaleString("en")} characters long; the limit is ${maxMessageChars.toLocaleString("en")}.`,
+      413,
+    );
+  }
+}
+
+/** What the turn will do given the conversation's messages; throws when it cannot happen. */
+function plan(
+  ownerId: string,
+  request: ChatRequest,
+  rows: MessageRow[],
+  assistantMessageId: string = randomUUID(),
+): TurnPlan {
+  const last = rows.at(-1);
+  if (last && !isStale(last) && last.status === "streaming") {
+    throw new ChatError("busy", "An answer is still being written in this conversation. Stop it or wait for it.", 409);
+  }
+  const base = { ownerId, request, conversationId: request.conversationId, expectedLastId: last?.id ?? null };
+  if (request.action === "submit") {
+    if (rows.some((row) => row.id === request.message.id)) {
+      throw new ChatError("invalid_request", "This message was already sent.", 409);
+    }
+    return {
+      ...base,
+      assistantMessageId,
+      history: [...rows.map(toUIMessage), { id: request.message.id, role: "user", parts: request.message.parts }],
+      continuedText: "",
+      eventCount: 0,
+    };
+  }
+  if (request.action === "regenerate") {
+    if (!last) throw new ChatError("nothing_to_continue", "There is nothing to regenerate.", 409);
+    const keep = last.role === "assistant" ? rows.slice(0, -1) : rows;
+    return { ...base, assistantMessageId, history: keep.map(toUIMessage), continuedText: "", eventCount: 0 };
+  }
+  const status = last && isStale(last) ? "interrupted" : last?.status;
+  if (!last || last.role !== "assistant" || (status !== "interrupted" && status !== "stopped")) {
+    throw new ChatError("nothing_to_continue", "Only an interrupted or stopped answer can be continued.", 409);
+  }
+  return {
+    ...base,
+    assistantMessageId: last.id,
+    history: rows.map(toUIMessage),
+    continuedText: messageText(last.parts as Array<{ type: string; text?: string }>),
+    eventCount: last.eventCount,
+  };
+}
+
+/**
+ * Reads the conversation (one query) and plans the turn, without writing:
+ * the model call can start on this while `beginTurn` writes.
+ */
+export async function planTurn(ownerId: string, request: ChatRequest): Promise<TurnPlan> {
+  const conversation = await db.conversation.findUnique({
+    where: { id: request.conversationId },
+    select: { ownerId: true, messages: { orderBy: { position: "asc" }, select: messageSelect } },
+  });
+  if (conversation && conversation.ownerId !== ownerId) {
+    throw new ChatError("not_found", "This conversation does not exist.", 404);
+  }
+  if (!conversation && request.action !== "submit") {
+    throw new ChatError("not_found", "This conversation does not exist.", 404);
+  }
+  return plan(ownerId, request, conversation?.messages ?? []);
+}
+
+/**
+ * Writes the planned turn in one transaction under the conversation's row
+ * lock, re-checking the plan against what is there now: two tabs cannot
+ * start two answers at once, and a plan made on stale history is refused.
+ */
+export async function beginTurn(planned: TurnPlan, meta: { correlationId: string; model: string }): Promise<Turn> {
+  const { ownerId, request } = planned;
   return db.$transaction(async (tx) => {
     const locked = await tx.$queryRaw<Array<{ owner_id: string }>>`
       SELECT owner_id FROM conversations WHERE id = ${request.conversationId}::uuid FOR UPDATE`;
@@ -66,95 +148,71 @@ export async function beginTurn(input: {
     }
     if (!conversation) {
       if (request.action !== "submit") throw new ChatError("not_found", "This conversation does not exist.", 404);
-      await tx.conversation.create({
-        data: { id: request.conversationId, ownerId, title: titleFrom(messageText(request.message.parts)) },
-      });
+      await tx.$executeRaw`
+        INSERT INTO conversations (id, owner_id, title)
+        VALUES (${request.conversationId}::uuid, ${ownerId}::uuid, ${titleFrom(messageText(request.message.parts))})
+        ON CONFLICT (id) DO NOTHING`;
+      const created = await tx.$queryRaw<Array<{ owner_id: string }>>`
+        SELECT owner_id FROM conversations WHERE id = ${request.conversationId}::uuid FOR UPDATE`;
+      if (created[0]?.owner_id !== ownerId) throw new ChatError("not_found", "This conversation does not exist.", 404);
     }
 
     const rows = await tx.message.findMany({
       where: { conversationId: request.conversationId },
       orderBy: { position: "asc" },
-      select: { id: true, role: true, parts: true, status: true, position: true, eventCount: true, updatedAt: true },
+      select: messageSelect,
     });
+    const now = plan(ownerId, request, rows, planned.assistantMessageId);
+    if (now.expectedLastId !== planned.expectedLastId) {
+      throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
+    }
     const last = rows.at(-1);
-    if (last?.status === "streaming" && Date.now() - last.updatedAt.getTime() > STALE_STREAM_MS) {
+    if (last && isStale(last)) {
       // Its server went away mid-answer: what was checkpointed is kept, as interrupted.
       await tx.message.update({
         where: { id: last.id },
         data: { status: "interrupted", errorCode: "connection_lost", errorMessage: STALE_MESSAGE },
       });
-      last.status = "interrupted";
-    }
-    if (last?.status === "streaming") {
-      throw new ChatError("busy", "An answer is still being written in this conversation. Stop it or wait for it.", 409);
     }
     let nextPosition = (last?.position ?? -1) + 1;
-    const assistantData = {
+    const assistant = {
+      id: planned.assistantMessageId,
       conversationId: request.conversationId,
       role: "assistant" as const,
       parts: [],
       status: "streaming" as const,
-      correlationId,
-      model,
+      correlationId: meta.correlationId,
+      model: meta.model,
     };
 
-    let turn: Turn;
     if (request.action === "submit") {
-      if (rows.some((row) => row.id === request.message.id)) {
-        throw new ChatError("invalid_request", "This message was already sent.", 409);
-      }
-      await tx.message.create({
-        data: {
-          id: request.message.id,
-          conversationId: request.conversationId,
-          position: nextPosition++,
-          role: "user",
-          parts: request.message.parts,
-          correlationId,
-        },
+      await tx.message.createMany({
+        data: [
+          {
+            id: request.message.id,
+            conversationId: request.conversationId,
+            position: nextPosition++,
+            role: "user",
+            parts: request.message.parts,
+            correlationId: meta.correlationId,
+          },
+          { ...assistant, position: nextPosition },
+        ],
       });
-      const assistantMessageId = randomUUID();
-      await tx.message.create({ data: { ...assistantData, id: assistantMessageId, position: nextPosition } });
-      turn = {
-        conversationId: request.conversationId,
-        assistantMessageId,
-        history: [...rows.map(toUIMessage), { id: request.message.id, role: "user", parts: request.message.parts }],
-        continuedText: "",
-        eventCount: 0,
-      };
     } else if (request.action === "regenerate") {
-      if (!last) throw new ChatError("nothing_to_continue", "There is nothing to regenerate.", 409);
-      const keep = last.role === "assistant" ? rows.slice(0, -1) : rows;
-      if (last.role === "assistant") await tx.message.delete({ where: { id: last.id } });
-      const assistantMessageId = randomUUID();
-      await tx.message.create({
-        data: { ...assistantData, id: assistantMessageId, position: (keep.at(-1)?.position ?? -1) + 1 },
-      });
-      turn = {
-        conversationId: request.conversationId,
-        assistantMessageId,
-        history: keep.map(toUIMessage),
-        continuedText: "",
-        eventCount: 0,
-      };
-    } else {
-      if (!last || last.role !== "assistant" || !["interrupted", "stopped"].includes(last.status)) {
-        throw new ChatError("nothing_to_continue", "Only an interrupted or stopped answer can be continued.", 409);
+      if (last?.role === "assistant") {
+        await tx.message.delete({ where: { id: last.id } });
+        nextPosition -= 1;
       }
+      await tx.message.create({ data: { ...assistant, position: nextPosition } });
+    } else {
       await tx.message.update({
-        where: { id: last.id },
-        data: { status: "streaming", errorCode: null, errorMessage: null, correlationId },
+        where: { id: planned.assistantMessageId },
+        data: { status: "streaming", errorCode: null, errorMessage: null, correlationId: meta.correlationId },
       });
-      turn = {
-        conversationId: request.conversationId,
-        assistantMessageId: last.id,
-        history: rows.map(toUIMessage),
-        continuedText: messageText(last.parts as Array<{ type: string; text?: string }>),
-        eventCount: last.eventCount,
-      };
     }
     await tx.conversation.update({ where: { id: request.conversationId }, data: { updatedAt: new Date() } });
-    return turn;
+    return now;
   });
 }
 
@@ -170,15 +228,21 @@ export class TurnRecorder {
   private events: number;
   private attempts = 0;
   private lastWrite = 0;
-  private writes: Promise<unknown> = Promise.resolve();
+  private writes: Promise<unknown>;
+  private enabled = false;
   private finished = false;
 
+  /** `begun` resolves once the turn's rows exist (false: they never will, write nothing). */
   constructor(
     private readonly turn: Turn,
     private readonly correlationId: string,
+    begun: Promise<boolean>,
   ) {
     this.text = turn.continuedText;
     this.events = turn.eventCount;
+    this.writes = begun.then((ok) => {
+      this.enabled = ok;
+    });
   }
 
   get hasText() {
@@ -213,7 +277,9 @@ export class TurnRecorder {
     const attempts = this.attempts;
     this.writes = this.writes
       .then(() =>
-        db.message.update({
+        !this.enabled
+          ? undefined
+          : db.message.update({
           where: { id: this.turn.assistantMessageId },
           data: {
             parts: text ? [{ type: "text", text }] : [],

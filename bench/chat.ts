@@ -1,0 +1,165 @@
+/**
+ * Chat benchmark: time to first token and tokens per second through our chat
+ * route (browser → POST /api/chat → demo model) against the same demo model
+ * called directly, at 1, 10 and 50 concurrent streams. The demo model, the
+ * app (production build) and this client are separate processes; direct and
+ * route rounds alternate so both see the same machine noise. Reports medians,
+ * p99 and their ratios; targets: added TTFT ≤ 3 ms p50 and ≤ 10 ms p99 at 50
+ * streams, throughput ≥ 0.98 × direct.
+ *
+ *   tsx bench/chat.ts [--ttft-ms 300] [--tps 40] [--concurrency 1,10,50] [--rounds 4]
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startApp } from "./lib/app-server";
+import { barChart } from "./lib/chart";
+import { distribution, measureStream, spawnDemoModel, type StreamSample } from "./demo-model-direct";
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index !== -1 ? (process.argv[index + 1] ?? fallback) : fallback;
+}
+
+async function ownerCookie(appUrl: string): Promise<string> {
+  const response = await fetch(`${appUrl}/api/health`);
+  const cookie = response.headers.get("set-cookie");
+  if (!cookie) throw new Error("the app set no owner cookie");
+  return cookie.split(";")[0]!;
+}
+
+/** One chat turn through the route, timed at the client like a browser would see it. */
+async function measureRoute(appUrl: string, cookie: string, prompt: string): Promise<StreamSample> {
+  const started = performance.now();
+  const response = await fetch(`${appUrl}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: JSON.stringify({
+      action: "submit",
+      conversationId: randomUUID(),
+      message: { id: `b${randomUUID().slice(0, 12)}`, role: "user", parts: [{ type: "text", text: prompt }] },
+    }),
+  });
+  if (!response.ok || !response.body) throw new Error(`chat route answered ${response.status}: ${await response.text()}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let first = NaN;
+  let last = NaN;
+  let tokens = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary: number;
+    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
+      const line = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      if (!line.includes('"type":"text-delta"')) continue;
+      const now = performance.now();
+      if (tokens === 0) first = now;
+      last = now;
+      tokens += 1;
+    }
+  }
+  return { ttftMs: first - started, tokens, tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (last - first) : NaN };
+}
+
+export interface ChatBenchRow {
+  concurrency: number;
+  direct: { ttftP50: number; ttftP99: number; tpsP50: number };
+  route: { ttftP50: number; ttftP99: number; tpsP50: number };
+  addedTtftP50: number;
+  addedTtftP99: number;
+  throughputRatio: number;
+  samples: number;
+}
+
+export async function run(options: { ttftMs?: number; tokensPerSecond?: number; levels?: number[]; rounds?: number } = {}) {
+  const pace = { ttftMs: options.ttftMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 40 };
+  const levels = options.levels ?? [1, 10, 50];
+  const rounds = options.rounds ?? 4;
+  const model = await spawnDemoModel(pace);
+  const app = await startApp({
+    DEMO_MODEL_URL: model.url,
+    AI_PROVIDER: "demo",
+    CHAT_RATE_LIMIT_PER_MINUTE: "1000000",
+  });
+  const rows: ChatBenchRow[] = [];
+  try {
+    const cookies = await Promise.all(Array.from({ length: Math.max(...levels) }, () => ownerCookie(app.url)));
+    const prompt = (i: number) => `Benchmark stream ${i}: how does streaming behave under load?`;
+    // Warm up both paths (JIT, connection pools, route compilation).
+    for (let i = 0; i < 3; i++) {
+      await measureStream(model.url, prompt(i));
+      await measureRoute(app.url, cookies[0]!, prompt(i));
+    }
+    for (const concurrency of levels) {
+      const direct: StreamSample[] = [];
+      const route: StreamSample[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const batch = Array.from({ length: concurrency }, (_, i) => i);
+        direct.push(...(await Promise.all(batch.map((i) => measureStream(model.url, prompt(i))))));
+        route.push(...(await Promise.all(batch.map((i) => measureRoute(app.url, cookies[i]!, prompt(i))))));
+      }
+      const d = distribution(direct.map((s) => s.ttftMs));
+      const r = distribution(route.map((s) => s.ttftMs));
+      const dTps = distribution(direct.map((s) => s.tokensPerSecond));
+      const rTps = distribution(route.map((s) => s.tokensPerSecond));
+      rows.push({
+        concurrency,
+        direct: { ttftP50: d.p50, ttftP99: d.p99, tpsP50: dTps.p50 },
+        route: { ttftP50: r.p50, ttftP99: r.p99, tpsP50: rTps.p50 },
+        addedTtftP50: r.p50 - d.p50,
+        addedTtftP99: r.p99 - d.p99,
+        throughputRatio: rTps.p50 / dTps.p50,
+        samples: d.count,
+      });
+    }
+  } finally {
+    await app.stop();
+    await model.stop();
+  }
+
+  console.log(`\nChat: route vs demo model direct (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s, ${rounds} rounds)`);
+  console.log("streams  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   tok/s p50 direct/route (ratio)");
+  for (const row of rows) {
+    console.log(
+      `${String(row.concurrency).padStart(7)}  ${row.direct.ttftP50.toFixed(1)}/${row.route.ttftP50.toFixed(1)} ms (+${row.addedTtftP50.toFixed(1)})`.padEnd(46) +
+        `${row.direct.ttftP99.toFixed(1)}/${row.route.ttftP99.toFixed(1)} ms (+${row.addedTtftP99.toFixed(1)})`.padEnd(35) +
+        `${row.direct.tpsP50.toFixed(2)}/${row.route.tpsP50.toFixed(2)} (${row.throughputRatio.toFixed(3)}×)`,
+    );
+  }
+  const dir = path.join(process.cwd(), "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "chat.json"), JSON.stringify({ pace, rounds, rows, at: new Date().toISOString() }, null, 2));
+  writeFileSync(
+    path.join(dir, "chat.svg"),
+    barChart({
+      title: "Time to first token: demo model direct vs through the chat route",
+      unit: "ms",
+      groups: rows.flatMap((row) => [
+        {
+          label: `${row.concurrency} streams`,
+          bars: [
+            { series: "direct p50", value: row.direct.ttftP50 },
+            { series: "route p50", value: row.route.ttftP50 },
+            { series: "direct p99", value: row.direct.ttftP99 },
+            { series: "route p99", value: row.route.ttftP99 },
+          ],
+        },
+      ]),
+    }),
+  );
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await run({
+    ttftMs: Number(argument("ttft-ms", "300")),
+    tokensPerSecond: Number(argument("tps", "40")),
+    levels: argument("concurrency", "1,10,50").split(",").map(Number),
+    rounds: Number(argument("rounds", "4")),
+  });
+}
