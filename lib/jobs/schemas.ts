@@ -71,17 +71,19 @@ export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
  * Event types the UI understands. Others are allowed (any dotted lower-case
  * name) and shown generically in the timeline.
  *
- * - `job.queued` (api), `job.started`, `job.completed`, `job.failed` {code, message}, `job.cancelled`
+ * - `job.queued` (api), `job.started`, `job.resumed`, `job.completed`, `job.failed` {code, message}, `job.cancelled`
  * - `step.started` / `step.completed` / `step.failed` {label?, message?}: the step is the event's `step`
  * - `progress` {progress 0..1, message?}
  * - `partial` {key, title?, text}: a partial result (e.g. one chunk's summary)
  * - `source.found` / `source.read` {ref, url?, title, rank}
  * - `input.requested` {prompt, plan?}, `input.provided` {action, plan?}
  * - `cancel.requested` (api)
+ * - `email.sent` / `email.failed` {message?}: the outcome email (issue 6)
  */
 export const knownEventTypes = [
   "job.queued",
   "job.started",
+  "job.resumed",
   "job.completed",
   "job.failed",
   "job.cancelled",
@@ -95,6 +97,8 @@ export const knownEventTypes = [
   "input.requested",
   "input.provided",
   "cancel.requested",
+  "email.sent",
+  "email.failed",
 ] as const;
 export type KnownEventType = (typeof knownEventTypes)[number];
 

@@ -79,7 +79,8 @@ const labelData = z.object({ label: z.string().min(1).max(200) });
 
 export function buildTimeline(events: readonly ViewEvent[]): TimelineStep[] {
   const steps = new Map<string, TimelineStep>();
-  // A step that only moved the job between states (e.g. `job.started`) did no visible work.
+  // A step that only moved the job between states (e.g. `job.started`) or sent
+  // the outcome email did no work worth a bar.
   const working = new Set<string>();
   for (const event of events) {
     if (bookkeepingSteps.test(event.step)) continue;
@@ -94,7 +95,7 @@ export function buildTimeline(events: readonly ViewEvent[]): TimelineStep[] {
       };
       steps.set(event.step, entry);
     }
-    if (!event.type.startsWith("job.")) working.add(event.step);
+    if (!/^(job|email)\./.test(event.type)) working.add(event.step);
     const label = labelData.safeParse(event.data);
     if (label.success) entry.label = label.data.label;
     if (event.type === "step.started") entry.startedAt = event.createdAt;
@@ -188,6 +189,16 @@ export function resultText(result: unknown): string | null {
   const record = result as Record<string, unknown>;
   for (const key of ["markdown", "report", "summary", "text"]) {
     if (typeof record[key] === "string") return record[key];
+  }
+  return null;
+}
+
+/** The latest outcome email's state, if one was attempted. */
+export function emailState(events: readonly ViewEvent[]): "sent" | "failed" | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const type = events[i]!.type;
+    if (type === "email.sent") return "sent";
+    if (type === "email.failed") return "failed";
   }
   return null;
 }

@@ -51,6 +51,7 @@ describe("the job page, rendered on the server", () => {
     const { id } = await caller.jobs.create({
       kind: "research",
       question: "How does MVCC work in Postgres?",
+      notifyEmail: "reader@example.org",
     });
     await commitStep(id, "start", { status: "running" });
     await commitStep(id, "plan", {
@@ -79,12 +80,15 @@ describe("the job page, rendered on the server", () => {
       result: { markdown: "Postgres keeps old row versions [1]." },
       citations: [{ marker: 1, sourceRef: "url:https://example.org/mvcc" }],
     });
+    await commitStep(id, "send-email", { events: [{ type: "email.sent", data: {} }] });
     const html = await renderJob(id, caller);
     expect(html).toContain("How does MVCC work in Postgres?");
+    expect(html).toContain("The email to reader@example.org was sent.");
     expect(html).toContain('data-status="completed"');
     expect(html).toMatch(/role="progressbar"[^>]*aria-valuenow="100"/);
     expect(html).toContain("Planning");
     expect(html).toContain("Searching");
+    expect(html).not.toContain('title="send-email"');
     expect(html).toContain("Postgres keeps old row versions");
     expect(html).toMatch(/href="#source-[0-9a-f-]+"[^>]*aria-label="Source 1"/);
     expect(html).toContain("MVCC explained");
@@ -116,6 +120,7 @@ describe("the job page, rendered on the server", () => {
     expect(html).toContain("Approve this plan?");
     expect(html).toContain("What does autovacuum do?");
     expect(html).toContain("Approve plan");
+    expect(html).not.toContain('data-testid="email-note"');
     expect(html).toContain("Cancel job");
   });
 

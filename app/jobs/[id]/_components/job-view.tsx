@@ -7,6 +7,7 @@ import { isTerminal, type JobStatus } from "@/lib/jobs/schemas";
 import {
   buildTimeline,
   closeTimeline,
+  emailState,
   partialResults,
   pendingInput,
   resultText,
@@ -110,6 +111,31 @@ function StatusPanel({ job, status }: { job: JobDetail; status: JobStatus }) {
   return null;
 }
 
+function EmailNote({
+  address,
+  state,
+  finished,
+}: {
+  address: string | null;
+  state: "sent" | "failed" | null;
+  finished: boolean;
+}) {
+  if (!address && !state) return null;
+  const text =
+    state === "sent"
+      ? `The email${address ? ` to ${address}` : ""} was sent.`
+      : state === "failed"
+        ? `The email${address ? ` to ${address}` : ""} could not be sent yet; it is being retried.`
+        : finished
+          ? `An email to ${address} is on its way.`
+          : `You will get an email at ${address} when this job is done or needs you.`;
+  return (
+    <p data-testid="email-note" className="mt-3 text-sm text-zinc-600 dark:text-zinc-400">
+      {text}
+    </p>
+  );
+}
+
 export function JobView({ id, token }: { id: string; token: string | null }) {
   const { job, events, status, progress, connection } = useLiveJob(id, token);
   if (!job || !status) return null;
@@ -140,6 +166,7 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
       <div className="mt-4">
         <JobActions job={job} status={status} token={token} />
       </div>
+      <EmailNote address={job.notifyEmail} state={emailState(events)} finished={finished} />
 
       <div className="mt-6">
         <div className="mb-1 flex items-center justify-between text-sm">
