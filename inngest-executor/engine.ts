@@ -38,6 +38,8 @@ const WAKE_CHANNEL_PREFIX = "inngest_executor_wake";
 const FAILED_EVENT = "inngest/function.failed";
 const INVOKED_EVENT = "inngest/function.invoked";
 const DEFAULT_RETRIES = 3;
+/** Ops that only report a step's result and queue no work. */
+const RESULT_OPS = new Set(["Step", "StepRun", "StepFailed", "RunComplete"]);
 const MAX_NETWORK_FAILURES = 300;
 
 export interface EngineOptions {
@@ -88,6 +90,8 @@ type StepState = { type: "data"; data: unknown } | { type: "error"; error: Seria
 interface JobOutcome {
   /** Keep the job row and put it back on the queue (a retry), instead of deleting it. */
   reschedule?: { runAt: Date; attempt: number; networkFailures: number; stepId?: string | null };
+  /** The result queued no new work (only step results): the run's next call reuses this job and its lease. */
+  continueInline?: boolean;
 }
 
 interface InflightJob {
@@ -347,11 +351,15 @@ export class Engine {
     const [jobId, token] = body.qi_id.split(":");
     const inflight = jobId ? this.inflight.get(jobId) : undefined;
     return this.transaction(async (tx) => {
-      const run = await this.lockRun(tx, runId);
-      if (!run || run.status !== "running" || !jobId || !token) return "stale";
-      const { rows } = await tx.query<JobRow>(`SELECT * FROM ${this.s}.jobs WHERE id = $1 AND lease_token = $2 AND run_id = $3`, [jobId, token, runId]);
-      const job = rows[0];
-      if (!job) return "stale";
+      if (!jobId || !token) return "stale";
+      const { rows } = await tx.query<RunRow & { job: JobRow | null }>(
+        `SELECT r.*, (SELECT row_to_json(j) FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3 AND j.run_id = r.id) AS job
+         FROM ${this.s}.runs r WHERE r.id = $1 FOR UPDATE OF r`,
+        [runId, jobId, token],
+      );
+      const run = rows[0];
+      const job = run?.job;
+      if (!run || !job || run.status !== "running") return "stale";
       const mark = inflight?.mark ?? new Date();
       await this.applyOps(tx, run, job, body.steps, mark, {});
       if (inflight) inflight.mark = new Date();
@@ -372,6 +380,8 @@ export class Engine {
     while (!this.stopped) {
       const free = this.options.workerConcurrency - this.inflight.size;
       if (free <= 0) {
+        // NOTE: clear the flag first, or a wake-up while at capacity would spin this loop without yielding.
+        this.dirty = false;
         await this.waitForWake(1000);
         continue;
       }
@@ -534,8 +544,10 @@ export class Engine {
   }
 
   private async callApp(job: JobRow, entry: InflightJob): Promise<JobRow | undefined> {
-    const { rows: runRows } = await this.pool.query<RunRow & { url: string | null }>(
-      `SELECT r.*, f.url FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
+    const { rows: runRows } = await this.pool.query<RunRow & { url: string | null; steps: { step_id: string; state: StepState }[] }>(
+      `SELECT r.*, f.url, COALESCE((SELECT json_agg(json_build_object('step_id', s.step_id, 'state', s.state) ORDER BY s.seq)
+         FROM ${this.s}.run_steps s WHERE s.run_id = r.id AND s.state IS NOT NULL), '[]') AS steps
+       FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
       [job.run_id],
     );
     const run = runRows[0];
@@ -546,10 +558,7 @@ export class Engine {
         return {};
       });
     }
-    const { rows: stepRows } = await this.pool.query<{ step_id: string; state: StepState }>(
-      `SELECT step_id, state FROM ${this.s}.run_steps WHERE run_id = $1 AND state IS NOT NULL ORDER BY seq`,
-      [run.id],
-    );
+    const stepRows = run.steps;
     const steps = Object.fromEntries(stepRows.map((row) => [row.step_id, row.state]));
     const stack = stepRows.map((row) => row.step_id);
     const url = new URL(run.url);
@@ -571,6 +580,7 @@ export class Engine {
     };
     const started = new Date();
     entry.mark = started;
+    if (process.env.EXECUTOR_TRACE) this.options.log(`TRACE fetch start ${run.id} ${performance.now().toFixed(1)}`);
     let response: { status: number; headers: Headers; text: string } | undefined;
     let networkError: string | undefined;
     try {
@@ -585,8 +595,9 @@ export class Engine {
       networkError = (err as Error).message;
     }
     if (this.stopped) return undefined;
+    if (process.env.EXECUTOR_TRACE) this.options.log(`TRACE fetch end ${run.id} ${performance.now().toFixed(1)} took ${Date.now() - started.getTime()}ms`);
     return this.applyForJob(job, async (tx, locked) => {
-      await tx.query(`UPDATE ${this.s}.runs SET started_at = COALESCE(started_at, $2) WHERE id = $1`, [locked.id, started]);
+      if (!locked.started_at) await tx.query(`UPDATE ${this.s}.runs SET started_at = $2 WHERE id = $1`, [locked.id, started]);
       if (!response) {
         if (job.network_failures + 1 >= MAX_NETWORK_FAILURES) {
           await this.finishRun(tx, locked, "failed", { error: { name: "Error", message: `App unreachable: ${networkError}` } });
@@ -648,17 +659,21 @@ export class Engine {
     mark: Date,
     context: { retryAfter?: string | null },
   ): Promise<JobOutcome> {
-    const { rows: known } = await tx.query<{ step_id: string; state: StepState | null }>(
-      `SELECT step_id, state FROM ${this.s}.run_steps WHERE run_id = $1 AND step_id = ANY($2::text[])`,
-      [run.id, ops.map((op) => op.id)],
-    );
+    // Results are memoized idempotently; only ops that start work must skip steps already done.
+    const onlyResults = ops.every((op) => RESULT_OPS.has(op.op));
+    const { rows: known } = onlyResults
+      ? { rows: [] }
+      : await tx.query<{ step_id: string; state: StepState | null }>(
+          `SELECT step_id, state FROM ${this.s}.run_steps WHERE run_id = $1 AND step_id = ANY($2::text[])`,
+          [run.id, ops.map((op) => op.id)],
+        );
     const memoized = new Set(known.filter((row) => row.state !== null).map((row) => row.step_id));
     const fresh = ops.filter((op) => !memoized.has(op.id));
     if (fresh.filter((op) => op.op === "StepPlanned").length > 1 && !run.disable_immediate) {
       await tx.query(`UPDATE ${this.s}.runs SET disable_immediate = true WHERE id = $1`, [run.id]);
       run.disable_immediate = true;
     }
-    let outcome: JobOutcome = {};
+    let outcome: JobOutcome = { continueInline: job.kind === "call" && job.step_id === null && fresh.every((op) => RESULT_OPS.has(op.op)) };
     const now = new Date();
     for (const op of fresh) {
       const name = op.displayName ?? op.name ?? op.id;
@@ -824,15 +839,24 @@ export class Engine {
    * child. When nothing is left, the function is called again to find its
    * next step. Returns the new job when it is leased to this worker.
    */
-  private async ensureProgress(tx: Tx, runId: string, excludeJobId: string | undefined, leaseTo?: string): Promise<JobRow | undefined> {
+  private async ensureProgress(
+    tx: Tx,
+    runId: string,
+    excludeJobId: string | undefined,
+    leaseTo?: string,
+    knownKeys?: string[],
+  ): Promise<JobRow | undefined> {
     const { rows } = await tx.query<{ n: string }>(
       `SELECT (SELECT count(*) FROM ${this.s}.jobs WHERE run_id = $1 AND id::text <> COALESCE($2, '')) +
               (SELECT count(*) FROM ${this.s}.run_steps WHERE run_id = $1 AND status = 'waiting') AS n`,
       [runId, excludeJobId ?? null],
     );
     if (Number(rows[0]?.n ?? 0) > 0) return undefined;
-    const { rows: runRows } = await tx.query<{ concurrency_keys: string[] }>(`SELECT concurrency_keys FROM ${this.s}.runs WHERE id = $1`, [runId]);
-    const keys = runRows[0]?.concurrency_keys ?? [];
+    const keys =
+      knownKeys ??
+      (await tx.query<{ concurrency_keys: string[] }>(`SELECT concurrency_keys FROM ${this.s}.runs WHERE id = $1`, [runId])).rows[0]
+        ?.concurrency_keys ??
+      [];
     if (leaseTo) {
       const { rows: inserted } = await tx.query<Omit<JobRow, "lease_token">>(
         `INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys, leased_by, lease_token, lease_until)
@@ -854,16 +878,19 @@ export class Engine {
    */
   private async applyForJob(job: JobRow, apply: (tx: Tx, run: RunRow) => Promise<JobOutcome>): Promise<JobRow | undefined> {
     return this.transaction(async (tx) => {
-      const run = await this.lockRun(tx, job.run_id);
-      const { rows } = await tx.query(`SELECT 1 FROM ${this.s}.jobs WHERE id = $1 AND lease_token = $2`, [job.id, job.lease_token]);
-      if (rows.length === 0) return undefined;
-      if (!run || run.status !== "running") {
+      const { rows } = await tx.query<RunRow & { job_held: boolean }>(
+        `SELECT r.*, EXISTS (SELECT 1 FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3) AS job_held
+         FROM ${this.s}.runs r WHERE r.id = $1 FOR UPDATE OF r`,
+        [job.run_id, job.id, job.lease_token],
+      );
+      const run = rows[0];
+      if (!run?.job_held) return undefined;
+      if (run.status !== "running") {
         await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = $1`, [job.id]);
         return undefined;
       }
       const outcome = await apply(tx, run);
-      const status = await tx.query<{ status: RunStatus }>(`SELECT status FROM ${this.s}.runs WHERE id = $1`, [run.id]);
-      if (status.rows[0]?.status !== "running") return undefined;
+      if (run.status !== "running") return undefined;
       if (outcome.reschedule) {
         const { runAt, attempt, networkFailures, stepId } = outcome.reschedule;
         await tx.query(
@@ -874,9 +901,13 @@ export class Engine {
         await this.notify(tx);
         return undefined;
       }
+      if (outcome.continueInline) {
+        await tx.query(`UPDATE ${this.s}.jobs SET attempt = 0, network_failures = 0 WHERE id = $1`, [job.id]);
+        return { ...job, attempt: 0, network_failures: 0 };
+      }
       await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = $1`, [job.id]);
       if (job.concurrency_keys.length > 0) await this.notify(tx);
-      return this.ensureProgress(tx, run.id, job.id, randomBytes(8).toString("hex"));
+      return this.ensureProgress(tx, run.id, job.id, randomBytes(8).toString("hex"), run.concurrency_keys);
     });
   }
 
@@ -886,6 +917,7 @@ export class Engine {
     status: Exclude<RunStatus, "running">,
     result: { output?: unknown; error?: SerializedError },
   ): Promise<void> {
+    run.status = status;
     await tx.query(`UPDATE ${this.s}.runs SET status = $2, output = $3, error = $4, ended_at = now() WHERE id = $1`, [
       run.id,
       status,

@@ -1,0 +1,191 @@
+/**
+ * Benchmark of the embedded Inngest executor: event → first step start
+ * latency and per-step overhead of a 10-step no-op function at 1 and 50
+ * concurrent runs, and throughput for 1,000 queued runs. It creates and drops
+ * its own database; the app runs in a child process, as in development.
+ *
+ *   npx tsx bench/executor.ts            (writes bench/results/executor.json)
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { startExecutor } from "@/inngest-executor/index";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const now = () => performance.timeOrigin + performance.now();
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  n: number;
+}
+
+export interface ScenarioResult {
+  mode: "checkpointing" | "call-per-step";
+  concurrency: number;
+  eventToFirstStepMs: Percentiles;
+  perStepOverheadMs: Percentiles;
+}
+
+export interface ExecutorBenchResults {
+  machine: { cpus: number; node: string };
+  scenarios: ScenarioResult[];
+  throughput: { mode: ScenarioResult["mode"]; runs: number; seconds: number; runsPerSecond: number }[];
+  targets: { eventToFirstStepP95Ms: number; perStepOverheadMs: number };
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+  const round = (v: number) => Math.round(v * 100) / 100;
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(sorted.length, 1);
+  return { p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), mean: round(mean), n: sorted.length };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function run(options: { rounds50?: number; sequentialRuns?: number; queuedRuns?: number } = {}): Promise<ExecutorBenchResults> {
+  const sequentialRuns = options.sequentialRuns ?? 60;
+  const rounds50 = options.rounds50 ?? 4;
+  const queuedRuns = options.queuedRuns ?? 1000;
+  const base = new URL(process.env.BENCH_DATABASE_BASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres");
+  const dbName = `dispatch_bench_executor_${process.pid}`;
+  const admin = new pg.Client({ connectionString: base.toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(base);
+  dbUrl.pathname = `/${dbName}`;
+
+  const executor = await startExecutor({ databaseUrl: dbUrl.toString(), port: 0, log: () => undefined });
+  const appPort = await freePort();
+  const app = spawn(process.execPath, [...(process.env.BENCH_APP_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), "--import", "tsx", "inngest-executor/fixtures/bench-app.ts"], {
+    cwd: root,
+    env: { ...process.env, APP_PORT: String(appPort), INNGEST_DEV: executor.url },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
+  try {
+    const appUrl = `http://127.0.0.1:${appPort}/api/inngest`;
+    for (let i = 0; ; i++) {
+      try {
+        await executor.sync(appUrl);
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await sleep(100);
+      }
+    }
+
+    const send = async (name: string, count: number) => {
+      const sentAt = now();
+      const res = await fetch(`${executor.url}/e/bench`, {
+        method: "POST",
+        body: JSON.stringify(Array.from({ length: count }, () => ({ name, data: {} }))),
+      });
+      const { ids } = (await res.json()) as { ids: string[] };
+      return { ids, sentAt };
+    };
+    const outputs = async (ids: string[], timeoutMs = 120_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await db.query<{ output: { starts: number[]; finished: number } }>(
+          `SELECT output FROM inngest_executor.runs WHERE event_id = ANY($1) AND status = 'completed'`,
+          [ids],
+        );
+        if (rows.length === ids.length) return rows.map((row) => row.output);
+        if (Date.now() > deadline) throw new Error(`only ${rows.length}/${ids.length} runs completed`);
+        await sleep(ids.length > 1 ? 20 : 2);
+      }
+    };
+
+    const modes = [
+      { mode: "checkpointing" as const, event: "bench/ten-checkpointed" },
+      { mode: "call-per-step" as const, event: "bench/ten-per-call" },
+    ];
+    // Warm up both paths (JIT, connection pools) before measuring.
+    for (const { event } of modes) await outputs((await send(event, 20)).ids);
+
+    const scenarios: ScenarioResult[] = [];
+    for (const { mode, event } of modes) {
+      for (const concurrency of [1, 50]) {
+        const latencies: number[] = [];
+        const overheads: number[] = [];
+        const batches = concurrency === 1 ? sequentialRuns : rounds50;
+        for (let b = 0; b < batches; b++) {
+          const { ids, sentAt } = await send(event, concurrency);
+          for (const output of await outputs(ids)) {
+            const first = output.starts[0] ?? NaN;
+            const last = output.starts[output.starts.length - 1] ?? NaN;
+            latencies.push(first - sentAt);
+            overheads.push((last - first) / (output.starts.length - 1));
+          }
+        }
+        scenarios.push({ mode, concurrency, eventToFirstStepMs: percentiles(latencies), perStepOverheadMs: percentiles(overheads) });
+      }
+    }
+
+    const throughput: ExecutorBenchResults["throughput"] = [];
+    for (const { mode, event } of modes) {
+      const started = now();
+      const { ids } = await send(event, queuedRuns);
+      await outputs(ids, 600_000);
+      const seconds = (now() - started) / 1000;
+      throughput.push({ mode, runs: queuedRuns, seconds: Math.round(seconds * 100) / 100, runsPerSecond: Math.round((queuedRuns / seconds) * 10) / 10 });
+    }
+
+    return {
+      machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+      scenarios,
+      throughput,
+      targets: { eventToFirstStepP95Ms: 50, perStepOverheadMs: 10 },
+    };
+  } finally {
+    app.kill("SIGTERM");
+    await db.end();
+    await executor.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+export function formatTable(results: ExecutorBenchResults): string {
+  const lines = [
+    "mode            conc  event→first step p50/p95/p99 (ms)   per-step overhead p50/p95/p99 (ms)",
+    ...results.scenarios.map((s) => {
+      const l = s.eventToFirstStepMs;
+      const o = s.perStepOverheadMs;
+      return `${s.mode.padEnd(15)} ${String(s.concurrency).padStart(4)}  ${`${l.p50} / ${l.p95} / ${l.p99}`.padEnd(36)} ${o.p50} / ${o.p95} / ${o.p99}`;
+    }),
+    "",
+    ...results.throughput.map((t) => `throughput ${t.mode}: ${t.runs} queued 10-step runs in ${t.seconds} s = ${t.runsPerSecond} runs/s`),
+  ];
+  return lines.join("\n");
+}
+
+async function main() {
+  const results = await run();
+  console.log(formatTable(results));
+  mkdirSync(path.join(root, "bench", "results"), { recursive: true });
+  writeFileSync(path.join(root, "bench", "results", "executor.json"), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await main();
+}
