@@ -16,7 +16,8 @@ export interface DispatchedJob {
 export interface JobDispatcher {
   sendJobRequested(job: DispatchedJob): Promise<void>;
   sendCancelRequested(job: DispatchedJob): Promise<void>;
-  sendInputProvided(job: DispatchedJob, response: JobResponse): Promise<void>;
+  /** `eventId` is the same for every send of one answer, so the orchestrator keeps one. */
+  sendInputProvided(job: DispatchedJob, response: JobResponse, eventId: string): Promise<void>;
 }
 
 /** Event names, `domain/noun.verb`. */

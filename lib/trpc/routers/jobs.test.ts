@@ -1,4 +1,4 @@
-import { TRPCError } from "@trpc/server";
+import { isTrackedEnvelope, TRPCError } from "@trpc/server";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { createJobAccessToken } from "@/lib/jobs/access-token";
@@ -11,16 +11,16 @@ import { anonymousCaller, callerAsNewOwner } from "@/test/trpc";
 const isCode = (code: TRPCError["code"]) => (error: unknown) =>
   error instanceof TRPCError && error.code === code;
 
-let sent: Array<{ name: string; job: DispatchedJob; data?: unknown }>;
+let sent: Array<{ name: string; job: DispatchedJob; data?: unknown; eventId?: string }>;
 let failSends = false;
 let restore: () => void;
 
 beforeEach(() => {
   sent = [];
   failSends = false;
-  const record = (name: string) => async (job: DispatchedJob, data?: unknown) => {
+  const record = (name: string) => async (job: DispatchedJob, data?: unknown, eventId?: string) => {
     if (failSends) throw new Error("orchestrator unreachable");
-    sent.push({ name, job, ...(data ? { data } : {}) });
+    sent.push({ name, job, ...(data ? { data } : {}), ...(eventId ? { eventId } : {}) });
   };
   const dispatcher: JobDispatcher = {
     sendJobRequested: record("requested"),
@@ -263,29 +263,36 @@ describe("jobs.cancel and jobs.respond", () => {
     expect(job.events.map((event) => event.type)).toEqual(["cancel.requested", "job.cancelled"]);
   });
 
-  it("respond is accepted only while the job waits for input, once per request", async () => {
+  it("respond is accepted only while the job waits for input, records one answer per request, and resends it after a failed send", async () => {
     const { caller, ownerId } = await callerAsNewOwner();
     await db.owner.create({ data: { id: ownerId } });
     const { id } = await createTestJob({ ownerId, status: "running" });
     await expect(caller.jobs.respond({ id, response: { action: "approve" } })).rejects.toSatisfy(
       isCode("CONFLICT"),
     );
-    await commitStep(id, "plan", {
+    const { appended } = await commitStep(id, "plan", {
       status: "waiting_for_input",
       events: [
         { type: "input.requested", data: { prompt: "Approve the plan?", plan: ["a", "b"] } },
       ],
     });
+    const requestSeq = appended[0]!.seq;
     const plan = ["What is MVCC?", "How does VACUUM reclaim space?"];
-    expect(await caller.jobs.respond({ id, response: { action: "edit", plan } })).toEqual({
-      recorded: true,
-    });
+    failSends = true;
+    await expect(caller.jobs.respond({ id, response: { action: "edit", plan } })).rejects.toThrow();
+    failSends = false;
+    // The retry (even a different answer, e.g. a double click) sends the answer recorded first.
     expect(await caller.jobs.respond({ id, response: { action: "approve" } })).toEqual({
       recorded: false,
     });
-    expect(sent).toEqual([
-      { name: "input", job: expect.objectContaining({ id }), data: { action: "edit", plan } },
-    ]);
+    const answer = {
+      name: "input",
+      job: expect.objectContaining({ id }),
+      data: { action: "edit", plan },
+    };
+    expect(sent).toEqual([{ ...answer, eventId: `${id}-respond-${requestSeq}` }]);
+    const events = await caller.jobs.byId({ id });
+    expect(events.events.filter((event) => event.type === "input.provided")).toHaveLength(1);
   });
 });
 
@@ -300,7 +307,11 @@ describe("jobs.events", () => {
     const received: Array<[string, number, string]> = [];
     const stream = await caller.jobs.events({ id, lastEventId: "1" });
     const done = (async () => {
-      for await (const [eventId, event] of stream) {
+      for await (const chunk of stream) {
+        // A server-side caller gets the raw envelope; over HTTP the client sees `{ id, data }`.
+        if (!isTrackedEnvelope<{ seq: number; type: string }>(chunk))
+          throw new Error("not a tracked event");
+        const [eventId, event] = chunk;
         received.push([eventId, event.seq, event.type]);
         if (received.length === 3) break;
       }

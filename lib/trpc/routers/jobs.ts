@@ -9,7 +9,12 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import { authorizeJob, jobNotFound } from "@/lib/jobs/access";
 import { createJob } from "@/lib/jobs/create";
 import { jobDispatcher } from "@/lib/jobs/dispatch";
-import { appendJobEvents, jobEventSelect, requestCancel } from "@/lib/jobs/event-log";
+import {
+  appendJobEvents,
+  idempotencyKey,
+  jobEventSelect,
+  requestCancel,
+} from "@/lib/jobs/event-log";
 import { subscribeJobEvents } from "@/lib/jobs/live";
 import {
   accessTokenSchema,
@@ -197,13 +202,22 @@ export const jobsRouter = createTRPCRouter({
         orderBy: { seq: "desc" },
         select: { seq: true },
       });
-      // Keyed by the request it answers, so a double submit records one answer.
+      // Keyed by the request it answers, so a double submit records one answer;
+      // a retry after a failed send sends the recorded answer again, under the same event id.
+      const step = `respond-${request?.seq ?? 0}`;
       const { appended } = await ctx.db.$transaction((tx) =>
-        appendJobEvents(tx, job.id, `respond-${request?.seq ?? 0}`, [
+        appendJobEvents(tx, job.id, step, [
           { type: "input.provided", data: { ...input.response } },
         ]),
       );
-      if (appended.length > 0) await jobDispatcher().sendInputProvided(job, input.response);
+      const recorded =
+        appended[0] ??
+        (await ctx.db.jobEvent.findUnique({
+          where: { idempotencyKey: idempotencyKey(job.id, step, 0) },
+          select: { data: true },
+        }));
+      const response = jobResponseSchema.parse(recorded?.data);
+      await jobDispatcher().sendInputProvided(job, response, `${job.id}-${step}`);
       return { recorded: appended.length > 0 };
     }),
 
