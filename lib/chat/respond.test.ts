@@ -201,9 +201,13 @@ describe("POST /api/chat", () => {
   it("lets only one of two simultaneous first messages start the conversation", async () => {
     const { cookie } = await owner();
     const id = randomUUID();
-    const responses = await Promise.all([post(cookie, submit(id, "tab one")), post(cookie, submit(id, "tab two"))]);
+    const responses = await Promise.all([
+      post(cookie, submit(id, "tab one [[demo:tps=20]]")),
+      post(cookie, submit(id, "tab two [[demo:tps=20]]")),
+    ]);
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
+    stopStream(id);
     await Promise.all(responses.map((r) => r.text()));
     await until(() => assistant(id), (m) => m.status !== "streaming");
     expect(await db.message.count({ where: { conversationId: id } })).toBe(2);

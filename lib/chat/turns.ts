@@ -9,6 +9,7 @@ import "server-only";
 import type { UIMessage } from "ai";
 import { randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
+import { isUniqueViolation } from "@/lib/db/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { ChatError, messageText, type ChatRequest, type MessageStatus } from "@/lib/chat/schema";
 import { logger } from "@/lib/logger";
@@ -129,6 +130,15 @@ export async function planTurn(ownerId: string, request: ChatRequest): Promise<T
   if (!conversation && request.action !== "submit") {
     throw new ChatError("not_found", "This conversation does not exist.", 404);
   }
+  const last = conversation?.messages.at(-1);
+  if (last && isStale(last)) {
+    // Its server went away mid-answer: what was checkpointed is kept, as interrupted.
+    await db.message.updateMany({
+      where: { id: last.id, status: "streaming" },
+      data: { status: "interrupted", errorCode: "connection_lost", errorMessage: STALE_MESSAGE },
+    });
+    last.status = "interrupted";
+  }
   return plan(ownerId, request, conversation?.messages ?? []);
 }
 
@@ -138,23 +148,13 @@ export async function planTurn(ownerId: string, request: ChatRequest): Promise<T
  * start two answers at once, and a plan made on stale history is refused.
  */
 export async function beginTurn(planned: TurnPlan, meta: { correlationId: string; model: string }): Promise<Turn> {
+  if (planned.request.action === "submit") return beginSubmitTurn(planned, planned.request, meta);
   const { ownerId, request } = planned;
   return db.$transaction(async (tx) => {
     const locked = await tx.$queryRaw<Array<{ owner_id: string }>>`
       SELECT owner_id FROM conversations WHERE id = ${request.conversationId}::uuid FOR UPDATE`;
-    const conversation = locked[0];
-    if (conversation && conversation.owner_id !== ownerId) {
+    if (locked[0]?.owner_id !== ownerId) {
       throw new ChatError("not_found", "This conversation does not exist.", 404);
-    }
-    if (!conversation) {
-      if (request.action !== "submit") throw new ChatError("not_found", "This conversation does not exist.", 404);
-      await tx.$executeRaw`
-        INSERT INTO conversations (id, owner_id, title)
-        VALUES (${request.conversationId}::uuid, ${ownerId}::uuid, ${titleFrom(messageText(request.message.parts))})
-        ON CONFLICT (id) DO NOTHING`;
-      const created = await tx.$queryRaw<Array<{ owner_id: string }>>`
-        SELECT owner_id FROM conversations WHERE id = ${request.conversationId}::uuid FOR UPDATE`;
-      if (created[0]?.owner_id !== ownerId) throw new ChatError("not_found", "This conversation does not exist.", 404);
     }
 
     const rows = await tx.message.findMany({
@@ -167,14 +167,6 @@ export async function beginTurn(planned: TurnPlan, meta: { correlationId: string
       throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
     }
     const last = rows.at(-1);
-    if (last && isStale(last)) {
-      // Its server went away mid-answer: what was checkpointed is kept, as interrupted.
-      await tx.message.update({
-        where: { id: last.id },
-        data: { status: "interrupted", errorCode: "connection_lost", errorMessage: STALE_MESSAGE },
-      });
-    }
-    let nextPosition = (last?.position ?? -1) + 1;
     const assistant = {
       id: planned.assistantMessageId,
       conversationId: request.conversationId,
@@ -185,26 +177,14 @@ export async function beginTurn(planned: TurnPlan, meta: { correlationId: string
       model: meta.model,
     };
 
-    if (request.action === "submit") {
-      await tx.message.createMany({
-        data: [
-          {
-            id: request.message.id,
-            conversationId: request.conversationId,
-            position: nextPosition++,
-            role: "user",
-            parts: request.message.parts,
-            correlationId: meta.correlationId,
-          },
-          { ...assistant, position: nextPosition },
-        ],
-      });
-    } else if (request.action === "regenerate") {
+    if (request.action === "regenerate") {
+      // The new answer takes the place of the one it replaces.
+      let position = (last?.position ?? -1) + 1;
       if (last?.role === "assistant") {
         await tx.message.delete({ where: { id: last.id } });
-        nextPosition -= 1;
+        position = last.position;
       }
-      await tx.message.create({ data: { ...assistant, position: nextPosition } });
+      await tx.message.create({ data: { ...assistant, position } });
     } else {
       await tx.message.update({
         where: { id: planned.assistantMessageId },
@@ -214,6 +194,62 @@ export async function beginTurn(planned: TurnPlan, meta: { correlationId: string
     await tx.conversation.update({ where: { id: request.conversationId }, data: { updatedAt: new Date() } });
     return now;
   });
+}
+
+/**
+ * The common turn, a new message, in one statement (one round trip, the
+ * hot path of every chat request): create the conversation if needed (only
+ * for its owner), then insert the user message and the assistant placeholder
+ * only if the conversation's last message is still the one the plan saw.
+ * Two racing turns compete for the same positions and the unique
+ * (conversation, position) index lets exactly one win.
+ */
+async function beginSubmitTurn(
+  planned: TurnPlan,
+  request: Extract<ChatRequest, { action: "submit" }>,
+  meta: { correlationId: string; model: string },
+): Promise<Turn> {
+  const { ownerId, conversationId } = planned;
+  const parts = JSON.stringify(request.message.parts);
+  let inserted: Array<{ id: string }>;
+  try {
+    inserted = await db.$queryRaw<Array<{ id: string }>>`
+      WITH conversation AS (
+        INSERT INTO conversations (id, owner_id, title)
+        VALUES (${conversationId}::uuid, ${ownerId}::uuid, ${titleFrom(messageText(request.message.parts))})
+        ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE conversations.owner_id = ${ownerId}::uuid
+        RETURNING id
+      ),
+      last AS (
+        SELECT id, position FROM messages WHERE conversation_id = ${conversationId}::uuid
+        ORDER BY position DESC LIMIT 1
+      ),
+      base AS (
+        SELECT conversation.id AS conversation_id, COALESCE((SELECT position FROM last), -1) AS position
+        FROM conversation
+        WHERE (SELECT id FROM last) IS NOT DISTINCT FROM ${planned.expectedLastId}
+      )
+      INSERT INTO messages (id, conversation_id, position, role, parts, status, correlation_id, model)
+      SELECT ${request.message.id}, base.conversation_id, base.position + 1, 'user'::message_role, ${parts}::jsonb,
+             'complete'::message_status,
+             ${meta.correlationId}, NULL FROM base
+      UNION ALL
+      SELECT ${planned.assistantMessageId}, base.conversation_id, base.position + 2, 'assistant'::message_role,
+             '[]'::jsonb, 'streaming'::message_status, ${meta.correlationId}, ${meta.model} FROM base
+      RETURNING id`;
+  } catch (error) {
+    // Another turn took these positions (or this message id) first.
+    if (isUniqueViolation(error)) {
+      throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
+    }
+    throw error;
+  }
+  if (inserted.length !== 2) {
+    const owned = await db.conversation.count({ where: { id: conversationId, ownerId } });
+    if (!owned) throw new ChatError("not_found", "This conversation does not exist.", 404);
+    throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
+  }
+  return planned;
 }
 
 const CHECKPOINT_INTERVAL_MS = 400;
