@@ -183,6 +183,11 @@ function defineFunctions(executorUrl: string) {
     return "woke";
   });
 
+  const timed = client.createFunction({ id: "timed", timeouts: { finish: "1s" }, triggers: [{ event: "conf/timed" }] }, async ({ step }) => {
+    await step.sleep("long", "30s");
+    return "late";
+  });
+
   return {
     client,
     plainClient,
@@ -206,6 +211,7 @@ function defineFunctions(executorUrl: string) {
       idempotent,
       filtered,
       sleeper,
+      timed,
     ],
     plainFunctions: [tenSteps(plainClient, "plain")],
   };
@@ -363,6 +369,12 @@ describe("flow control", () => {
     expect(maxActive.get("b")).toBe(1);
   });
 
+  it("cancels a run that exceeds its finish timeout", async () => {
+    const run = await runOnce({ name: "conf/timed" });
+    expect(run.status).toBe("Cancelled");
+    expect(run.error?.message).toContain("finish timeout");
+  });
+
   it("starts one run per idempotency key", async () => {
     const first = await runOnce({ name: "conf/idem", data: { key: "k1" } });
     const [second] = await sendEvent(executor.url, { name: "conf/idem", data: { key: "k1" } });
@@ -371,6 +383,22 @@ describe("flow control", () => {
     expect(other.status).toBe("Completed");
     expect(await runsForEvent(executor.url, second ?? "")).toEqual([]);
     expect(count("idem:k1")).toBe(1);
+  });
+});
+
+describe("app sync", () => {
+  it("accepts an app that registers itself when its serve endpoint gets a PUT", async () => {
+    const client = testClient("conf-oob", executor.url);
+    const fn = client.createFunction({ id: "self-synced", triggers: [{ event: "conf/oob" }] }, async () => "synced out of band");
+    const oobApp = await startTestApp(client, [fn]);
+    try {
+      const res = await fetch(oobApp.url, { method: "PUT" });
+      expect(res.status).toBe(200);
+      const run = await runOnce({ name: "conf/oob" });
+      expect(run).toMatchObject({ status: "Completed", output: "synced out of band" });
+    } finally {
+      await oobApp.stop();
+    }
   });
 });
 
@@ -383,6 +411,21 @@ describe("event API and REST API", () => {
     const runs = await waitForRuns(executor.url, "fixed-event-id-1");
     expect(runs).toHaveLength(1);
     expect(count("idem:dedupe")).toBe(1);
+  });
+
+  it("gives a retried SDK send (same id seed) the same ids, so it is not stored twice", async () => {
+    const seed = `${Date.now()},c2VlZHNlZWQ=`;
+    const send = () =>
+      fetch(`${executor.url}/e/key`, {
+        method: "POST",
+        headers: { "x-inngest-event-id-seed": seed },
+        body: JSON.stringify([{ name: "conf/unrouted", data: {} }, { name: "conf/unrouted", data: {} }]),
+      }).then((res) => res.json() as Promise<{ ids: string[] }>);
+    const first = await send();
+    const retried = await send();
+    expect(first.ids).toHaveLength(2);
+    expect(new Set(first.ids).size).toBe(2);
+    expect(retried.ids).toEqual(first.ids);
   });
 
   it("rejects an invalid event with 400", async () => {

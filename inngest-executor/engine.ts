@@ -9,7 +9,7 @@
  * reclaimed at once by the survivors or by the next process to start. All
  * changes to one run happen under that run's row lock.
  */
-import { randomBytes, randomInt } from "node:crypto";
+import { createHash, randomBytes, randomInt } from "node:crypto";
 import pg from "pg";
 import { parseDurationMs, parseRetryAfter, resolveWakeTime } from "./durations";
 import { evaluateKey, expressionMatches } from "./expressions";
@@ -59,7 +59,7 @@ type Tx = pg.PoolClient;
 interface JobRow {
   id: string;
   run_id: string;
-  kind: "call" | "sleep" | "wait-timeout" | "invoke-timeout";
+  kind: "call" | "sleep" | "wait-timeout" | "invoke-timeout" | "run-timeout";
   step_id: string | null;
   attempt: number;
   network_failures: number;
@@ -159,13 +159,19 @@ export class Engine {
 
   // ---------------------------------------------------------------- sync
 
-  async registerApp(raw: unknown): Promise<{ appId: string; functions: number }> {
+  async registerApp(raw: unknown): Promise<{ appId: string; functions: number; modified: boolean }> {
     const body: RegisterBody = registerBodySchema.parse(raw);
-    await this.transaction(async (tx) => {
+    const hash = createHash("sha256").update(JSON.stringify([body.url, body.functions])).digest("hex");
+    const modified = await this.transaction(async (tx) => {
+      const { rows } = await tx.query<{ config_hash: string | null }>(`SELECT config_hash FROM ${this.s}.apps WHERE id = $1 FOR UPDATE`, [body.appName]);
+      if (rows[0]?.config_hash === hash) {
+        await tx.query(`UPDATE ${this.s}.apps SET synced_at = now() WHERE id = $1`, [body.appName]);
+        return false;
+      }
       await tx.query(
-        `INSERT INTO ${this.s}.apps (id, url, sdk, synced_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, sdk = EXCLUDED.sdk, synced_at = now()`,
-        [body.appName, body.url, body.sdk ?? null],
+        `INSERT INTO ${this.s}.apps (id, url, sdk, config_hash, synced_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, sdk = EXCLUDED.sdk, config_hash = EXCLUDED.config_hash, synced_at = now()`,
+        [body.appName, body.url, body.sdk ?? null, hash],
       );
       const ids = body.functions.map((fn) => fn.id);
       await tx.query(`DELETE FROM ${this.s}.functions WHERE app_id = $1 AND NOT (id = ANY($2::text[]))`, [body.appName, ids]);
@@ -179,9 +185,10 @@ export class Engine {
           [fn.id, body.appName, fn.name ?? fn.id, url, JSON.stringify(fn)],
         );
       }
+      return true;
     });
-    this.options.log(`synced app ${body.appName}: ${body.functions.length} function(s) at ${body.url}`);
-    return { appId: body.appName, functions: body.functions.length };
+    if (modified) this.options.log(`synced app ${body.appName}: ${body.functions.length} function(s) at ${body.url}`);
+    return { appId: body.appName, functions: body.functions.length, modified };
   }
 
   // ---------------------------------------------------------------- events
@@ -250,6 +257,15 @@ export class Engine {
       );
     }
     await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys) VALUES ($1, 'call', $2)`, [runId, concurrencyKeys]);
+    for (const which of ["start", "finish"] as const) {
+      const limit = config.timeouts?.[which] ? parseDurationMs(config.timeouts[which]) : undefined;
+      if (limit === undefined) continue;
+      await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at) VALUES ($1, 'run-timeout', $2, $3)`, [
+        runId,
+        which,
+        new Date(Date.now() + limit),
+      ]);
+    }
     this.options.log(`run ${runId} queued: ${config.id} for ${event.name} (${event.id})`);
     return runId;
   }
@@ -538,6 +554,12 @@ export class Engine {
           );
           return {};
         });
+      case "run-timeout":
+        return this.applyForJob(job, async (tx, run) => {
+          if (job.step_id === "start" && run.started_at) return {};
+          await this.finishRun(tx, run, "cancelled", { error: { name: "InngestTimeoutError", message: `The run exceeded its ${job.step_id} timeout` } });
+          return {};
+        });
       default:
         throw new Error(`unknown job kind ${String(job.kind)}`);
     }
@@ -580,7 +602,6 @@ export class Engine {
     };
     const started = new Date();
     entry.mark = started;
-    if (process.env.EXECUTOR_TRACE) this.options.log(`TRACE fetch start ${run.id} ${performance.now().toFixed(1)}`);
     let response: { status: number; headers: Headers; text: string } | undefined;
     let networkError: string | undefined;
     try {
@@ -595,7 +616,6 @@ export class Engine {
       networkError = (err as Error).message;
     }
     if (this.stopped) return undefined;
-    if (process.env.EXECUTOR_TRACE) this.options.log(`TRACE fetch end ${run.id} ${performance.now().toFixed(1)} took ${Date.now() - started.getTime()}ms`);
     return this.applyForJob(job, async (tx, locked) => {
       if (!locked.started_at) await tx.query(`UPDATE ${this.s}.runs SET started_at = $2 WHERE id = $1`, [locked.id, started]);
       if (!response) {
@@ -847,7 +867,7 @@ export class Engine {
     knownKeys?: string[],
   ): Promise<JobRow | undefined> {
     const { rows } = await tx.query<{ n: string }>(
-      `SELECT (SELECT count(*) FROM ${this.s}.jobs WHERE run_id = $1 AND id::text <> COALESCE($2, '')) +
+      `SELECT (SELECT count(*) FROM ${this.s}.jobs WHERE run_id = $1 AND kind <> 'run-timeout' AND id::text <> COALESCE($2, '')) +
               (SELECT count(*) FROM ${this.s}.run_steps WHERE run_id = $1 AND status = 'waiting') AS n`,
       [runId, excludeJobId ?? null],
     );

@@ -24,7 +24,7 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
       pattern: /^\/fn\/register$/,
       handler: async (_req, _params, body) => {
         const result = await engine.registerApp(body);
-        return { status: 200, body: { ok: true, modified: true, app_id: result.appId } };
+        return { status: 200, body: { ok: true, modified: result.modified, app_id: result.appId } };
       },
     },
     {

@@ -7,16 +7,21 @@
 import type { AddressInfo } from "node:net";
 import { Engine } from "./engine";
 import { createHttpServer } from "./http-server";
+import { executorConfigFromEnv } from "./config";
 import { inBandSyncResponseSchema } from "./protocol";
 
 export interface ExecutorOptions {
-  /** Postgres connection string; the executor keeps its state in its own schema there. */
-  databaseUrl: string;
+  /** Postgres connection string (default: EXECUTOR_DATABASE_URL, else DATABASE_URL); state lives in its own schema. */
+  databaseUrl?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** App serve URLs (e.g. http://127.0.0.1:3000/api/inngest) synced at start, retried until the app is up. */
+  /**
+   * App serve URLs (e.g. http://127.0.0.1:3000/api/inngest) synced at start, retried until the app is up,
+   * then re-synced every `resyncIntervalMs` so that new or changed functions are picked up, as the Dev Server does.
+   */
   appUrls?: string[];
+  resyncIntervalMs?: number;
   schema?: string;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -33,10 +38,10 @@ export interface Executor {
   stop(): Promise<void>;
 }
 
-export async function startExecutor(options: ExecutorOptions): Promise<Executor> {
+export async function startExecutor(options: ExecutorOptions = {}): Promise<Executor> {
   const log = options.log ?? ((line: string) => console.log(`[inngest-executor] ${line}`));
   const engine = new Engine({
-    databaseUrl: options.databaseUrl,
+    databaseUrl: options.databaseUrl ?? executorConfigFromEnv().databaseUrl,
     schema: options.schema ?? "inngest_executor",
     retryBaseMs: options.retryBaseMs ?? 1000,
     retryMaxMs: options.retryMaxMs ?? 60_000,
@@ -62,14 +67,28 @@ export async function startExecutor(options: ExecutorOptions): Promise<Executor>
 
   let stopping = false;
   const sync = (appUrl: string) => syncApp(engine, appUrl);
+  const sleepers = new Set<() => void>();
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      sleepers.add(done);
+    });
   const background = (options.appUrls ?? []).map(async (appUrl) => {
-    for (let attempt = 0; !stopping; attempt++) {
+    let failures = 0;
+    while (!stopping) {
       try {
         await sync(appUrl);
-        return;
+        failures = 0;
+        await pause(options.resyncIntervalMs ?? 5000);
       } catch (err) {
-        if (attempt === 0 || attempt % 20 === 0) log(`app at ${appUrl} not synced yet (${(err as Error).message}); retrying`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(attempt, 3), 2000)));
+        if (failures === 0 || failures % 20 === 0) log(`app at ${appUrl} not synced (${(err as Error).message}); retrying`);
+        failures++;
+        await pause(Math.min(250 * 2 ** Math.min(failures, 3), 2000));
       }
     }
   });
@@ -79,6 +98,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<Executor>
     sync,
     async stop() {
       stopping = true;
+      for (const wake of [...sleepers]) wake();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled(background);

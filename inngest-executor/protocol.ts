@@ -50,6 +50,7 @@ export const functionConfigSchema = z
     idempotency: z.string().nullish(),
     concurrency: z.union([z.number().int(), concurrencyEntrySchema, z.array(concurrencyEntrySchema)]).nullish(),
     cancel: z.array(z.object({ event: z.string(), if: z.string().optional(), timeout: z.string().optional() })).nullish(),
+    timeouts: z.object({ start: z.string().optional(), finish: z.string().optional() }).nullish(),
   })
   .passthrough();
 export type FunctionConfig = z.infer<typeof functionConfigSchema>;

@@ -107,6 +107,8 @@ CREATE TABLE ${s}.cancellations (
 );
 CREATE INDEX cancellations_event ON ${s}.cancellations (event_name);
 `,
+  // v2: a hash of each app's synced config, so periodic re-syncs write (and log) only changes.
+  (s) => `ALTER TABLE ${s}.apps ADD COLUMN config_hash text;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
