@@ -88,6 +88,10 @@ export class JobEventsHub<E extends HubEvent> {
 
   constructor(private readonly options: HubOptions<E>) {}
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get subscriberCount(): number {
     let count = 0;
     for (const set of this.subscribers.values()) count += set.size;

@@ -37,7 +37,10 @@ export function createJobEventsHub(
 const globalForHub = globalThis as unknown as { jobEventsHub?: JobEventsHub<StoredJobEvent> };
 
 export function jobEventsHub(): JobEventsHub<StoredJobEvent> {
-  globalForHub.jobEventsHub ??= createJobEventsHub();
+  // A closed hub (tests close it when they finish) is replaced, never reused.
+  if (!globalForHub.jobEventsHub || globalForHub.jobEventsHub.isClosed) {
+    globalForHub.jobEventsHub = createJobEventsHub();
+  }
   return globalForHub.jobEventsHub;
 }
 
