@@ -13,7 +13,17 @@ export default function ChatLayout({ children }: { children: React.ReactNode }) 
             <ConversationList />
           </Suspense>
         </aside>
-        <div className="flex min-w-0 flex-1 flex-col">{children}</div>
+        <div className="flex min-w-0 flex-1 flex-col">
+          <details className="border-b border-zinc-200 md:hidden dark:border-zinc-800">
+            <summary className="cursor-pointer px-4 py-2 text-sm font-medium">Conversations</summary>
+            <div className="flex max-h-[50dvh] flex-col">
+              <Suspense fallback={null}>
+                <ConversationList />
+              </Suspense>
+            </div>
+          </details>
+          {children}
+        </div>
       </div>
     </HydrateClient>
   );

@@ -1,7 +1,8 @@
 import type { Metadata } from "next";
 import { jobStatusSchema } from "@/lib/jobs/schemas";
 import { HydrateClient, prefetch, trpc } from "@/lib/trpc/server";
-import { JobsList, JOBS_PAGE_SIZE } from "./_components/jobs-list";
+import { JOBS_PAGE_SIZE } from "@/lib/jobs/schemas";
+import { JobsList } from "./_components/jobs-list";
 import { NewJobForm } from "./_components/new-job-form";
 
 export const metadata: Metadata = { title: "Jobs" };

@@ -135,3 +135,6 @@ export type JobResponse = z.infer<typeof jobResponseSchema>;
 
 /** An email link's access token (lib/jobs/access-token.ts); opaque here. */
 export const accessTokenSchema = z.string().max(200);
+
+/** Jobs per page in the list. NOTE: shared by server and client components, so it lives outside any "use client" module. */
+export const JOBS_PAGE_SIZE = 20;

@@ -10,7 +10,8 @@ import { createTestJob } from "@/lib/jobs/testing";
 import { TRPCProvider } from "@/lib/trpc/client";
 import type { AppRouter } from "@/lib/trpc/routers/_app";
 import { callerAsNewOwner } from "@/test/trpc";
-import { JOBS_PAGE_SIZE, JobsList } from "./jobs-list";
+import { JOBS_PAGE_SIZE } from "@/lib/jobs/schemas";
+import { JobsList } from "./jobs-list";
 
 describe("the jobs list, rendered on the server", () => {
   it("shows each job with its status, progress while unfinished, errors, and a load-more button", async () => {

@@ -5,11 +5,10 @@ import Link from "next/link";
 import { JobProgressBar } from "@/components/jobs/job-progress-bar";
 import { JobStatusBadge } from "@/components/jobs/job-status-badge";
 import { cn } from "@/components/ui/cn";
-import { isTerminal, jobStatuses, type JobStatus } from "@/lib/jobs/schemas";
+import { isTerminal, JOBS_PAGE_SIZE, jobStatuses, type JobStatus } from "@/lib/jobs/schemas";
 import { statusLabels } from "@/lib/jobs/view-model";
 import { useTRPC } from "@/lib/trpc/client";
 
-export const JOBS_PAGE_SIZE = 20;
 // While a job on screen is unfinished, the list refreshes now and then; each job's page is live.
 const ACTIVE_REFRESH_MS = 5000;
 
