@@ -63,4 +63,17 @@ test.describe("app shell", () => {
     }
     expect(ids[0]).not.toBe(ids[1]);
   });
+
+  test("renders every top-level page without errors in the console", async ({ page }) => {
+    const problems: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`${page.url()}: ${message.text()}`);
+    });
+    page.on("pageerror", (error) => problems.push(`${page.url()}: ${error.message}`));
+    for (const path of ["/", "/chat", "/jobs"]) {
+      await page.goto(path);
+      await page.waitForLoadState("networkidle");
+    }
+    expect(problems).toEqual([]);
+  });
 });
