@@ -366,8 +366,14 @@ export class Engine {
     const body = checkpointBodySchema.parse(raw);
     const [jobId, token] = body.qi_id.split(":");
     const inflight = jobId ? this.inflight.get(jobId) : undefined;
+    if (!jobId || !token) return "stale";
+    const mark = inflight?.mark ?? new Date();
+    if (body.steps.every((op) => op.op === "StepRun" || op.op === "Step")) {
+      const result = await this.memoizeCheckpointedSteps(runId, jobId, token, body.steps, mark);
+      if (inflight) inflight.mark = new Date();
+      return result;
+    }
     return this.transaction(async (tx) => {
-      if (!jobId || !token) return "stale";
       const { rows } = await tx.query<RunRow & { job: JobRow | null }>(
         `SELECT r.*, (SELECT row_to_json(j) FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3 AND j.run_id = r.id) AS job
          FROM ${this.s}.runs r WHERE r.id = $1 FOR UPDATE OF r`,
@@ -376,11 +382,53 @@ export class Engine {
       const run = rows[0];
       const job = run?.job;
       if (!run || !job || run.status !== "running") return "stale";
-      const mark = inflight?.mark ?? new Date();
       await this.applyOps(tx, run, job, body.steps, mark, {});
       if (inflight) inflight.mark = new Date();
       return "ok";
     });
+  }
+
+  /**
+   * Step results only (a checkpoint, or a call that ran one step) as one
+   * statement: it locks the run, checks the lease and memoizes the results
+   * atomically, in one round trip.
+   */
+  private async memoizeCheckpointedSteps(
+    runId: string,
+    jobId: string,
+    token: string,
+    ops: Op[],
+    mark: Date,
+    resetJobAttempt = false,
+  ): Promise<"ok" | "stale"> {
+    const steps = ops.map((op) => ({
+      step_id: op.id,
+      name: op.displayName ?? op.name ?? op.id,
+      op: op.op,
+      state: { type: "data", data: op.data ?? null },
+    }));
+    const { rows } = await this.pool.query<{ n: number }>(
+      `WITH run AS (
+         SELECT r.id FROM ${this.s}.runs r
+         WHERE r.id = $1 AND r.status = 'running'
+           AND EXISTS (SELECT 1 FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3 AND j.run_id = r.id)
+         FOR UPDATE OF r
+       ), input AS (
+         SELECT * FROM jsonb_to_recordset($4::jsonb) AS x(step_id text, name text, op text, state jsonb)
+       ), saved AS (
+         INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, state, attempts, seq, started_at, ended_at)
+         SELECT run.id, input.step_id, input.name, input.op, 'completed', input.state, 1, nextval('${this.s}.step_seq'), $5, now()
+         FROM run, input
+         ON CONFLICT (run_id, step_id) DO UPDATE SET state = EXCLUDED.state, status = EXCLUDED.status, error = NULL,
+           seq = EXCLUDED.seq, ended_at = EXCLUDED.ended_at, started_at = COALESCE(${this.s}.run_steps.started_at, EXCLUDED.started_at)
+         WHERE ${this.s}.run_steps.state IS NULL
+       ), reset AS (
+         UPDATE ${this.s}.jobs SET attempt = 0, network_failures = 0 WHERE $6 AND id = $2 AND id IN (SELECT $2::bigint FROM run)
+       )
+       SELECT count(*)::int AS n FROM run`,
+      [runId, jobId, token, JSON.stringify(steps), mark, resetJobAttempt],
+    );
+    return (rows[0]?.n ?? 0) > 0 ? "ok" : "stale";
   }
 
   // ---------------------------------------------------------------- worker
@@ -616,6 +664,15 @@ export class Engine {
       networkError = (err as Error).message;
     }
     if (this.stopped) return undefined;
+    if (response?.status === 206 && job.step_id === null && run.started_at) {
+      const ops = opsResponseSchema.safeParse(parseJson(response.text));
+      if (ops.success && ops.data.length > 0 && ops.data.every((op) => op.op === "StepRun" || op.op === "Step")) {
+        // The classic protocol's common case: a discovery call ran one step. Record it and call again on the same lease.
+        if ((await this.memoizeCheckpointedSteps(run.id, job.id, job.lease_token, ops.data, started, true)) === "ok") {
+          return { ...job, attempt: 0, network_failures: 0 };
+        }
+      }
+    }
     return this.applyForJob(job, async (tx, locked) => {
       if (!locked.started_at) await tx.query(`UPDATE ${this.s}.runs SET started_at = $2 WHERE id = $1`, [locked.id, started]);
       if (!response) {
