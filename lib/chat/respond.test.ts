@@ -101,7 +101,7 @@ describe("POST /api/chat", () => {
     const response = await post(cookie, submit(id, "Slowly please [[demo:tps=20]]"));
     const consumed = response.text();
     await until(() => assistant(id), (m) => m.eventCount >= 3);
-    expect(stopStream(id)).toBe(true);
+    expect(await stopStream(id)).toBe(true);
     await consumed;
     const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
     expect(stored.status).toBe("stopped");
@@ -194,7 +194,7 @@ describe("POST /api/chat", () => {
     const second = await post(cookie, submit(id, "Another"));
     expect(second.status).toBe(409);
     expect((await second.json()).error.code).toBe("busy");
-    stopStream(id);
+    await stopStream(id);
     await first.text();
   });
 
@@ -207,7 +207,7 @@ describe("POST /api/chat", () => {
     ]);
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
-    stopStream(id);
+    await stopStream(id);
     await Promise.all(responses.map((r) => r.text()));
     await until(() => assistant(id), (m) => m.status !== "streaming");
     expect(await db.message.count({ where: { conversationId: id } })).toBe(2);

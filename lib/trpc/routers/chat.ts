@@ -80,7 +80,7 @@ export const chatRouter = createTRPCRouter({
     }),
 
   delete: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
-    stopStream(input.id);
+    await stopStream(input.id);
     const { count } = await ctx.db.conversation.deleteMany({ where: { id: input.id, ownerId: ctx.ownerId } });
     if (!count) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
     return { id: input.id };
@@ -90,6 +90,6 @@ export const chatRouter = createTRPCRouter({
   stop: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
     const owned = await ctx.db.conversation.count({ where: { id: input.id, ownerId: ctx.ownerId } });
     if (!owned) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
-    return { stopped: stopStream(input.id) };
+    return { stopped: await stopStream(input.id) };
   }),
 });
