@@ -48,6 +48,9 @@ export const envSchema = z
     INNGEST_SIGNING_KEY: optionalString,
     EXECUTOR_PORT: port.default(8288),
 
+    /** A SearXNG instance (e.g. http://127.0.0.1:8080) that research also searches; offline search only when unset. */
+    SEARXNG_URL: optionalUrl,
+
     SMTP_URL: optionalString,
     SMTP_SINK_PORT: port.default(2525),
     MAIL_FROM: z.string().default("Dispatch <dispatch@localhost>"),

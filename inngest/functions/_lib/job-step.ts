@@ -1,0 +1,181 @@
+/**
+ * How Dispatch's Inngest functions write to a job. Every step:
+ *  - records `step.started` (with a label for the timeline) when it begins,
+ *  - does its work,
+ *  - commits its outputs and `[step.started, …its events, step.completed]`
+ *    in one transaction. The event log skips the keys it already holds, so
+ *    the repeated `step.started` and any retry of the whole step duplicate
+ *    nothing.
+ * Both writes assert the job is still running: once the job is cancelled (or
+ * otherwise finished) the next write refuses, and that refusal is not
+ * retried, so a cancelled job keeps its partial results and nothing is
+ * written after its `job.cancelled`.
+ */
+import { NonRetriableError, type GetStepTools } from "inngest";
+import { z } from "zod";
+import type { inngest } from "@/inngest/client";
+import {
+  commitStep,
+  InvalidTransitionError,
+  JobFinishedError,
+  JobNotFoundError,
+  type StepOutputs,
+} from "@/lib/jobs/event-log";
+import { jobErrorSchema, jobIdSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
+import { ModelConfigError } from "@/lib/ai/models";
+import { logger } from "@/lib/logger";
+
+export type StepTools = GetStepTools<typeof inngest>;
+
+/** What `job/<kind>.requested` carries. */
+export const jobRequestedDataSchema = z.object({
+  jobId: jobIdSchema,
+  ownerId: z.uuid(),
+  correlationId: z.string().min(1).max(200),
+});
+export type JobRequestedData = z.infer<typeof jobRequestedDataSchema>;
+
+/** Running jobs per owner at a time; the rest wait in the orchestrator's queue. */
+export const RUNNING_JOBS_PER_OWNER = 2;
+
+/** The flow-control options both job functions share. */
+export const jobFunctionOptions = {
+  idempotency: "event.data.jobId",
+  concurrency: { key: "event.data.ownerId", limit: RUNNING_JOBS_PER_OWNER },
+  cancelOn: [{ event: "job/cancel.requested", if: "async.data.jobId == event.data.jobId" }],
+  retries: 3 as const,
+};
+
+/**
+ * A failure with a code and a message fit for the user. Thrown as a
+ * NonRetriableError (retrying would fail the same way); `onFailure` reads the
+ * code back from the message, the only part of an error that survives the trip
+ * through the orchestrator.
+ */
+export function jobFailure(code: string, message: string, cause?: unknown): NonRetriableError {
+  return new NonRetriableError(`${code}: ${message}`, { cause });
+}
+
+export function jobErrorFromMessage(message: string | undefined): JobError | null {
+  const match = /^([a-z][a-z0-9_]*): ([\s\S]+)$/.exec(message ?? "");
+  if (!match) return null;
+  const parsed = jobErrorSchema.safeParse({ code: match[1], message: match[2]!.slice(0, 2000) });
+  return parsed.success ? parsed.data : null;
+}
+
+/** Refusals of the event log mean the job is over (or gone): never worth a retry. */
+async function write(jobId: string, step: string, outputs: StepOutputs) {
+  try {
+    return await commitStep(jobId, step, outputs);
+  } catch (error) {
+    if (error instanceof InvalidTransitionError || error instanceof JobFinishedError) {
+      throw jobFailure(
+        "job_finished",
+        "The job had already finished (for example, it was cancelled).",
+        error,
+      );
+    }
+    if (error instanceof JobNotFoundError)
+      throw jobFailure("job_not_found", "The job no longer exists.", error);
+    throw error;
+  }
+}
+
+export interface StepResult<T> {
+  value: T;
+  outputs?: Omit<StepOutputs, "events">;
+  events?: NewJobEvent[];
+}
+
+/**
+ * One `step.run` that reports to the job's log. The Inngest step id is also
+ * the step name in the log, so the timeline shows what the function ran.
+ */
+export function jobStep<T>(
+  step: StepTools,
+  jobId: string,
+  id: string,
+  label: string,
+  work: () => Promise<StepResult<T>>,
+) {
+  return step.run(id, async () => {
+    const started: NewJobEvent = { type: "step.started", data: { label } };
+    await write(jobId, id, { status: "running", events: [started] });
+    const result = await work();
+    await write(jobId, id, {
+      ...result.outputs,
+      status: result.outputs?.status ?? "running",
+      events: [started, ...(result.events ?? []), { type: "step.completed", data: {} }],
+    });
+    return result.value;
+  });
+}
+
+/** A write that is a step of its own (a status change with no work around it). */
+export function jobWrite(step: StepTools, jobId: string, id: string, outputs: StepOutputs) {
+  return step.run(id, async () => {
+    await write(jobId, id, outputs);
+    return null;
+  });
+}
+
+const failedEventSchema = z.object({
+  data: z.object({
+    error: z.object({ message: z.string().optional() }).passthrough().optional(),
+    event: z.object({ data: jobRequestedDataSchema.partial() }),
+  }),
+});
+
+/**
+ * `onFailure`: the run gave up (retries exhausted or a non-retriable error),
+ * so the job ends failed with a message the user can act on. If the job had
+ * already finished (cancelled while a step ran), nothing changes.
+ */
+export async function markJobFailed(input: { event: unknown; error: Error }): Promise<void> {
+  const parsed = failedEventSchema.safeParse(input.event);
+  const jobId = parsed.success ? parsed.data.data.event.data.jobId : undefined;
+  if (!jobId) {
+    logger.error("jobs.failure_without_job", { error: input.error });
+    return;
+  }
+  const correlationId = parsed.success ? parsed.data.data.event.data.correlationId : undefined;
+  const known = jobErrorFromMessage(input.error.message);
+  if (known?.code === "job_finished" || known?.code === "job_not_found") return;
+  const error: JobError = known ?? {
+    code: "job_error",
+    message: `Something went wrong while running this job and retrying did not help.${correlationId ? ` Reference: ${correlationId}.` : ""}`,
+  };
+  logger.error("jobs.failed", { jobId, correlationId, code: error.code, error: input.error });
+  try {
+    await commitStep(jobId, "fail", { status: "failed", error });
+  } catch (failure) {
+    if (
+      failure instanceof InvalidTransitionError ||
+      failure instanceof JobFinishedError ||
+      failure instanceof JobNotFoundError
+    )
+      return;
+    throw failure;
+  }
+}
+
+/**
+ * A model call inside a step. A missing or broken configuration will not fix
+ * itself, so it is not retried; anything else (rate limits, a server error,
+ * a dropped connection) is, by the step, and if it keeps failing the job ends
+ * with a message that names the model, not a stack trace.
+ */
+export async function callModel<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ModelConfigError)
+      throw jobFailure("model_not_configured", error.message, error);
+    throw new Error(
+      "model_unavailable: The language model did not answer, even after several attempts. Try again later.",
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Ends a cancelled job. The job's own run stops at its next step boundary
+ * through `cancelOn`, but a cancelled run gets no further call, so this
+ * function, triggered by the same event, writes the `cancelled` state and
+ * the closing `job.cancelled` event. What the run wrote before stays: the
+ * partial results are kept. A job that finished first is left as it is.
+ */
+import { z } from "zod";
+import { inngest } from "@/inngest/client";
+import { commitStep, InvalidTransitionError, JobNotFoundError } from "@/lib/jobs/event-log";
+import { jobIdSchema } from "@/lib/jobs/schemas";
+
+const cancelDataSchema = z.object({ jobId: jobIdSchema });
+
+export const finishCancelledJob = inngest.createFunction(
+  {
+    id: "finish-cancelled-job",
+    triggers: [{ event: "job/cancel.requested" }],
+    idempotency: "event.data.jobId",
+    retries: 5,
+  },
+  async ({ event, step }) => {
+    const { jobId } = cancelDataSchema.parse(event.data);
+    return step.run("mark-job-cancelled", async () => {
+      try {
+        const { status } = await commitStep(jobId, "cancel", { status: "cancelled" });
+        return { status };
+      } catch (error) {
+        if (error instanceof InvalidTransitionError) return { status: error.from };
+        if (error instanceof JobNotFoundError) return { status: null };
+        throw error;
+      }
+    });
+  },
+);

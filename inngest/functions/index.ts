@@ -1,0 +1,6 @@
+/** Every Inngest function the app serves at /api/inngest. */
+import { finishCancelledJob } from "@/inngest/functions/finish-cancelled-job";
+import { researchQuestion } from "@/inngest/functions/research-question";
+import { summarizeDocument } from "@/inngest/functions/summarize-document";
+
+export const functions = [summarizeDocument, researchQuestion, finishCancelledJob];

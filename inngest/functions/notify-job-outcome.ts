@@ -1,0 +1,70 @@
+/**
+ * Emails the job's owner when a job completes, fails or needs their input
+ * (event `job/outcome.reached`, lib/email/events.ts). One email per outcome:
+ * the notification row is keyed `<jobId>:<outcome>` and the send is its own
+ * step, so neither a repeated event nor a retried step sends it twice. SMTP
+ * failures are recorded on the job (`email.failed`) and retried by Inngest
+ * with backoff; success is recorded as `email.sent`, which the job page shows.
+ */
+import type { Inngest } from "inngest";
+import type { Transporter } from "nodemailer";
+import { inngest } from "@/inngest/client";
+import { JOB_OUTCOME_EVENT, jobOutcomeEventDataSchema } from "@/lib/email/events";
+import { prepareNotification, sendNotification } from "@/lib/email/notifications";
+import { commitStep } from "@/lib/jobs/event-log";
+import { logger } from "@/lib/logger";
+
+/** Retries after the first attempt; with Inngest's backoff they span several minutes. */
+export const NOTIFY_RETRIES = 8;
+
+export function createNotifyJobOutcome(
+  client: Inngest.Any,
+  options: { transport?: () => Transporter } = {},
+) {
+  return client.createFunction(
+    {
+      id: "notify-job-outcome",
+      triggers: [{ event: JOB_OUTCOME_EVENT }],
+      retries: NOTIFY_RETRIES,
+    },
+    async ({ event, step }) => {
+      const data = jobOutcomeEventDataSchema.parse(event.data);
+      const logStep = `email:${data.outcome}`;
+
+      const prepared = await step.run("prepare-notification", () => prepareNotification(data));
+      if (prepared.status === "skipped") return prepared;
+
+      const sent = await step.run("send-email", async () => {
+        const result = await sendNotification(prepared.id, { transport: options.transport?.() });
+        if (result.status === "sent") return result;
+        const message = "The email could not be sent yet; it will be retried.";
+        await commitStep(data.jobId, `${logStep}:attempt-${result.attempts}`, {
+          events: [
+            {
+              type: "email.failed",
+              data: {
+                outcome: data.outcome,
+                message,
+                attempt: result.attempts,
+                final: result.attempts > NOTIFY_RETRIES,
+              },
+            },
+          ],
+        }).catch((error: unknown) =>
+          logger.error("email.failure_not_recorded", { jobId: data.jobId, error }),
+        );
+        // Details go to the log (and Inngest's run view), not to the job page.
+        throw new Error(`SMTP send failed: ${result.error.message}`);
+      });
+
+      await step.run("record-email-sent", async () => {
+        await commitStep(data.jobId, logStep, {
+          events: [{ type: "email.sent", data: { outcome: data.outcome } }],
+        });
+      });
+      return { status: "sent" as const, key: prepared.key, alreadySent: sent.alreadySent };
+    },
+  );
+}
+
+export const notifyJobOutcome = createNotifyJobOutcome(inngest);
