@@ -29,13 +29,22 @@ export interface ScenarioResult {
   mode: "checkpointing" | "call-per-step";
   concurrency: number;
   eventToFirstStepMs: Percentiles;
+  /** Event accepted → the executor's first call to the app sent: the executor's own share of the start latency. */
+  eventToFirstCallMs: Percentiles;
   perStepOverheadMs: Percentiles;
 }
 
 export interface ExecutorBenchResults {
   machine: { cpus: number; node: string };
   scenarios: ScenarioResult[];
-  throughput: { mode: ScenarioResult["mode"]; runs: number; seconds: number; runsPerSecond: number }[];
+  throughput: {
+    mode: ScenarioResult["mode"];
+    runs: number;
+    seconds: number;
+    runsPerSecond: number;
+    /** CPU time of the executor's process per executed step (excludes Postgres and the app). */
+    executorCpuMsPerStep: number;
+  }[];
   targets: { eventToFirstStepP95Ms: number; perStepOverheadMs: number };
 }
 
@@ -105,11 +114,12 @@ export async function run(options: { rounds50?: number; sequentialRuns?: number;
     const outputs = async (ids: string[], timeoutMs = 120_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { rows } = await db.query<{ output: { starts: number[]; finished: number } }>(
-          `SELECT output FROM inngest_executor.runs WHERE event_id = ANY($1) AND status = 'completed'`,
+        const { rows } = await db.query<{ output: { starts: number[]; finished: number }; started_ms: number }>(
+          `SELECT output, extract(epoch FROM started_at) * 1000 AS started_ms FROM inngest_executor.runs
+           WHERE event_id = ANY($1) AND status = 'completed'`,
           [ids],
         );
-        if (rows.length === ids.length) return rows.map((row) => row.output);
+        if (rows.length === ids.length) return rows.map((row) => ({ ...row.output, startedMs: Number(row.started_ms) }));
         if (Date.now() > deadline) throw new Error(`only ${rows.length}/${ids.length} runs completed`);
         await sleep(ids.length > 1 ? 20 : 2);
       }
@@ -126,6 +136,7 @@ export async function run(options: { rounds50?: number; sequentialRuns?: number;
     for (const { mode, event } of modes) {
       for (const concurrency of [1, 50]) {
         const latencies: number[] = [];
+        const dispatches: number[] = [];
         const overheads: number[] = [];
         const batches = concurrency === 1 ? sequentialRuns : rounds50;
         for (let b = 0; b < batches; b++) {
@@ -134,20 +145,35 @@ export async function run(options: { rounds50?: number; sequentialRuns?: number;
             const first = output.starts[0] ?? NaN;
             const last = output.starts[output.starts.length - 1] ?? NaN;
             latencies.push(first - sentAt);
+            dispatches.push(output.startedMs - sentAt);
             overheads.push((last - first) / (output.starts.length - 1));
           }
         }
-        scenarios.push({ mode, concurrency, eventToFirstStepMs: percentiles(latencies), perStepOverheadMs: percentiles(overheads) });
+        scenarios.push({
+          mode,
+          concurrency,
+          eventToFirstStepMs: percentiles(latencies),
+          eventToFirstCallMs: percentiles(dispatches),
+          perStepOverheadMs: percentiles(overheads),
+        });
       }
     }
 
     const throughput: ExecutorBenchResults["throughput"] = [];
     for (const { mode, event } of modes) {
       const started = now();
+      const cpuBefore = process.cpuUsage();
       const { ids } = await send(event, queuedRuns);
       await outputs(ids, 600_000);
       const seconds = (now() - started) / 1000;
-      throughput.push({ mode, runs: queuedRuns, seconds: Math.round(seconds * 100) / 100, runsPerSecond: Math.round((queuedRuns / seconds) * 10) / 10 });
+      const cpu = process.cpuUsage(cpuBefore);
+      throughput.push({
+        mode,
+        runs: queuedRuns,
+        seconds: Math.round(seconds * 100) / 100,
+        runsPerSecond: Math.round((queuedRuns / seconds) * 10) / 10,
+        executorCpuMsPerStep: Math.round(((cpu.user + cpu.system) / 1000 / (queuedRuns * 10)) * 100) / 100,
+      });
     }
 
     return {
@@ -167,14 +193,18 @@ export async function run(options: { rounds50?: number; sequentialRuns?: number;
 
 export function formatTable(results: ExecutorBenchResults): string {
   const lines = [
-    "mode            conc  event→first step p50/p95/p99 (ms)   per-step overhead p50/p95/p99 (ms)",
+    "mode            conc  event→first step p50/p95/p99 ms   event→first call p50/p95 ms   per-step overhead p50/p95/p99 ms",
     ...results.scenarios.map((s) => {
       const l = s.eventToFirstStepMs;
+      const d = s.eventToFirstCallMs;
       const o = s.perStepOverheadMs;
-      return `${s.mode.padEnd(15)} ${String(s.concurrency).padStart(4)}  ${`${l.p50} / ${l.p95} / ${l.p99}`.padEnd(36)} ${o.p50} / ${o.p95} / ${o.p99}`;
+      return `${s.mode.padEnd(15)} ${String(s.concurrency).padStart(4)}  ${`${l.p50} / ${l.p95} / ${l.p99}`.padEnd(32)} ${`${d.p50} / ${d.p95}`.padEnd(29)} ${o.p50} / ${o.p95} / ${o.p99}`;
     }),
     "",
-    ...results.throughput.map((t) => `throughput ${t.mode}: ${t.runs} queued 10-step runs in ${t.seconds} s = ${t.runsPerSecond} runs/s`),
+    ...results.throughput.map(
+      (t) =>
+        `throughput ${t.mode}: ${t.runs} queued 10-step runs in ${t.seconds} s = ${t.runsPerSecond} runs/s (executor CPU ${t.executorCpuMsPerStep} ms/step)`,
+    ),
   ];
   return lines.join("\n");
 }

@@ -383,6 +383,13 @@ describe("flow control", () => {
     expect(other.status).toBe("Completed");
     expect(await runsForEvent(executor.url, second ?? "")).toEqual([]);
     expect(count("idem:k1")).toBe(1);
+    const batch = await sendEvent(executor.url, [
+      { name: "conf/idem", data: { key: "k3" } },
+      { name: "conf/idem", data: { key: "k3" } },
+    ]);
+    const runs = await Promise.all(batch.map((id) => runsForEvent(executor.url, id)));
+    expect(runs.flat()).toHaveLength(1);
+    await waitFor(async () => count("idem:k3"), (n) => n === 1);
   });
 });
 

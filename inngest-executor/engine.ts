@@ -202,72 +202,121 @@ export class Engine {
     return events.map((event) => event.id);
   }
 
+  /**
+   * Stores a batch of events and starts their runs with a fixed number of
+   * statements, whatever the batch size; waits and cancellations are matched
+   * per event, in order.
+   */
   private async ingestInTx(tx: Tx, events: StoredEvent[]): Promise<void> {
-    const { rows: functions } = await tx.query<{ id: string; config: FunctionConfig }>(`SELECT id, config FROM ${this.s}.functions`);
-    let wake = false;
-    for (const event of events) {
-      const inserted = await tx.query(
-        `INSERT INTO ${this.s}.events (id, name, payload) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [event.id, event.name, JSON.stringify(event)],
-      );
-      if (inserted.rowCount === 0) continue;
-      for (const fn of functions) {
-        const config = functionConfigSchema.safeParse(fn.config);
-        if (!config.success) continue;
-        const triggered = config.data.triggers.some(
+    const unique = [...new Map(events.map((event) => [event.id, event])).values()];
+    const { rows: inserted } = await tx.query<{ id: string }>(
+      `INSERT INTO ${this.s}.events (id, name, payload)
+       SELECT x.id, x.name, x.payload FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text, payload jsonb)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [JSON.stringify(unique.map((event) => ({ id: event.id, name: event.name, payload: event })))],
+    );
+    const insertedIds = new Set(inserted.map((row) => row.id));
+    const fresh = unique.filter((event) => insertedIds.has(event.id));
+    if (fresh.length === 0) return;
+    const { rows: functions } = await tx.query<{ id: string; config: unknown }>(`SELECT id, config FROM ${this.s}.functions`);
+    const configs = functions.flatMap((fn) => {
+      const parsed = functionConfigSchema.safeParse(fn.config);
+      return parsed.success ? [parsed.data] : [];
+    });
+    const planned: PlannedRun[] = [];
+    for (const event of fresh) {
+      for (const config of configs) {
+        const triggered = config.triggers.some(
           (trigger) => trigger.event !== undefined && eventNameMatches(trigger.event, event.name) && expressionMatches(trigger.expression, { event }),
         );
-        if (!triggered) continue;
-        if (await this.createRun(tx, config.data, [event])) wake = true;
+        if (triggered) planned.push({ config, events: [event] });
       }
-      if (await this.matchWaits(tx, event)) wake = true;
-      await this.matchCancellations(tx, event);
+    }
+    let wake = (await this.createRuns(tx, planned)).length > 0;
+    const names = [...new Set(fresh.map((event) => event.name))];
+    const { rows: listeners } = await tx.query<{ kind: "wait" | "cancel"; event_name: string }>(
+      `SELECT DISTINCT 'wait' AS kind, event_name FROM ${this.s}.waits WHERE event_name = ANY($1)
+       UNION SELECT DISTINCT 'cancel', event_name FROM ${this.s}.cancellations WHERE event_name = ANY($1)`,
+      [names],
+    );
+    const waitedFor = new Set(listeners.filter((row) => row.kind === "wait").map((row) => row.event_name));
+    const cancelledBy = new Set(listeners.filter((row) => row.kind === "cancel").map((row) => row.event_name));
+    for (const event of fresh) {
+      if (waitedFor.has(event.name) && (await this.matchWaits(tx, event))) wake = true;
+      if (cancelledBy.has(event.name)) await this.matchCancellations(tx, event);
     }
     if (wake) await this.notify(tx);
   }
 
-  /** Creates a run with its first job; returns its id, or undefined when an idempotency key suppressed it. */
-  private async createRun(
-    tx: Tx,
-    config: FunctionConfig,
-    events: StoredEvent[],
-    parent?: { runId: string; stepId: string },
-  ): Promise<string | undefined> {
-    const event = events[0];
-    if (!event) return undefined;
-    const vars = { event };
-    const idempotencyKey = config.idempotency ? evaluateKey(config.idempotency, vars) : null;
-    const retries = Object.values(config.steps)[0]?.retries?.attempts ?? DEFAULT_RETRIES;
-    const concurrencyKeys = concurrencyKeysFor(config, vars);
-    const runId = newUlid();
-    const inserted = await tx.query(
+  /** Creates runs with their first jobs; returns the ids of those an idempotency key did not suppress. */
+  private async createRuns(tx: Tx, planned: PlannedRun[]): Promise<string[]> {
+    if (planned.length === 0) return [];
+    const now = Date.now();
+    const rows = planned.map(({ config, events, parent }) => {
+      const vars = { event: events[0] };
+      return {
+        id: newUlid(now),
+        function_id: config.id,
+        event_id: events[0]?.id ?? null,
+        events,
+        idempotency_key: config.idempotency ? evaluateKey(config.idempotency, vars) : null,
+        concurrency_keys: concurrencyKeysFor(config, vars),
+        max_attempts: (Object.values(config.steps)[0]?.retries?.attempts ?? DEFAULT_RETRIES) + 1,
+        parent_run_id: parent?.runId ?? null,
+        parent_step_id: parent?.stepId ?? null,
+        config,
+      };
+    });
+    const { rows: created } = await tx.query<{ id: string }>(
       `INSERT INTO ${this.s}.runs (id, function_id, event_id, events, status, idempotency_key, concurrency_keys, max_attempts, parent_run_id, parent_step_id)
-       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
-      [runId, config.id, event.id, JSON.stringify(events), idempotencyKey, concurrencyKeys, retries + 1, parent?.runId ?? null, parent?.stepId ?? null],
+       SELECT x.id, x.function_id, x.event_id, x.events, 'running', x.idempotency_key,
+              ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)), x.max_attempts, x.parent_run_id, x.parent_step_id
+       FROM jsonb_to_recordset($1::jsonb) AS x(id text, function_id text, event_id text, events jsonb, idempotency_key text,
+            concurrency_keys jsonb, max_attempts int, parent_run_id text, parent_step_id text)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [JSON.stringify(rows.map(({ config: _config, ...row }) => row))],
     );
-    if (inserted.rowCount === 0) {
-      this.options.log(`run skipped: ${config.id} idempotency key ${JSON.stringify(idempotencyKey)} already used`);
-      return undefined;
+    const createdIds = new Set(created.map((row) => row.id));
+    const jobs: { run_id: string; kind: string; step_id: string | null; run_at: Date; concurrency_keys: string[] }[] = [];
+    const cancellations: { run_id: string; event_name: string; expression: string | null; expires_at: Date | null }[] = [];
+    for (const row of rows) {
+      if (!createdIds.has(row.id)) {
+        this.options.log(`run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`);
+        continue;
+      }
+      jobs.push({ run_id: row.id, kind: "call", step_id: null, run_at: new Date(now), concurrency_keys: row.concurrency_keys });
+      for (const which of ["start", "finish"] as const) {
+        const limit = row.config.timeouts?.[which] ? parseDurationMs(row.config.timeouts[which]) : undefined;
+        if (limit !== undefined) jobs.push({ run_id: row.id, kind: "run-timeout", step_id: which, run_at: new Date(now + limit), concurrency_keys: [] });
+      }
+      for (const cancel of row.config.cancel ?? []) {
+        const timeout = cancel.timeout ? parseDurationMs(cancel.timeout) : undefined;
+        cancellations.push({
+          run_id: row.id,
+          event_name: cancel.event,
+          expression: cancel.if ?? null,
+          expires_at: timeout === undefined ? null : new Date(now + timeout),
+        });
+      }
+      this.options.log(`run ${row.id} queued: ${row.function_id} for ${row.events[0]?.name} (${row.event_id})`);
     }
-    for (const cancel of config.cancel ?? []) {
-      const timeout = cancel.timeout ? parseDurationMs(cancel.timeout) : undefined;
+    if (jobs.length > 0) {
       await tx.query(
-        `INSERT INTO ${this.s}.cancellations (run_id, event_name, expression, expires_at) VALUES ($1, $2, $3, $4)`,
-        [runId, cancel.event, cancel.if ?? null, timeout === undefined ? null : new Date(Date.now() + timeout)],
+        `INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at, concurrency_keys)
+         SELECT x.run_id, x.kind, x.step_id, x.run_at, ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys))
+         FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, kind text, step_id text, run_at timestamptz, concurrency_keys jsonb)`,
+        [JSON.stringify(jobs)],
       );
     }
-    await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys) VALUES ($1, 'call', $2)`, [runId, concurrencyKeys]);
-    for (const which of ["start", "finish"] as const) {
-      const limit = config.timeouts?.[which] ? parseDurationMs(config.timeouts[which]) : undefined;
-      if (limit === undefined) continue;
-      await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at) VALUES ($1, 'run-timeout', $2, $3)`, [
-        runId,
-        which,
-        new Date(Date.now() + limit),
-      ]);
+    if (cancellations.length > 0) {
+      await tx.query(
+        `INSERT INTO ${this.s}.cancellations (run_id, event_name, expression, expires_at)
+         SELECT x.run_id, x.event_name, x.expression, x.expires_at
+         FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, event_name text, expression text, expires_at timestamptz)`,
+        [JSON.stringify(cancellations)],
+      );
     }
-    this.options.log(`run ${runId} queued: ${config.id} for ${event.name} (${event.id})`);
-    return runId;
+    return rows.filter((row) => createdIds.has(row.id)).map((row) => row.id);
   }
 
   private async matchWaits(tx: Tx, event: StoredEvent): Promise<boolean> {
@@ -855,7 +904,7 @@ export class Engine {
       ts: Date.now(),
     };
     await tx.query(`INSERT INTO ${this.s}.events (id, name, payload) VALUES ($1, $2, $3)`, [event.id, event.name, JSON.stringify(event)]);
-    const childId = await this.createRun(tx, config.data, [event], { runId: run.id, stepId: op.id });
+    const [childId] = await this.createRuns(tx, [{ config: config.data, events: [event], parent: { runId: run.id, stepId: op.id } }]);
     if (!childId) {
       await this.memoize(tx, run.id, op.id, { type: "data", data: null }, { ended: new Date() });
       return;
@@ -1063,6 +1112,12 @@ export class Engine {
       }
     }
   }
+}
+
+interface PlannedRun {
+  config: FunctionConfig;
+  events: StoredEvent[];
+  parent?: { runId: string; stepId: string };
 }
 
 export interface RunSummaryRow {
