@@ -47,22 +47,6 @@ export function ChatView({
   const [started, setStarted] = useState(!isNew);
   const [input, setInput] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
-  const chatStatus = useRef<string>("ready");
-
-  const server = useQuery(
-    trpc.chat.byId.queryOptions(
-      { id: conversationId },
-      {
-        enabled: started,
-        initialData: isNew ? undefined : { id: conversationId, title: "", messages: initialMessages },
-        // An answer still being written by the server (e.g. after a reload): follow it.
-        refetchInterval: (query) =>
-          query.state.data?.messages.at(-1)?.metadata?.status === "streaming" && chatStatus.current === "ready"
-            ? 1000
-            : false,
-      },
-    ),
-  );
 
   const transport = useMemo(
     () =>
@@ -99,7 +83,20 @@ export function ChatView({
       });
     },
   });
-  chatStatus.current = chat.status;
+  const server = useQuery(
+    trpc.chat.byId.queryOptions(
+      { id: conversationId },
+      {
+        enabled: started,
+        initialData: isNew ? undefined : { id: conversationId, title: "", messages: initialMessages },
+        // An answer still being written by the server (e.g. after a reload): follow it.
+        refetchInterval: (query) =>
+          query.state.data?.messages.at(-1)?.metadata?.status === "streaming" && chat.status === "ready"
+            ? 1000
+            : false,
+      },
+    ),
+  );
   const busy = chat.status === "submitted" || chat.status === "streaming";
 
   // When a stream ends, the server's record (statuses, errors) becomes the truth.
@@ -118,8 +115,10 @@ export function ChatView({
 
   const { setMessages } = chat;
   useEffect(() => {
-    if (!server.data || chatStatus.current === "submitted" || chatStatus.current === "streaming") return;
+    if (!server.data || busy) return;
     setMessages(toChatMessages(server.data.messages));
+    // Only fresh server data replaces the messages, not a change of `busy`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [server.data, setMessages]);
 
   const info = useMemo(() => {
@@ -142,7 +141,7 @@ export function ChatView({
     }),
   );
 
-  const scroll = useStickToBottom<HTMLDivElement>(chat.messages);
+  const { ref: scrollRef, pinned, onScroll, scrollToBottom } = useStickToBottom<HTMLDivElement>(chat.messages);
 
   function send() {
     const text = input.trim();
@@ -169,7 +168,7 @@ export function ChatView({
         </Suspense>
       </div>
 
-      <div ref={scroll.ref} onScroll={scroll.onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
+      <div ref={scrollRef} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
         {chat.messages.length === 0 ? (
           <EmptyState onPick={(text) => setInput(text)} />
         ) : (
@@ -199,10 +198,10 @@ export function ChatView({
             ) : null}
           </ol>
         )}
-        {!scroll.pinned && busy ? (
+        {!pinned && busy ? (
           <button
             type="button"
-            onClick={scroll.scrollToBottom}
+            onClick={scrollToBottom}
             className="sticky bottom-3 left-1/2 -translate-x-1/2 rounded-full bg-zinc-900 px-3 py-1.5 text-xs text-white shadow dark:bg-zinc-100 dark:text-zinc-900"
           >
             Jump to latest ↓
