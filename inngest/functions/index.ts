@@ -1,6 +1,7 @@
 /** Every Inngest function the app serves at /api/inngest. */
 import { finishCancelledJob } from "@/inngest/functions/finish-cancelled-job";
+import { notifyJobOutcome } from "@/inngest/functions/notify-job-outcome";
 import { researchQuestion } from "@/inngest/functions/research-question";
 import { summarizeDocument } from "@/inngest/functions/summarize-document";
 
-export const functions = [summarizeDocument, researchQuestion, finishCancelledJob];
+export const functions = [summarizeDocument, researchQuestion, finishCancelledJob, notifyJobOutcome];
