@@ -4,4 +4,9 @@ import { notifyJobOutcome } from "@/inngest/functions/notify-job-outcome";
 import { researchQuestion } from "@/inngest/functions/research-question";
 import { summarizeDocument } from "@/inngest/functions/summarize-document";
 
-export const functions = [summarizeDocument, researchQuestion, finishCancelledJob, notifyJobOutcome];
+export const functions = [
+  summarizeDocument,
+  researchQuestion,
+  finishCancelledJob,
+  notifyJobOutcome,
+];
