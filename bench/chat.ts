@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
+import { readServerSentEvents, tokenTimer } from "./lib/process";
 import { distribution, measureStream, spawnDemoModel, type StreamSample } from "./demo-model-direct";
 
 function argument(name: string, fallback: string): string {
@@ -42,28 +43,11 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
     }),
   });
   if (!response.ok || !response.body) throw new Error(`chat route answered ${response.status}: ${await response.text()}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let first = NaN;
-  let last = NaN;
-  let tokens = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
-      const line = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      if (!line.includes('"type":"text-delta"')) continue;
-      const now = performance.now();
-      if (tokens === 0) first = now;
-      last = now;
-      tokens += 1;
-    }
-  }
-  return { ttftMs: first - started, tokens, tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (last - first) : NaN };
+  const timer = tokenTimer(started);
+  await readServerSentEvents(response.body, (data) => {
+    if (data.includes('"type":"text-delta"')) timer.token();
+  });
+  return timer.sample();
 }
 
 export interface ChatBenchRow {

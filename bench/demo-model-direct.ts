@@ -7,10 +7,10 @@
  *   tsx bench/demo-model-direct.ts [--ttft-ms 300] [--tps 40] [--concurrency 1,10,50] [--rounds 3]
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
+import { freePort, readServerSentEvents, stopChild, tokenTimer, waitUntilReady } from "./lib/process";
 
 export interface StreamSample {
   /** Request sent → first content token received. */
@@ -33,17 +33,6 @@ export function distribution(values: readonly number[]): Distribution {
   return { p50: at(0.5), p99: at(0.99), count: sorted.length };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts `lib/ai/demo-model/main.ts` in a child process and waits until it answers. */
 export async function spawnDemoModel(pace: { ttftMs: number; tokensPerSecond: number }) {
   const port = await freePort();
@@ -60,29 +49,8 @@ export async function spawnDemoModel(pace: { ttftMs: number; tokensPerSecond: nu
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}/v1`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/models`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill();
-      throw new Error("the demo model did not start");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    url,
-    pid: child.pid,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+  await waitUntilReady(`${url}/models`, child, "the demo model", 20_000);
+  return { url, pid: child.pid, stop: () => stopChild(child) };
 }
 
 /** One streamed chat completion, timed at the client. */
@@ -98,35 +66,14 @@ export async function measureStream(url: string, prompt: string): Promise<Stream
     }),
   });
   if (!response.ok || !response.body) throw new Error(`demo model answered ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let first = NaN;
-  let last = NaN;
-  let tokens = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
-      const data = buffer.slice(6, boundary);
-      buffer = buffer.slice(boundary + 2);
-      if (data === "[DONE]") continue;
-      const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> })
-        .choices[0]?.delta.content;
-      if (!content) continue;
-      const now = performance.now();
-      if (tokens === 0) first = now;
-      last = now;
-      tokens += 1;
-    }
-  }
-  return {
-    ttftMs: first - started,
-    tokens,
-    tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (last - first) : NaN,
-  };
+  const timer = tokenTimer(started);
+  await readServerSentEvents(response.body, (data) => {
+    if (data === "[DONE]") return;
+    const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta
+      .content;
+    if (content) timer.token();
+  });
+  return timer.sample();
 }
 
 /** `concurrency` streams at once, `rounds` times; every sample. */

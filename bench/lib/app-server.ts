@@ -4,22 +4,11 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { dropDatabase, ensureDatabase, migrate } from "@/lib/db/migrate";
+import { freePort, stopChild, waitUntilReady } from "./process";
 
 const require = createRequire(import.meta.url);
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export function ensureBuild() {
   if (existsSync(".next/BUILD_ID")) return;
@@ -51,28 +40,12 @@ export async function startApp(env: Record<string, string>) {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill();
-      throw new Error("the app did not start");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntilReady(`${url}/api/health`, child, "the app");
   return {
     url,
     pid: child.pid,
     stop: async () => {
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      });
+      await stopChild(child);
       await dropDatabase(databaseUrl);
     },
   };

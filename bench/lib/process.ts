@@ -1,0 +1,83 @@
+/**
+ * What the benchmarks share to run their subjects as separate processes and
+ * read their streams: a free loopback port, waiting for a server to answer,
+ * and server-sent events timed as they arrive.
+ */
+import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers 2xx; fails if the child exits or time runs out. */
+export async function waitUntilReady(url: string, child: ChildProcess, what: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill();
+      throw new Error(`${what} did not start`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** Calls `onData` with each SSE `data:` payload of a response body, as it arrives. */
+export async function readServerSentEvents(body: ReadableStream<Uint8Array>, onData: (data: string) => void) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary: number;
+    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
+      const event = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      if (event.startsWith("data: ")) onData(event.slice(6));
+    }
+  }
+}
+
+/** Times the tokens of one stream: `token()` at each, `sample()` at the end. */
+export function tokenTimer(started: number) {
+  let first = NaN;
+  let last = NaN;
+  let tokens = 0;
+  return {
+    token() {
+      const now = performance.now();
+      if (tokens === 0) first = now;
+      last = now;
+      tokens += 1;
+    },
+    sample() {
+      return {
+        ttftMs: first - started,
+        tokens,
+        tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (last - first) : NaN,
+      };
+    },
+  };
+}
