@@ -65,7 +65,8 @@ export async function sniffContentType(
   if (bytes.length === 0) return { ok: false, reason: "empty" };
   if (hasPdfHeader(bytes)) return { ok: true, contentType: "application/pdf" };
 
-  const detected = await fileTypeFromBuffer(bytes);
+  // A UTF-16 byte order mark also matches audio signatures (FF FE / FF FB...); text that decodes cleanly wins.
+  const detected = isUtf16Text(bytes) ? undefined : await fileTypeFromBuffer(bytes);
   if (detected && detected.mime !== "application/xml") {
     return { ok: false, reason: "unsupported", detected: detected.mime };
   }
@@ -118,6 +119,17 @@ export function utf16Bom(bytes: Uint8Array): "utf-16le" | "utf-16be" | undefined
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return "utf-16le";
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return "utf-16be";
   return undefined;
+}
+
+function isUtf16Text(bytes: Uint8Array): boolean {
+  const encoding = utf16Bom(bytes);
+  if (!encoding) return false;
+  try {
+    const head = new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(0, Math.min(bytes.length, sniffWindow) & ~1));
+    return !/[\u0000-\u0008\u000b\u000e-\u001a\u001c-\u001f]/.test(head);
+  } catch {
+    return false;
+  }
 }
 
 function decodeHead(bytes: Uint8Array): string {

@@ -6,6 +6,7 @@
  */
 
 export const ingestErrorCodes = [
+  "invalid_input",
   "invalid_url",
   "unsupported_scheme",
   "blocked_address",
