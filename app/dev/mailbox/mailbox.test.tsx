@@ -1,5 +1,5 @@
 import { renderToStaticMarkup } from "react-dom/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { linksIn, mailboxEnabled, sandboxedHtml } from "@/lib/email/mailbox";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { createSmtpTransport } from "@/lib/email/transport";
@@ -9,7 +9,7 @@ import MailboxMessagePage from "./[id]/page";
 
 let sink: SmtpSink;
 beforeAll(async () => {
-  sink = await startSmtpSink({ port: 0, databaseUrl: process.env.DATABASE_URL! });
+  sink = await startSmtpSink({ port: 0, databaseUrl: inject("databaseUrl") });
 });
 afterAll(() => sink.stop());
 
