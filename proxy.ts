@@ -20,7 +20,8 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Everything but static assets and the Inngest endpoint (called by the
-  // orchestrator, never by a browser).
-  matcher: ["/((?!_next/static|_next/image|favicon.ico|icon.svg|api/inngest).*)"],
+  // Pages only: a browser always loads a page before it calls the API, and
+  // API handlers read (and require) the cookie themselves, so the hot paths
+  // (chat streams, tRPC, Inngest calls) skip this step.
+  matcher: ["/((?!_next/static|_next/image|favicon.ico|icon.svg|api/).*)"],
 };

@@ -24,7 +24,7 @@ function argument(name: string, fallback: string): string {
 }
 
 async function ownerCookie(appUrl: string): Promise<string> {
-  const response = await fetch(`${appUrl}/api/health`);
+  const response = await fetch(`${appUrl}/chat`);
   const cookie = response.headers.get("set-cookie");
   if (!cookie) throw new Error("the app set no owner cookie");
   return cookie.split(";")[0]!;
