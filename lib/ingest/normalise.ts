@@ -60,7 +60,7 @@ export function normaliseWhitespace(text: string, options: { collapseSpaces?: bo
   return result
     .replace(/[^\S\n]+$/gm, "")
     .replace(/\n{3,}/g, "\n\n")
-    .replace(/^\n+|\s+$/g, "");
+    .trim();
 }
 
 /** Cuts text to at most `maxChars`, at a whitespace boundary when there is one in the last tenth. */
