@@ -90,6 +90,7 @@ export async function run(options: { rounds50?: number; sequentialRuns?: number;
     stdio: ["ignore", "ignore", "inherit"],
   });
   const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
+  db.on("error", (err) => console.error(`bench db: ${err.message}`));
   try {
     const appUrl = `http://127.0.0.1:${appPort}/api/inngest`;
     for (let i = 0; ; i++) {

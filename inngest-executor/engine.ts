@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import pg from "pg";
+import { Agent, request } from "undici";
 import { parseDurationMs, parseRetryAfter, resolveWakeTime } from "./durations";
 import { evaluateKey, expressionMatches } from "./expressions";
 import {
@@ -115,12 +116,15 @@ export class Engine {
   private readonly running = new Set<Promise<void>>();
   private loopPromise: Promise<void> | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
+  /** Keep-alive connections to the apps; a call may take as long as its step (up to callTimeoutMs). */
+  private readonly agent: Agent;
 
   constructor(private readonly options: EngineOptions) {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 12 });
     this.pool.on("error", (err) => options.log(`db pool error: ${err.message}`));
     this.s = schemaIdent(options.schema);
     this.wakeChannel = `${WAKE_CHANNEL_PREFIX}_${options.schema}`;
+    this.agent = new Agent({ headersTimeout: options.callTimeoutMs, bodyTimeout: options.callTimeoutMs, keepAliveTimeout: 10_000 });
   }
 
   async start(): Promise<void> {
@@ -155,6 +159,7 @@ export class Engine {
     await this.listenClient?.end().catch(() => undefined);
     await this.livenessClient?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+    await this.agent.close().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- sync
@@ -702,13 +707,18 @@ export class Engine {
     let response: { status: number; headers: Headers; text: string } | undefined;
     let networkError: string | undefined;
     try {
-      const res = await fetch(url, {
+      const res = await request(url, {
         method: "POST",
         headers: { "content-type": "application/json", "x-inngest-server-kind": "dev" },
         body: JSON.stringify(body),
-        signal: AbortSignal.any([entry.abort.signal, AbortSignal.timeout(this.options.callTimeoutMs)]),
+        dispatcher: this.agent,
+        signal: entry.abort.signal,
       });
-      response = { status: res.status, headers: res.headers, text: await res.text() };
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+      }
+      response = { status: res.statusCode, headers, text: await res.body.text() };
     } catch (err) {
       networkError = (err as Error).message;
     }

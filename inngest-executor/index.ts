@@ -46,7 +46,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     retryBaseMs: options.retryBaseMs ?? 1000,
     retryMaxMs: options.retryMaxMs ?? 60_000,
     workerConcurrency: options.workerConcurrency ?? 100,
-    callTimeoutMs: options.callTimeoutMs ?? 5 * 60_000,
+    callTimeoutMs: options.callTimeoutMs ?? 30 * 60_000,
     log,
   });
   await engine.start();
