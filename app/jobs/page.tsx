@@ -1,4 +1,7 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
+import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
+import { rememberedOwnerEmail } from "@/lib/email/notifications";
 import { jobStatusSchema } from "@/lib/jobs/schemas";
 import { HydrateClient, prefetch, trpc } from "@/lib/trpc/server";
 import { JOBS_PAGE_SIZE } from "@/lib/jobs/schemas";
@@ -15,6 +18,8 @@ export default async function JobsPage({
 }) {
   const { status: rawStatus } = await searchParams;
   const status = jobStatusSchema.safeParse(rawStatus).data;
+  const ownerId = await ownerIdFromHeaders(await headers());
+  const rememberedEmail = ownerId ? await rememberedOwnerEmail(ownerId) : null;
   prefetch(
     trpc.jobs.list.infiniteQueryOptions(
       { status, limit: JOBS_PAGE_SIZE },
@@ -32,7 +37,7 @@ export default async function JobsPage({
         <h2 id="new-job-heading" className="text-lg font-semibold">
           Start a job
         </h2>
-        <NewJobForm />
+        <NewJobForm rememberedEmail={rememberedEmail} />
       </section>
       <section aria-labelledby="your-jobs-heading" className="mt-12">
         <h2 id="your-jobs-heading" className="text-lg font-semibold">

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
@@ -17,6 +18,8 @@ import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { createSmtpTransport } from "@/lib/email/transport";
 import { authorizeJob } from "@/lib/jobs/access";
 import { checkJobAccessToken, createJobAccessToken } from "@/lib/jobs/access-token";
+import { createJob } from "@/lib/jobs/create";
+import { setJobDispatcher } from "@/lib/jobs/dispatch";
 import { commitStep } from "@/lib/jobs/event-log";
 import type { JobStatus } from "@/lib/jobs/schemas";
 import { createTestJob, createTestOwner } from "@/lib/jobs/testing";
@@ -308,7 +311,8 @@ describe("the link's token", () => {
 
     const [version, expiry, mac] = token.split(".") as [string, string, string];
     const tampered = [
-      `${version}.${expiry}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`,
+      // NOTE: not the last character: its two lowest bits are padding, so some flips decode the same.
+      `${version}.${expiry}.${mac.slice(0, 20)}${mac[20] === "A" ? "B" : "A"}${mac.slice(21)}`,
       `${version}.${Number(expiry) + 86_400}.${mac}`,
       `${version}.${expiry}.${mac.slice(0, 20)}`,
     ];
@@ -343,6 +347,36 @@ describe("remembered address", () => {
     await rememberOwnerEmail(db, ownerId, "first@example.test");
     await rememberOwnerEmail(db, ownerId, "bad\r\nBcc: x@evil.test");
     expect(await rememberedOwnerEmail(ownerId)).toBe("first@example.test");
+  });
+
+  it("is remembered when a job is started with an address", async () => {
+    const restore = setJobDispatcher({
+      sendJobRequested: async () => {},
+      sendCancelRequested: async () => {},
+      sendInputProvided: async () => {},
+    });
+    try {
+      const ownerId = await createTestOwner();
+      await createJob(
+        ownerId,
+        {
+          kind: "research",
+          question: "What is TOAST?",
+          approvePlan: false,
+          notifyEmail: "me@example.test",
+        },
+        randomUUID(),
+      );
+      expect(await rememberedOwnerEmail(ownerId)).toBe("me@example.test");
+      await createJob(
+        ownerId,
+        { kind: "research", question: "And HOT updates?", approvePlan: false },
+        randomUUID(),
+      );
+      expect(await rememberedOwnerEmail(ownerId)).toBe("me@example.test");
+    } finally {
+      restore();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { TRPCError } from "@trpc/server";
 import { db } from "@/lib/db";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { jobDispatcher } from "@/lib/jobs/dispatch";
+import { rememberOwnerEmail } from "@/lib/email/notifications";
 import { appendJobEvents, commitStep } from "@/lib/jobs/event-log";
 import { newJobId } from "@/lib/jobs/ids";
 import {
@@ -81,6 +82,7 @@ export async function createJob(
       },
       select: { id: true },
     });
+    if (input.notifyEmail) await rememberOwnerEmail(tx, ownerId, input.notifyEmail);
     await appendJobEvents(tx, id, "create", [{ type: "job.queued", data: { kind: input.kind } }]);
   });
 

@@ -37,7 +37,8 @@ function UploadSlot() {
   );
 }
 
-export function NewJobForm() {
+/** `rememberedEmail`: the address this owner gave last time, offered again. */
+export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: string | null }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -49,7 +50,7 @@ export function NewJobForm() {
   const [url, setUrl] = useState("");
   const [text, setText] = useState("");
   const [notify, setNotify] = useState(false);
-  const [email, setEmail] = useState("");
+  const [email, setEmail] = useState(rememberedEmail ?? "");
 
   const create = useMutation(
     trpc.jobs.create.mutationOptions({
