@@ -19,6 +19,7 @@ let app: http.Server;
 let docs: http.Server;
 let docsUrl: string;
 let restorePolicy: () => void;
+let book: Uint8Array;
 
 let db: typeof import("@/lib/db").db;
 let createJob: typeof import("@/lib/jobs/create").createJob;
@@ -72,8 +73,23 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", () => resolve()));
   await executor.sync(`http://127.0.0.1:${(app.address() as AddressInfo).port}/api/inngest`);
 
+  // A 300-page book of about 3,000 characters a page, as a real one would have.
+  const { makePdf } = await import("@/lib/ingest/testing/make-pdf");
+  book = await makePdf(
+    Array.from({ length: 300 }, (_, page) =>
+      Array.from(
+        { length: 36 },
+        (_, line) =>
+          `Page ${page + 1}, line ${line + 1}: vacuum keeps tables healthy and plans good.`,
+      ),
+    ),
+    { title: "The Vacuum Book" },
+  );
   docs = http.createServer((req, res) => {
-    if (req.url === "/article.html") {
+    if (req.url === "/book.pdf") {
+      res.writeHead(200, { "content-type": "application/pdf" });
+      res.end(book);
+    } else if (req.url === "/article.html") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       res.end(
         `<!doctype html><html><head><title>Routine Vacuuming</title></head><body><article><h1>Routine Vacuuming</h1>` +
@@ -196,6 +212,29 @@ describe("summarize-document", () => {
     const saved = await db.document.findMany({ where: { ownerId }, select: { sourceUrl: true } });
     expect(saved).toEqual([{ sourceUrl: url }]);
   });
+
+  it("summarizes a 300-page PDF: parts labelled with their pages, combined in rounds", async () => {
+    const ownerId = await createTestOwner();
+    const { id } = await createJob(
+      ownerId,
+      { kind: "summarize", source: { type: "url", url: `${docsUrl}/book.pdf` } },
+      randomUUID(),
+    );
+    const row = await until(id, finished, 120_000);
+    expect(row.status).toBe("completed");
+    const result = row.result as { markdown: string; parts: number; title: string };
+    expect(result.title).toBe("The Vacuum Book");
+    expect(result.parts).toBeGreaterThan(20);
+    expect(result.parts).toBeLessThanOrEqual(48);
+    const events = await eventsOf(id);
+    expectCleanLog(events);
+    const partials = events
+      .filter((event) => event.type === "partial")
+      .map((event) => (event.data as { title: string }).title);
+    expect(partials).toHaveLength(result.parts);
+    expect(partials[0]).toMatch(/^Part 1 of \d+ \(pages? 1/);
+    expect(partials.at(-1)).toMatch(/300\)$/);
+  }, 180_000);
 
   it("ends failed with a clear message when the page cannot be fetched", async () => {
     const ownerId = await createTestOwner();

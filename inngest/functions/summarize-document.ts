@@ -27,8 +27,14 @@ import { isIngestError } from "@/lib/ingest/errors";
 import { storedJobInputSchema } from "@/lib/jobs/schemas";
 import { downloadDocument, saveDocument } from "@/lib/search/documents";
 
-/** About 1,500 tokens per part: small enough for any model's context, big enough to keep a 300-page book under ~200 parts. */
+/** About 1,500 tokens per part for ordinary documents. */
 export const SUMMARY_CHUNK_CHARS = 6_000;
+/**
+ * Longer documents get longer parts instead of more of them: every step adds
+ * a round trip to the orchestrator and its result to the run's state, so a
+ * 300-page book (about 900k characters) becomes at most 48 parts of ~6k tokens each.
+ */
+export const MAX_PARTS = 48;
 /** Parts summarized at once within one job. */
 export const MAP_BATCH_SIZE = 8;
 /** Part summaries combined per reduce call. */
@@ -130,7 +136,12 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
       throw error;
     }
   }
-  const chunks = chunkText(text, { maxChars: SUMMARY_CHUNK_CHARS });
+  const chunks = chunkText(text, {
+    maxChars: Math.max(
+      SUMMARY_CHUNK_CHARS, // Overlap and cuts at sentence ends make parts shorter than the limit: aim below the cap.
+      Math.ceil(text.length / (MAX_PARTS * 0.8)),
+    ),
+  });
   if (chunks.length === 0)
     throw jobFailure("empty_document", "There is no text to summarize in this document.");
   return {
