@@ -591,10 +591,11 @@ export class Engine {
         if (job.kind === "call") for (const key of job.concurrency_keys) active.set(key, (active.get(key) ?? 0) + 1);
         chosen.push({ ...job, lease_token: randomBytes(8).toString("hex") });
       }
-      for (const job of chosen) {
+      if (chosen.length > 0) {
         await tx.query(
-          `UPDATE ${this.s}.jobs SET leased_by = $2, lease_token = $3, lease_until = now() + make_interval(secs => $4) WHERE id = $1`,
-          [job.id, this.workerId, job.lease_token, this.options.callTimeoutMs / 1000 + 60],
+          `UPDATE ${this.s}.jobs j SET leased_by = $1, lease_token = x.token, lease_until = now() + make_interval(secs => $2)
+           FROM unnest($3::bigint[], $4::text[]) AS x(id, token) WHERE j.id = x.id`,
+          [this.workerId, this.options.callTimeoutMs / 1000 + 60, chosen.map((job) => job.id), chosen.map((job) => job.lease_token)],
         );
       }
       return chosen;
