@@ -1,4 +1,5 @@
 import http from "node:http";
+import zlib from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fetchDocument, documentUrlSchema } from "@/lib/ingest/fetch-document";
@@ -53,6 +54,19 @@ beforeAll(async () => {
         res.on("error", () => undefined);
         return pump();
       }
+      case "/gzip":
+        res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" });
+        return res.end(zlib.gzipSync("<p>compressed anyway</p>"));
+      case "/bomb":
+        // 50 MB of zeros compress to about 50 KB.
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip" });
+        return res.end(zlib.gzipSync(Buffer.alloc(50 * 1024 * 1024)));
+      case "/bad-gzip":
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip" });
+        return res.end(Buffer.from("this is not gzip data at all"));
+      case "/compress":
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "compress" });
+        return res.end("??");
       case "/slow":
         // Never answers; the client's deadline has to end it.
         return;
@@ -234,6 +248,14 @@ describe("fetchDocument with private networks allowed (test servers)", () => {
   it("aborts a streamed body past the cap", async () => {
     const error = await failure(fetchDocument(`${base}/stream-huge`, { ...local, maxBytes: 256 * 1024 }));
     expect(error.code).toBe("too_large");
+  });
+
+  it("decompresses a body sent compressed despite asking for identity, with the cap on the decompressed size", async () => {
+    const doc = await fetchDocument(`${base}/gzip`, local);
+    expect(new TextDecoder().decode(doc.bytes)).toBe("<p>compressed anyway</p>");
+    expect((await failure(fetchDocument(`${base}/bomb`, { ...local, maxBytes: 1024 * 1024 }))).code).toBe("too_large");
+    expect((await failure(fetchDocument(`${base}/bad-gzip`, local))).code).toBe("corrupt_document");
+    expect((await failure(fetchDocument(`${base}/compress`, local))).code).toBe("unsupported_content_type");
   });
 
   it("enforces the total deadline", async () => {

@@ -15,6 +15,8 @@
  * services (the database, the model server), and per-hop agents keep one hop's
  * policy from leaking into a pooled connection of another.
  */
+import { pipeline } from "node:stream";
+import zlib from "node:zlib";
 import { Agent, request } from "undici";
 import { z } from "zod";
 import { BlockedAddressError, createGuardedLookup, isIpLiteral, isPublicAddress } from "@/lib/ingest/address-policy";
@@ -154,7 +156,7 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
           throw tooLarge(maxBytes, `content-length ${contentLength}`);
         }
 
-        const bytes = await readCapped(body, maxBytes);
+        const bytes = await readCapped(decoded(body, headerValue(headers["content-encoding"])), maxBytes);
         let contentType: SupportedContentType;
         if (isOpaque) {
           const sniffed = await sniffContentType(bytes, { fileName: lastPathSegment(current) });
@@ -221,10 +223,11 @@ function tooLarge(maxBytes: number, detail: string): IngestError {
   return new IngestError("too_large", `The document is larger than ${formatBytes(maxBytes)}.`, { detail });
 }
 
-async function readCapped(body: AsyncIterable<Uint8Array> & Parameters<typeof discard>[0], maxBytes: number): Promise<Uint8Array> {
+async function readCapped(body: AsyncIterable<Uint8Array | string> & Parameters<typeof discard>[0], maxBytes: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of body) {
+  for await (const piece of body) {
+    const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
     total += chunk.byteLength;
     if (total > maxBytes) {
       discard(body);
@@ -233,6 +236,30 @@ async function readCapped(body: AsyncIterable<Uint8Array> & Parameters<typeof di
     parts.push(chunk);
   }
   return new Uint8Array(Buffer.concat(parts, total));
+}
+
+/**
+ * Some servers compress even when asked for identity. The cap applies to the
+ * decompressed bytes, so a compression bomb stops at `maxBytes` like any body.
+ */
+function decoded(body: NodeJS.ReadableStream & Parameters<typeof discard>[0], encoding: string | undefined) {
+  const name = encoding?.trim().toLowerCase();
+  if (!name || name === "identity") return body;
+  const decompressor =
+    name === "gzip" || name === "x-gzip"
+      ? zlib.createGunzip()
+      : name === "deflate"
+        ? zlib.createInflate()
+        : name === "br"
+          ? zlib.createBrotliDecompress()
+          : undefined;
+  if (!decompressor) {
+    discard(body);
+    throw new IngestError("unsupported_content_type", "The site sent the document in an encoding that cannot be read.", { detail: `content-encoding ${name}` });
+  }
+  // Errors surface through the decompressor, which readCapped iterates.
+  pipeline(body, decompressor, () => undefined);
+  return decompressor;
 }
 
 // undici's body emits an AbortError when destroyed unread; nobody is listening for it then.
@@ -271,6 +298,9 @@ function toIngestError(error: unknown, state: { timedOut: boolean; aborted: bool
   const detail = chain.map((entry) => (entry instanceof Error ? `${entry.name}: ${entry.message}` : String(entry))).join(" <- ");
   if (state.aborted) return new IngestError("aborted", "The download was cancelled.", { detail, cause: error });
   const code = chain.map((entry) => (entry as { code?: unknown } | null)?.code).find((value) => typeof value === "string");
+  if (typeof code === "string" && code.startsWith("Z_")) {
+    return new IngestError("corrupt_document", "The site sent a damaged compressed response.", { detail, cause: error });
+  }
   if (state.timedOut || (typeof code === "string" && timeoutCodes.has(code))) {
     return new IngestError("timeout", `The site did not respond within ${Math.round(state.timeoutMs / 1000)} seconds.`, { detail, cause: error });
   }
