@@ -1,34 +1,23 @@
+import { Markdown } from "@/components/markdown";
 import type { JobDetail } from "@/components/jobs/use-live-job";
 
 /**
- * The final report as text, its `[n]` markers linked to the sources below.
- * NOTE: plain text until the shared Markdown renderer is wired in here.
+ * The final report as Markdown (rendered safely, see components/markdown.tsx),
+ * its `[n]` markers turned into links to the sources below.
  */
 export function Report({ text, job }: { text: string; job: JobDetail }) {
   const sourceIdByMarker = new Map(
     job.citations.map((citation) => [citation.marker, citation.sourceId]),
   );
-  const parts = text.split(/(\[\d{1,3}\])/g);
+  const linked = text.replace(/\[(\d{1,3})\](?!\()/g, (marker, digits: string) => {
+    const n = Number(digits);
+    const sourceId =
+      sourceIdByMarker.get(n) ?? job.sources.find((source) => source.rank === n)?.id;
+    return sourceId ? `[[${n}]](#source-${sourceId})` : marker;
+  });
   return (
-    <div data-testid="job-report" className="text-[15px] leading-7 whitespace-pre-wrap">
-      {parts.map((part, index) => {
-        const marker = /^\[(\d{1,3})\]$/.exec(part);
-        if (!marker) return part;
-        const n = Number(marker[1]);
-        const sourceId =
-          sourceIdByMarker.get(n) ?? job.sources.find((source) => source.rank === n)?.id;
-        if (!sourceId) return part;
-        return (
-          <a
-            key={index}
-            href={`#source-${sourceId}`}
-            aria-label={`Source ${n}`}
-            className="align-super text-xs font-medium text-indigo-600 no-underline hover:underline dark:text-indigo-400"
-          >
-            [{n}]
-          </a>
-        );
-      })}
+    <div data-testid="job-report" className="text-[15px] leading-7">
+      <Markdown>{linked}</Markdown>
     </div>
   );
 }
