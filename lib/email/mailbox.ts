@@ -8,8 +8,12 @@ import { z } from "zod";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 
-export function mailboxEnabled(config: { NODE_ENV: string } = env): boolean {
-  return config.NODE_ENV !== "production";
+/**
+ * On outside production. `DEV_MAILBOX=on` turns it on in a production build
+ * too: for the e2e server only, never for a real deployment.
+ */
+export function mailboxEnabled(config: { NODE_ENV: string; DEV_MAILBOX?: string } = env): boolean {
+  return config.NODE_ENV !== "production" || config.DEV_MAILBOX === "on";
 }
 
 export const MAILBOX_PAGE_SIZE = 50;

@@ -14,8 +14,10 @@ beforeAll(async () => {
 afterAll(() => sink.stop());
 
 describe("development mailbox", () => {
-  it("is off in production", () => {
+  it("is off in production unless the e2e server turns it on", () => {
     expect(mailboxEnabled({ NODE_ENV: "production" })).toBe(false);
+    expect(mailboxEnabled({ NODE_ENV: "production", DEV_MAILBOX: "off" })).toBe(false);
+    expect(mailboxEnabled({ NODE_ENV: "production", DEV_MAILBOX: "on" })).toBe(true);
     expect(mailboxEnabled({ NODE_ENV: "development" })).toBe(true);
     expect(mailboxEnabled({ NODE_ENV: "test" })).toBe(true);
   });
