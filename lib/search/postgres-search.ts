@@ -35,12 +35,14 @@ export const postgresSearch: SearchProvider = {
     const text = anyWordQuery(query);
     if (!text) return [];
     const limit = Math.min(Math.max(options.limit ?? 5, 1), 50);
+    // Normalisation 1 divides by the log of the length, so long pages that mention
+    // every word once do not outrank the page about the subject.
     // NOTE: ts_headline re-parses the document, so it runs on the top rows only,
     // and on the first 200k characters (the headline of a whole book is slow).
     const rows = await db.$queryRaw<Row[]>`
       WITH query AS (SELECT websearch_to_tsquery('english', ${text}) AS q),
       top AS (
-        SELECT d.id, d.title, d.source_url, d.text, ts_rank_cd(d.search_vector, query.q) AS score
+        SELECT d.id, d.title, d.source_url, d.text, ts_rank_cd(d.search_vector, query.q, 1) AS score
         FROM documents d, query
         WHERE d.search_vector @@ query.q
           AND (d.owner_id = ${options.ownerId}::uuid OR d.owner_id IS NULL)
