@@ -117,6 +117,15 @@ describe("extractText: Markdown and plain text", () => {
     expect(doc.text.endsWith("word")).toBe(true);
   });
 
+  it("cuts an input far larger than the cap before decoding it", async () => {
+    const doc = await extractText({ bytes: encode("many words here ".repeat(100_000)), contentType: "text/plain" }, { maxChars: 1000 });
+    expect(doc.truncated).toBe(true);
+    expect(doc.text.length).toBeLessThanOrEqual(1000);
+    const html = await extractText({ text: `<p>${"text ".repeat(100_000)}</p>`, contentType: "text/html" }, { maxChars: 1000 });
+    expect(html.truncated).toBe(true);
+    expect(html.text.length).toBeLessThanOrEqual(1000);
+  });
+
   it("refuses types it cannot read, and ambiguous input", async () => {
     expect((await failure(extractText({ bytes: encode("x"), contentType: "image/png" }))).code).toBe("unsupported_content_type");
     expect((await failure(extractText({ contentType: "text/plain" }))).code).toBe("empty_document");

@@ -106,12 +106,12 @@ export async function extractText(input: ExtractInput, options: ExtractOptions =
   }
 
   if (options.signal?.aborted) throw new IngestError("aborted", "Reading the document was cancelled.");
-  // Decoding and parsing far more than we keep only costs memory; HTML markup gets a generous margin.
-  const byteBudget = format === "html" ? maxChars * 8 : maxChars * 4;
-  if (bytes && bytes.length > byteBudget) {
-    throw new IngestError("too_large", "The document is too large to read.", { detail: `${bytes.length} bytes` });
-  }
-  const raw = givenText ?? decodeText(bytes!, { charset, html: format === "html" });
+  // Decoding and parsing far more than is kept only costs memory, so the input
+  // is cut first (HTML markup gets a generous margin; parsers close what a cut
+  // leaves open).
+  const budget = format === "html" ? maxChars * 8 : maxChars * 4;
+  const inputCut = (bytes?.length ?? givenText!.length) > budget;
+  const raw = givenText?.slice(0, budget) ?? decodeText(bytes!.subarray(0, budget), { charset, html: format === "html" });
 
   let title: string | null;
   let text: string;
@@ -125,7 +125,7 @@ export async function extractText(input: ExtractInput, options: ExtractOptions =
   }
   if (!text) throw emptyDocument();
   const capped = capText(text, maxChars);
-  return { title, text: capped.text, format, wordCount: countWords(capped.text), truncated: capped.truncated };
+  return { title, text: capped.text, format, wordCount: countWords(capped.text), truncated: capped.truncated || inputCut };
 }
 
 function emptyDocument(): IngestError {

@@ -235,7 +235,7 @@ async function readCapped(body: AsyncIterable<Uint8Array | string> & Parameters<
     }
     parts.push(chunk);
   }
-  return new Uint8Array(Buffer.concat(parts, total));
+  return Buffer.concat(parts, total);
 }
 
 /**
