@@ -435,6 +435,14 @@ describe("event API and REST API", () => {
     expect(retried.ids).toEqual(first.ids);
   });
 
+  it("answers a checkpoint from a stale or unknown dispatch with 409", async () => {
+    const res = await fetch(`${executor.url}/v1/checkpoint/no-such-run/async`, {
+      method: "POST",
+      body: JSON.stringify({ run_id: "no-such-run", fn_id: "x", qi_id: "1:stale", steps: [{ id: "s", op: "StepRun", data: 1 }] }),
+    });
+    expect(res.status).toBe(409);
+  });
+
   it("rejects an invalid event with 400", async () => {
     const res = await fetch(`${executor.url}/e/key`, { method: "POST", body: JSON.stringify({ data: {} }) });
     expect(res.status).toBe(400);

@@ -167,6 +167,31 @@ describe("crash and restart", () => {
     expectNoRecomputation(s.stepLog, "b", 2);
   });
 
+  it("keeps sleeps and waits across an executor restart", async () => {
+    const s = await setup("kill-during-sleep");
+    await s.startApp();
+    const executor = await s.startExecutor();
+    const eventId = await sendWhenSynced(s.executorUrl, { name: "crash/sleepy", data: { tag: "d" } });
+    // Kill once the run is asleep: "before" is recorded then, so it must never run again.
+    await waitFor(
+      () => fetch(s.executorUrl).then((res) => res.text()),
+      (html) => html.includes("<code>nap</code> Sleep · waiting"),
+      20_000,
+    );
+    await killHard(executor);
+    await s.startExecutor();
+    // The wait is registered once the sleep (persisted before the kill) is over.
+    await waitFor(
+      () => fetch(s.executorUrl).then((res) => res.text()),
+      (html) => html.includes("approval"),
+      20_000,
+    );
+    await sendEvent(s.executorUrl, { name: "crash/approved", data: { tag: "d", by: "carol" } });
+    const [run] = await waitForRuns(s.executorUrl, eventId, 1, 30_000);
+    expect(run).toMatchObject({ status: "Completed", output: { approvedBy: "carol" } });
+    expect(stepStarts(s.stepLog, "d")).toEqual(new Map([["before", 1], ["after", 1]]));
+  });
+
   it("completes every run after both processes are killed with several runs in flight", async () => {
     const s = await setup("kill-both");
     const app = await s.startApp();

@@ -123,7 +123,8 @@ export class Engine {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 12 });
     this.pool.on("error", (err) => options.log(`db pool error: ${err.message}`));
     this.s = schemaIdent(options.schema);
-    this.wakeChannel = `${WAKE_CHANNEL_PREFIX}_${options.schema}`;
+    // NOTE: channel names are limited to 63 bytes, so a long schema name is hashed.
+    this.wakeChannel = `${WAKE_CHANNEL_PREFIX}_${createHash("sha256").update(options.schema).digest("hex").slice(0, 16)}`;
     this.agent = new Agent({ headersTimeout: options.callTimeoutMs, bodyTimeout: options.callTimeoutMs, keepAliveTimeout: 10_000 });
   }
 
