@@ -3,6 +3,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useId, useState } from "react";
+import { z } from "zod";
 import { cn } from "@/components/ui/cn";
 import type { CreateJobInput } from "@/lib/jobs/schemas";
 import { useTRPC } from "@/lib/trpc/client";
@@ -13,26 +14,75 @@ type SourceType = "url" | "text" | "file";
 const fieldClass =
   "mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 focus:outline-none dark:border-zinc-700 dark:bg-zinc-900";
 
-/**
- * File uploads need `app/api/uploads` (which stores the file's text as a
- * Document and returns its id for `{ type: "document", documentId }`); until
- * it exists this slot only says so.
- */
-function UploadSlot() {
+const ACCEPT =
+  ".pdf,.md,.markdown,.txt,.html,.htm,application/pdf,text/plain,text/markdown,text/html";
+
+type Upload =
+  | { state: "idle" }
+  | { state: "uploading"; name: string }
+  | { state: "done"; documentId: string; title: string }
+  | { state: "failed"; message: string };
+
+const uploadResponseSchema = z.object({ documentId: z.uuid(), title: z.string() });
+const uploadErrorSchema = z.object({ error: z.object({ message: z.string() }) });
+
+/** Sends the file to `/api/uploads`, which stores its text in the owner's library. */
+function UploadSlot({ upload, onChange }: { upload: Upload; onChange: (upload: Upload) => void }) {
+  const id = useId();
+  async function send(file: File) {
+    onChange({ state: "uploading", name: file.name });
+    const form = new FormData();
+    form.set("file", file);
+    try {
+      const response = await fetch("/api/uploads", { method: "POST", body: form });
+      const body: unknown = await response.json().catch(() => null);
+      const ok = uploadResponseSchema.safeParse(body);
+      if (response.ok && ok.success) {
+        onChange({ state: "done", documentId: ok.data.documentId, title: ok.data.title });
+        return;
+      }
+      const failed = uploadErrorSchema.safeParse(body);
+      onChange({
+        state: "failed",
+        message: failed.success
+          ? failed.data.error.message
+          : "The upload failed. Please try again.",
+      });
+    } catch {
+      onChange({ state: "failed", message: "The upload failed: the server could not be reached." });
+    }
+  }
   return (
     <div className="mt-3 rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
-      <label className="block font-medium text-zinc-800 dark:text-zinc-200">
+      <label htmlFor={`${id}-file`} className="block font-medium text-zinc-800 dark:text-zinc-200">
         File (PDF, Markdown, plain text, HTML)
-        <input
-          type="file"
-          disabled
-          className="mt-2 block text-sm"
-          aria-describedby="upload-unavailable"
-        />
       </label>
-      <p id="upload-unavailable" className="mt-2">
-        Uploading files is not available yet. Paste the text or give a URL instead.
+      <input
+        id={`${id}-file`}
+        type="file"
+        accept={ACCEPT}
+        className="mt-2 block text-sm"
+        aria-describedby={`${id}-status`}
+        disabled={upload.state === "uploading"}
+        onChange={(event) => {
+          const file = event.target.files?.[0];
+          if (file) void send(file);
+        }}
+      />
+      <p id={`${id}-status`} className="mt-2" role="status">
+        {upload.state === "uploading"
+          ? `Uploading ${upload.name}…`
+          : upload.state === "done"
+            ? `Ready: ${upload.title}`
+            : upload.state === "failed"
+              ? null
+              : "Up to 25 MB. The file is kept in your library, so research can use it too."}
       </p>
+      {upload.state === "failed" ? (
+        <p role="alert" className="mt-1 text-red-700 dark:text-red-400">
+          {upload.message}
+        </p>
+      ) : null}
     </div>
   );
 }
@@ -51,6 +101,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
   const [text, setText] = useState("");
   const [notify, setNotify] = useState(false);
   const [email, setEmail] = useState(rememberedEmail ?? "");
+  const [upload, setUpload] = useState<Upload>({ state: "idle" });
 
   const create = useMutation(
     trpc.jobs.create.mutationOptions({
@@ -72,6 +123,8 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
     else if (sourceType === "url")
       input = { kind, source: { type: "url", url: url.trim() }, notifyEmail };
     else if (sourceType === "text") input = { kind, source: { type: "text", text }, notifyEmail };
+    else if (upload.state === "done")
+      input = { kind, source: { type: "document", documentId: upload.documentId }, notifyEmail };
     else return;
     create.mutate(input);
   }
@@ -200,7 +253,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
               />
             </div>
           ) : (
-            <UploadSlot />
+            <UploadSlot upload={upload} onChange={setUpload} />
           )}
           {errorText("source") ? (
             <p className="mt-1 text-sm text-red-700 dark:text-red-400">{errorText("source")}</p>
@@ -249,7 +302,10 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
       ) : null}
       <button
         type="submit"
-        disabled={create.isPending || (kind === "summarize" && sourceType === "file")}
+        disabled={
+          create.isPending ||
+          (kind === "summarize" && sourceType === "file" && upload.state !== "done")
+        }
         className="mt-5 rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 focus-visible:outline-none disabled:opacity-60"
       >
         {create.isPending ? "Starting…" : kind === "research" ? "Start research" : "Summarize"}

@@ -1,0 +1,103 @@
+/** Uploads through the route handler: what is stored, and what is refused, with which status. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { makePdf, reportPages } from "@/lib/ingest/testing/make-pdf";
+
+let handleUpload: typeof import("@/app/api/uploads/handle-upload").handleUpload;
+let db: typeof import("@/lib/db").db;
+let cookies: typeof import("@/lib/auth/owner-cookie");
+
+beforeAll(async () => {
+  ({ handleUpload } = await import("@/app/api/uploads/handle-upload"));
+  ({ db } = await import("@/lib/db"));
+  cookies = await import("@/lib/auth/owner-cookie");
+});
+
+async function owner() {
+  const { ownerId, value } = await cookies.newOwnerCookie();
+  return { ownerId, cookie: `${cookies.OWNER_COOKIE}=${encodeURIComponent(value)}` };
+}
+
+function upload(cookie: string | null, file: File | string | null) {
+  const form = new FormData();
+  if (file !== null) form.set("file", file);
+  return handleUpload(
+    new Request("http://localhost/api/uploads", {
+      method: "POST",
+      headers: cookie ? { cookie } : {},
+      body: form,
+    }),
+  );
+}
+
+describe("POST /api/uploads", () => {
+  it("stores a Markdown file as the owner's document and answers its id", async () => {
+    const { ownerId, cookie } = await owner();
+    const response = await upload(
+      cookie,
+      new File(["# Vacuum notes\n\nAutovacuum removes dead tuples."], "notes.md", {
+        type: "text/markdown",
+      }),
+    );
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { documentId: string; format: string };
+    expect(body.format).toBe("markdown");
+    const document = await db.document.findUniqueOrThrow({
+      where: { id: body.documentId },
+      select: { ownerId: true, filename: true, mime: true, text: true },
+    });
+    expect(document).toMatchObject({ ownerId, filename: "notes.md", mime: "text/markdown" });
+    expect(document.text).toContain("Autovacuum removes dead tuples.");
+    const again = await upload(
+      cookie,
+      new File(["# Vacuum notes\n\nAutovacuum removes dead tuples."], "copy.md"),
+    );
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { documentId: string }).documentId).toBe(body.documentId);
+  });
+
+  it("reads a PDF by its bytes, whatever type the browser declared", async () => {
+    const { cookie } = await owner();
+    const pdf = await makePdf(reportPages(3), { title: "Annual report" });
+    const response = await upload(
+      cookie,
+      new File([Buffer.from(pdf)], "report.bin", { type: "application/octet-stream" }),
+    );
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({
+      title: "Annual report",
+      format: "pdf",
+      pages: 3,
+    });
+  });
+
+  it("refuses binaries, empty files, missing files and strangers", async () => {
+    const { cookie } = await owner();
+    const png = new Uint8Array([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+      1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+    ]);
+    const binary = await upload(cookie, new File([png], "notes.txt", { type: "text/plain" }));
+    expect(binary.status).toBe(415);
+    expect(await binary.json()).toMatchObject({ error: { code: "unsupported_content_type" } });
+    expect((await upload(cookie, new File([], "empty.txt"))).status).toBe(400);
+    expect((await upload(cookie, "not a file")).status).toBe(400);
+    expect((await upload(cookie, null)).status).toBe(400);
+    expect((await upload(null, new File(["hello"], "a.txt"))).status).toBe(401);
+  });
+
+  it("refuses a body over the limit before reading it", async () => {
+    const { cookie } = await owner();
+    const response = await handleUpload(
+      new Request("http://localhost/api/uploads", {
+        method: "POST",
+        headers: {
+          cookie,
+          "content-type": "multipart/form-data; boundary=x",
+          "content-length": String(200 * 1024 * 1024),
+        },
+        body: "--x--",
+      }),
+    );
+    expect(response.status).toBe(413);
+  });
+});
