@@ -172,7 +172,7 @@ describe("fetchDocument with the default (public-only) policy", () => {
   });
 
   it("the trusted-host exemption allows that exact host only", async () => {
-    const doc = await fetchDocument(`http://localhost:${port}/redirect?to=/page.html`, { trustedPrivateHosts: [`localhost:${port}`] });
+    const doc = await fetchDocument(`http://localhost:${port}/redirect?to=/page.html`, { trustedPrivateHosts: [`LocalHost:${port}`] });
     expect(doc.url).toBe(`http://localhost:${port}/page.html`);
     expect(doc.redirects).toEqual([`http://localhost:${port}/page.html`]);
   });

@@ -95,6 +95,7 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
   const maxRedirects = options.maxRedirects ?? fetchDefaults.maxRedirects;
   const allowed = options.allowedContentTypes ?? undefined;
   const requestedUrl = parseTarget(String(input));
+  const trustedHosts = new Set((options.trustedPrivateHosts ?? []).map((host) => host.toLowerCase()));
 
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -105,7 +106,7 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
   let current = requestedUrl;
   try {
     for (;;) {
-      const allowPrivate = options.allowPrivateNetworks === true || (options.trustedPrivateHosts ?? []).includes(current.host);
+      const allowPrivate = options.allowPrivateNetworks === true || trustedHosts.has(current.host);
       checkLiteralAddress(current, allowPrivate);
       const agent = new Agent({
         connect: { lookup: createGuardedLookup({ allowPrivate }), timeout: options.connectTimeoutMs ?? fetchDefaults.connectTimeoutMs },
