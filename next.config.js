@@ -10,7 +10,7 @@ const nextConfig = {
   typescript: { ignoreBuildErrors: true },
   // NOTE: these run in Node only and must not be bundled (native pg bindings, the
   // Prisma runtime, pdf/worker files).
-  serverExternalPackages: ["pg", "@prisma/adapter-pg"],
+  serverExternalPackages: ["pg", "@prisma/adapter-pg", "unpdf", "linkedom", "undici"],
   async headers() {
     return [
       {
