@@ -3,12 +3,15 @@
 import { useChat } from "@ai-sdk/react";
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
 import { DefaultChatTransport, type UIMessage } from "ai";
-import { Suspense, useEffect, useMemo, useRef, useState } from "react";
+import { Fragment, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import type { ChatMetadata } from "@/lib/chat/schema";
 import { messageText } from "@/lib/chat/schema";
 import { useTRPC } from "@/lib/trpc/client";
 import type { ChatUIMessage } from "@/lib/trpc/routers/chat";
+import { ChatJobCards, JobShortcuts } from "./chat-jobs";
 import { Composer } from "./composer";
+import { jobInputFor, parseJobCommand, type JobCommand } from "./job-command";
+import { useChatJobs } from "./use-chat-jobs";
 import { MessageItem, type MessageStatusInfo } from "./message-item";
 import { useStickToBottom } from "./use-stick-to-bottom";
 
@@ -143,9 +146,22 @@ export function ChatView({
 
   const { ref: scrollRef, pinned, onScroll, scrollToBottom } = useStickToBottom<HTMLDivElement>(chat.messages);
 
+  const chatJobs = useChatJobs(conversationId);
+  function startJob(command: JobCommand) {
+    setNotice(null);
+    if (!command.ok) return setNotice(command.message);
+    chatJobs.start(command.input, chat.messages.at(-1)?.id ?? null).then(
+      () => setInput(""),
+      (error: Error) => setNotice(error.message),
+    );
+  }
+  const placed = new Set(chat.messages.map((message) => message.id));
+
   function send() {
     const text = input.trim();
     if (!text) return;
+    const command = parseJobCommand(text);
+    if (command) return startJob(command);
     setNotice(null);
     if (!started) {
       setStarted(true);
@@ -169,27 +185,30 @@ export function ChatView({
       </div>
 
       <div ref={scrollRef} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
-        {chat.messages.length === 0 ? (
+        {chat.messages.length === 0 && chatJobs.jobs.length === 0 ? (
           <EmptyState onPick={(text) => setInput(text)} />
         ) : (
           <ol aria-label="Conversation" className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6" aria-live="polite">
+            <ChatJobCards jobs={chatJobs.jobs.filter((job) => !placed.has(job.afterMessageId ?? ""))} />
             {chat.messages.map((message, index) => (
-              <MessageItem
-                key={message.id}
-                message={message}
-                info={info.get(message.id)}
-                streaming={(busy || serverStreaming) && index === lastIndex && message.role === "assistant"}
-                isLast={index === lastIndex}
-                actionsDisabled={busy}
-                onRetry={() => {
-                  setNotice(null);
-                  void chat.regenerate();
-                }}
-                onContinue={() => {
-                  setNotice(null);
-                  void chat.sendMessage(undefined, { body: { action: "continue" } });
-                }}
-              />
+              <Fragment key={message.id}>
+                <MessageItem
+                  message={message}
+                  info={info.get(message.id)}
+                  streaming={(busy || serverStreaming) && index === lastIndex && message.role === "assistant"}
+                  isLast={index === lastIndex}
+                  actionsDisabled={busy}
+                  onRetry={() => {
+                    setNotice(null);
+                    void chat.regenerate();
+                  }}
+                  onContinue={() => {
+                    setNotice(null);
+                    void chat.sendMessage(undefined, { body: { action: "continue" } });
+                  }}
+                />
+                <ChatJobCards jobs={chatJobs.jobs.filter((job) => job.afterMessageId === message.id)} />
+              </Fragment>
             ))}
             {chat.status === "submitted" && chat.messages.at(-1)?.role === "user" ? (
               <li className="text-sm text-zinc-500" aria-live="polite">
@@ -215,6 +234,10 @@ export function ChatView({
         </div>
       ) : null}
 
+      <JobShortcuts
+        disabled={!input.trim() || busy || chatJobs.starting}
+        onStart={(kind) => startJob(jobInputFor(kind, input))}
+      />
       <Composer
         value={input}
         onChange={setInput}
