@@ -35,6 +35,7 @@ function ran(key: string): void {
 }
 const count = (key: string) => executions.get(key) ?? 0;
 
+const finishedOrder: string[] = [];
 const failures: { functionId: unknown; message: string; originalEvent: unknown }[] = [];
 const active = new Map<string, number>();
 const maxActive = new Map<string, number>();
@@ -188,6 +189,15 @@ function defineFunctions(executorUrl: string) {
     return "late";
   });
 
+  const fair = client.createFunction(
+    { id: "fair", concurrency: { limit: 1, key: "event.data.ownerId" }, triggers: [{ event: "conf/fair" }] },
+    async ({ event }) => {
+      const owner = (event.data as { ownerId: string }).ownerId;
+      finishedOrder.push(owner);
+      return owner;
+    },
+  );
+
   return {
     client,
     plainClient,
@@ -212,6 +222,7 @@ function defineFunctions(executorUrl: string) {
       filtered,
       sleeper,
       timed,
+      fair,
     ],
     plainFunctions: [tenSteps(plainClient, "plain")],
   };
@@ -373,6 +384,15 @@ describe("flow control", () => {
     const run = await runOnce({ name: "conf/timed" });
     expect(run.status).toBe("Cancelled");
     expect(run.error?.message).toContain("finish timeout");
+  });
+
+  it("does not let a backlog on one concurrency key hold up other keys", async () => {
+    const backlog = Array.from({ length: 220 }, () => ({ name: "conf/fair", data: { ownerId: "hog" } }));
+    await sendEvent(executor.url, backlog);
+    const [other] = await sendEvent(executor.url, { name: "conf/fair", data: { ownerId: "other" } });
+    await waitForRuns(executor.url, other ?? "", 1, 30_000);
+    expect(finishedOrder.indexOf("other")).toBeLessThan(10);
+    await waitFor(async () => finishedOrder.length, (n) => n === 221, 60_000);
   });
 
   it("starts one run per idempotency key", async () => {

@@ -569,10 +569,17 @@ export class Engine {
   /** Leases due jobs, honouring concurrency limits (counted over leased call jobs sharing a key). */
   private async lease(limit: number): Promise<JobRow[]> {
     return this.transaction(async (tx) => {
+      // Keys already at their limit are skipped in SQL, so a backlog on one key cannot hide other keys' jobs.
+      const { rows: busy } = await tx.query<{ key: string; n: string }>(
+        `SELECT k AS key, count(*) AS n FROM ${this.s}.jobs, unnest(concurrency_keys) AS k
+         WHERE lease_until IS NOT NULL AND kind = 'call' GROUP BY k`,
+      );
+      const saturated = busy.filter((row) => Number(row.n) >= concurrencyLimit(row.key)).map((row) => row.key);
       const { rows: candidates } = await tx.query<Omit<JobRow, "lease_token">>(
         `SELECT id, run_id, kind, step_id, attempt, network_failures, concurrency_keys FROM ${this.s}.jobs
-         WHERE lease_until IS NULL AND run_at <= now() ORDER BY run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [limit * 4],
+         WHERE lease_until IS NULL AND run_at <= now() AND NOT (kind = 'call' AND concurrency_keys && $2::text[])
+         ORDER BY run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit * 4, saturated],
       );
       if (candidates.length === 0) return [];
       const keys = [...new Set(candidates.filter((job) => job.kind === "call").flatMap((job) => job.concurrency_keys))].sort();
