@@ -11,7 +11,7 @@ import type { Transporter } from "nodemailer";
 import { inngest } from "@/inngest/client";
 import { JOB_OUTCOME_EVENT, jobOutcomeEventDataSchema } from "@/lib/email/events";
 import { prepareNotification, sendNotification } from "@/lib/email/notifications";
-import { commitStep } from "@/lib/jobs/event-log";
+import { commitStep, JobNotFoundError } from "@/lib/jobs/event-log";
 import { logger } from "@/lib/logger";
 
 /** Retries after the first attempt; with Inngest's backoff they span several minutes. */
@@ -58,9 +58,14 @@ export function createNotifyJobOutcome(
       });
 
       await step.run("record-email-sent", async () => {
-        await commitStep(data.jobId, logStep, {
-          events: [{ type: "email.sent", data: { outcome: data.outcome } }],
-        });
+        try {
+          await commitStep(data.jobId, logStep, {
+            events: [{ type: "email.sent", data: { outcome: data.outcome } }],
+          });
+        } catch (error) {
+          // Deleted since: the mail went out, and there is no page left to tell.
+          if (!(error instanceof JobNotFoundError)) throw error;
+        }
       });
       return { status: "sent" as const, key: prepared.key, alreadySent: sent.alreadySent };
     },

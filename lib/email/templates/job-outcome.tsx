@@ -84,8 +84,8 @@ export function JobOutcomeEmail({ title, outcome, excerpt, url, expiresAt }: Job
           </Text>
           <Hr />
           <Text style={{ fontSize: "12px", color: "#71717a" }}>
-            The link opens this job without signing in, until {dateFormat.format(expiresAt)}. Anyone
-            you forward it to can open it too.
+            The link opens this job without signing in, until {dateFormat.format(expiresAt)} UTC.
+            Anyone you forward it to can open it too.
           </Text>
         </Container>
       </Body>
