@@ -36,6 +36,7 @@ function ran(key: string): void {
 const count = (key: string) => executions.get(key) ?? 0;
 
 const finishedOrder: string[] = [];
+const cancelledRuns: string[] = [];
 const failures: { functionId: unknown; message: string; originalEvent: unknown }[] = [];
 const active = new Map<string, number>();
 const maxActive = new Map<string, number>();
@@ -189,6 +190,13 @@ function defineFunctions(executorUrl: string) {
     return "late";
   });
 
+  const onCancelled = client.createFunction(
+    { id: "on-cancelled", triggers: [{ event: "inngest/function.cancelled", if: "event.data.function_id == 'conf-cancellable'" }] },
+    async ({ event }) => {
+      cancelledRuns.push((event.data as { run_id: string }).run_id);
+    },
+  );
+
   const fair = client.createFunction(
     { id: "fair", concurrency: { limit: 1, key: "event.data.ownerId" }, triggers: [{ event: "conf/fair" }] },
     async ({ event }) => {
@@ -223,6 +231,7 @@ function defineFunctions(executorUrl: string) {
       sleeper,
       timed,
       fair,
+      onCancelled,
     ],
     plainFunctions: [tenSteps(plainClient, "plain")],
   };
@@ -365,6 +374,9 @@ describe("flow control", () => {
     const [afterApiCancel] = await waitForRuns(executor.url, keep ?? "");
     expect(afterApiCancel?.status).toBe("Cancelled");
     expect(count("cancel:second")).toBe(0);
+    // Each cancellation emits inngest/function.cancelled, which can trigger functions.
+    await waitFor(async () => [...cancelledRuns].sort(), (ids) => ids.length === 2);
+    expect([...cancelledRuns].sort()).toEqual([cancelled?.run_id, afterApiCancel?.run_id].sort());
   });
 
   it("limits concurrency per key", async () => {

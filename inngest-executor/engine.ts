@@ -38,6 +38,8 @@ const LIVENESS_LOCK_CLASS = 72_707_371;
 const WAKE_CHANNEL_PREFIX = "inngest_executor_wake";
 const FAILED_EVENT = "inngest/function.failed";
 const INVOKED_EVENT = "inngest/function.invoked";
+const FINISHED_EVENT = "inngest/function.finished";
+const CANCELLED_EVENT = "inngest/function.cancelled";
 const DEFAULT_RETRIES = 3;
 /** Ops that only report a step's result and queue no work. */
 const RESULT_OPS = new Set(["Step", "StepRun", "StepFailed", "RunComplete"]);
@@ -1077,16 +1079,17 @@ export class Engine {
     this.options.log(`run ${run.id} ${status}: ${run.function_id}${result.error ? ` (${result.error.message})` : ""} after ${took}`);
     await this.notify(tx);
     if (run.parent_run_id && run.parent_step_id) await this.resumeParent(tx, run, status, result);
+    // Lifecycle events, as Inngest emits them; functions (onFailure among them) can be triggered by them.
     const original = run.events[0];
-    if (status === "failed" && original && original.name !== FAILED_EVENT) {
-      const event: StoredEvent = {
-        id: newUlid(),
-        name: FAILED_EVENT,
-        data: { function_id: run.function_id, run_id: run.id, error: result.error, event: original },
-        ts: Date.now(),
-      };
-      await this.ingestInTx(tx, [event]);
+    const base = { function_id: run.function_id, run_id: run.id, event: original, events: run.events };
+    const lifecycle: StoredEvent[] = [];
+    const emit = (name: string, data: Record<string, unknown>) => lifecycle.push({ id: newUlid(), name, data, ts: Date.now() });
+    if (status === "failed" && original?.name !== FAILED_EVENT) emit(FAILED_EVENT, { ...base, error: result.error });
+    if (status === "cancelled" && original?.name !== CANCELLED_EVENT) emit(CANCELLED_EVENT, { ...base, error: result.error });
+    if (original?.name !== FINISHED_EVENT) {
+      emit(FINISHED_EVENT, status === "completed" ? { ...base, result: result.output ?? null } : { ...base, error: result.error ?? null });
     }
+    if (lifecycle.length > 0) await this.ingestInTx(tx, lifecycle);
   }
 
   private async resumeParent(tx: Tx, child: RunRow, status: RunStatus, result: { output?: unknown; error?: SerializedError }): Promise<void> {
