@@ -17,7 +17,7 @@ import {
   waitForRuns,
   type TestApp,
 } from "@/inngest-executor/test-helpers";
-import { createNotifyJobOutcome } from "@/inngest/functions/notify-job-outcome";
+import { createNotifyJobOutcome, NOTIFY_RETRIES } from "@/inngest/functions/notify-job-outcome";
 import { db } from "@/lib/db";
 import { JOB_OUTCOME_EVENT } from "@/lib/email/events";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
@@ -121,6 +121,34 @@ describe("notify-job-outcome", () => {
       "email:completed:attempt-2",
       "email:completed",
     ]);
+  });
+
+  it("gives up after its retries when SMTP keeps refusing, and says so on the job", async () => {
+    const address = `down-${randomUUID()}@example.test`;
+    const job = await finishedJob(address);
+    sink.failNext(1_000);
+    try {
+      const [id] = await sendEvent(executor.url, {
+        name: JOB_OUTCOME_EVENT,
+        data: { jobId: job.id, outcome: "completed" },
+      });
+      const [run] = await waitForRuns(executor.url, id!, 1, 30_000);
+      expect(run!.status).toBe("Failed");
+    } finally {
+      sink.failNext(0);
+    }
+    expect(await db.mailboxMessage.count({ where: { envelopeTo: address } })).toBe(0);
+    const events = await emailEvents(job.id);
+    expect(events).toHaveLength(NOTIFY_RETRIES + 1);
+    expect(events.every((event) => event.type === "email.failed")).toBe(true);
+    expect(events.at(-1)!.data).toMatchObject({ final: true, attempt: NOTIFY_RETRIES + 1 });
+    expect(events.at(-2)!.data).toMatchObject({ final: false });
+    expect(
+      await db.notification.findUniqueOrThrow({
+        where: { key: `${job.id}:completed` },
+        select: { status: true, attempts: true },
+      }),
+    ).toEqual({ status: "failed", attempts: NOTIFY_RETRIES + 1 });
   });
 
   it("sends nothing for a job without an address", async () => {

@@ -15,6 +15,7 @@ import {
   sendNotification,
 } from "@/lib/email/notifications";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
+import { renderJobOutcomeEmail } from "@/lib/email/templates/job-outcome";
 import { createSmtpTransport } from "@/lib/email/transport";
 import { authorizeJob } from "@/lib/jobs/access";
 import { checkJobAccessToken, createJobAccessToken } from "@/lib/jobs/access-token";
@@ -337,6 +338,27 @@ describe("the link's token", () => {
     expect(
       checkJobAccessToken(job.id, token, { now: new Date(Number(expiry) * 1000 + 1000) }),
     ).toBe("expired");
+  });
+});
+
+describe("template", () => {
+  it("escapes the title in HTML and keeps the link whole in plain text", async () => {
+    const url = `http://localhost:3000/jobs/${"d".repeat(24)}?token=v1.1893456000.${"e".repeat(43)}`;
+    const email = await renderJobOutcomeEmail({
+      title: '<img src=x onerror="alert(1)"> & co',
+      outcome: "needs_input",
+      excerpt: "Approve <b>this</b>?",
+      url,
+      expiresAt: new Date("2030-01-01T00:00:00Z"),
+    });
+    expect(email.subject).toBe('Needs your input: <img src=x onerror="alert(1)"> & co');
+    expect(email.html).not.toContain("<img src=x");
+    expect(email.html).toContain("&lt;img src=x");
+    expect(email.html).not.toContain("<b>this</b>");
+    expect(email.html).toContain(`href="${url}"`);
+    expect(email.text).toContain(url);
+    expect(email.text).toContain("January 1, 2030");
+    expect(email.text).toContain("Approve <b>this</b>?");
   });
 });
 
