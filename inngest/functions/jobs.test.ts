@@ -399,14 +399,26 @@ describe("research-question", () => {
     );
     const citations = await db.jobCitation.findMany({
       where: { jobId: id },
-      select: { marker: true, source: { select: { ref: true, title: true, read: true } } },
+      select: {
+        marker: true,
+        source: { select: { ref: true, title: true, read: true, rank: true } },
+      },
     });
     expect(citations.length).toBeGreaterThan(0);
     for (const citation of citations) {
       expect(markdown).toContain(`[${citation.marker}]`);
       expect(citation.source.read).toBe(true);
+      expect(citation.source.rank).toBe(citation.marker);
       expect(citation.source.ref).toMatch(/^document:/);
     }
+    // The sources are the ones read, numbered as the report cites them.
+    const sources = await db.jobSource.findMany({
+      where: { jobId: id },
+      orderBy: { rank: "asc" },
+      select: { rank: true, read: true, id: true },
+    });
+    expect(sources.map((source) => source.rank)).toEqual(sources.map((_, i) => i + 1));
+    expect(sources.every((source) => source.read)).toBe(true);
   });
 
   it("runs straight through without approval and never searches another owner's library", async () => {

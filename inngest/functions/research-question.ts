@@ -208,17 +208,9 @@ export const researchQuestion = inngest.createFunction(
             const hits = await search(subQuestion, { ownerId, limit: HITS_PER_SEARCH });
             return {
               value: hits.map((hit) => ({ ...hit, snippet: hit.snippet.slice(0, 600) })),
-              outputs: {
-                progress: 0.15 + (0.35 * (i + 1)) / plan.length,
-                sources: hits.map((hit, rank) => ({
-                  ref: hit.ref,
-                  url: hit.url,
-                  documentId: hit.documentId,
-                  title: hit.title,
-                  snippet: hit.snippet.slice(0, 600),
-                  rank: rank + 1,
-                })),
-              },
+              // Found sources are events only: the job's sources are the ones it
+              // reads, ranked as the report numbers them.
+              outputs: { progress: 0.15 + (0.35 * (i + 1)) / plan.length },
               events: hits.map((hit, rank) => ({
                 type: "source.found",
                 data: { ref: hit.ref, url: hit.url, title: hit.title, rank: rank + 1 },
@@ -257,7 +249,7 @@ export const researchQuestion = inngest.createFunction(
               text = hit.snippet;
             }
             return {
-              value: text ? { ref: hit.ref, title: hit.title, text } : null,
+              value: { ref: hit.ref, title: hit.title, text: text || hit.title },
               outputs: {
                 progress: 0.5 + (0.35 * (i + 1)) / chosen.length,
                 sources: [
@@ -266,6 +258,7 @@ export const researchQuestion = inngest.createFunction(
                     url: hit.url,
                     documentId: hit.documentId,
                     title: hit.title,
+                    snippet: hit.snippet.slice(0, 600),
                     rank: i + 1,
                     read: true,
                   },
@@ -284,9 +277,8 @@ export const researchQuestion = inngest.createFunction(
     );
 
     await jobStep(step, jobId, "write-report", "Writing the report", async () => {
-      const read = passages.filter(
-        (passage): passage is NonNullable<typeof passage> => passage !== null,
-      );
+      // Passage n is the source ranked n, so the report's [n] and the sources list agree.
+      const read = passages;
       if (read.length === 0) {
         return {
           value: null,
