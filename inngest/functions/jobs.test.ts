@@ -16,6 +16,8 @@ const schema = testSchema("jobs_fn");
 let model: DemoModelServer;
 let executor: Executor;
 let app: http.Server;
+let appPort: number;
+let startApp: (port: number) => Promise<number>;
 let docs: http.Server;
 let docsUrl: string;
 let restorePolicy: () => void;
@@ -69,9 +71,13 @@ beforeAll(async () => {
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
 
   const handler = serve({ client: inngest, functions });
-  app = http.createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", () => resolve()));
-  await executor.sync(`http://127.0.0.1:${(app.address() as AddressInfo).port}/api/inngest`);
+  startApp = async (port) => {
+    app = http.createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => app.listen(port, "127.0.0.1", () => resolve()));
+    return (app.address() as AddressInfo).port;
+  };
+  appPort = await startApp(0);
+  await executor.sync(`http://127.0.0.1:${appPort}/api/inngest`);
 
   // A 300-page book of about 3,000 characters a page, as a real one would have.
   const { makePdf } = await import("@/lib/ingest/testing/make-pdf");
@@ -282,6 +288,37 @@ describe("summarize-document", () => {
     const parts = events.filter((event) => event.type === "partial").length;
     // Every part's model call failed twice before it answered.
     expect(model.stats().requests - before).toBeGreaterThanOrEqual(parts * 3);
+  });
+
+  it("finishes a job whose app went down mid-run, once the app is back, without duplicating events", async () => {
+    const ownerId = await createTestOwner();
+    const { id } = await createJob(
+      ownerId,
+      {
+        kind: "summarize",
+        source: { type: "text", text: longText(40_000, "[[demo:ttft-ms=300]]") },
+      },
+      randomUUID(),
+    );
+    const deadline = Date.now() + 20_000;
+    while ((await db.jobEvent.count({ where: { jobId: id, type: "partial" } })) === 0) {
+      if (Date.now() > deadline) throw new Error("no part was summarized");
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // The app stops answering (calls in flight are cut off), then comes back on the same address.
+    const down = app;
+    down.closeAllConnections();
+    await new Promise<void>((resolve) => down.close(() => resolve()));
+    expect((await jobRow(id)).status).toBe("running");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await startApp(appPort);
+    const row = await until(id, finished, 60_000);
+    expect(row.status).toBe("completed");
+    const events = await eventsOf(id);
+    expectCleanLog(events);
+    expect(events.filter((event) => event.type === "partial")).toHaveLength(
+      (row.result as { parts: number }).parts,
+    );
   });
 
   it("cancels mid-run: keeps the parts already summarized and ends with job.cancelled", async () => {
