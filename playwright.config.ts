@@ -47,6 +47,7 @@ export default defineConfig({
       EXECUTOR_PORT: "8388",
       DEMO_MODEL_PORT: "8887",
       SMTP_SINK_PORT: "2625",
+      DEV_MAILBOX: "on",
     },
   },
 });

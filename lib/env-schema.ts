@@ -54,6 +54,8 @@ export const envSchema = z
     SMTP_URL: optionalString,
     SMTP_SINK_PORT: port.default(2525),
     MAIL_FROM: z.string().default("Dispatch <dispatch@localhost>"),
+    /** Serves /dev/mailbox from a production build: the e2e server only (it shows every mailed link). */
+    DEV_MAILBOX: z.enum(["on", "off"]).default("off"),
   })
   .transform((env) => ({
     ...env,

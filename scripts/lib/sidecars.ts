@@ -10,6 +10,7 @@ import { startDemoModel } from "@/lib/ai/demo-model/server";
 import { resolveModel } from "@/lib/ai/models";
 import type { Env } from "@/lib/env-schema";
 import { startExecutor } from "@/inngest-executor";
+import { startSmtpSink } from "@/lib/email/sink";
 import { log, type Sidecar } from "./stack";
 
 export async function startSidecars(env: Env): Promise<{ sidecars: Sidecar[]; childEnv: Record<string, string> }> {
@@ -41,6 +42,19 @@ export async function startSidecars(env: Env): Promise<{ sidecars: Sidecar[]; ch
     log("executor", `embedded Inngest executor at ${executor.url}, runs ${appUrl} (runs page: ${executor.url}/)`);
   } else {
     log("executor", "using the configured Inngest server (INNGEST_DEV / INNGEST_EVENT_KEY / INNGEST_BASE_URL)");
+  }
+
+  if (!process.env.SMTP_URL) {
+    const sink = await startSmtpSink({
+      port: env.SMTP_SINK_PORT,
+      databaseUrl: env.DATABASE_URL,
+      log: (line) => log("mail", line),
+    });
+    childEnv.SMTP_URL = sink.url;
+    sidecars.push({ name: "mail", stop: () => sink.stop() });
+    log("mail", `SMTP sink at ${sink.url}; read the mail at ${new URL("/dev/mailbox", env.APP_URL)}`);
+  } else {
+    log("mail", "sending through SMTP_URL");
   }
 
   return { sidecars, childEnv };
