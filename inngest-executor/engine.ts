@@ -120,9 +120,12 @@ export class Engine {
   private reclaimTimer: NodeJS.Timeout | undefined;
   /** Keep-alive connections to the apps; a call may take as long as its step (up to callTimeoutMs). */
   private readonly agent: Agent;
+  /** Names this executor's connections in pg_stat_activity. */
+  private readonly applicationName: string;
 
   constructor(private readonly options: EngineOptions) {
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 12 });
+    this.applicationName = `inngest-executor:${options.schema}`;
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 12, application_name: this.applicationName });
     this.pool.on("error", (err) => options.log(`db pool error: ${err.message}`));
     this.s = schemaIdent(options.schema);
     // NOTE: channel names are limited to 63 bytes, so a long schema name is hashed.
@@ -132,21 +135,46 @@ export class Engine {
 
   async start(): Promise<void> {
     await migrateSchema(this.pool, this.options.schema);
-    this.livenessClient = new pg.Client({ connectionString: this.options.databaseUrl });
-    this.livenessClient.on("error", (err) => this.options.log(`liveness connection error: ${err.message}`));
-    await this.livenessClient.connect();
-    await this.livenessClient.query("SELECT pg_advisory_lock($1, $2)", [LIVENESS_LOCK_CLASS, this.workerId]);
-    this.listenClient = new pg.Client({ connectionString: this.options.databaseUrl });
-    this.listenClient.on("error", (err) => this.options.log(`listen connection error: ${err.message}`));
-    this.listenClient.on("notification", () => this.wake());
-    await this.listenClient.connect();
-    await this.listenClient.query(`LISTEN ${this.wakeChannel}`);
+    this.livenessClient = await this.dedicatedConnection("liveness", async (client) => {
+      await client.query("SELECT pg_advisory_lock($1, $2)", [LIVENESS_LOCK_CLASS, this.workerId]);
+      this.livenessClient = client;
+    });
+    this.listenClient = await this.dedicatedConnection("listen", async (client) => {
+      client.on("notification", () => this.wake());
+      await client.query(`LISTEN ${this.wakeChannel}`);
+      this.listenClient = client;
+      this.wake();
+    });
     await this.reclaimDeadLeases();
     this.reclaimTimer = setInterval(() => {
       this.reclaimDeadLeases().catch((err: Error) => this.options.log(`reclaim failed: ${err.message}`));
     }, 1000);
     this.reclaimTimer.unref();
     this.loopPromise = this.loop();
+  }
+
+  /**
+   * A connection of its own (the liveness lock, LISTEN), reopened if it drops:
+   * while the liveness lock is lost, other executors may take this one's
+   * leases, and its stale results are then discarded by the lease check.
+   */
+  private async dedicatedConnection(label: string, setup: (client: pg.Client) => Promise<void>): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: this.applicationName });
+    let ready = false;
+    client.on("error", (err) => this.options.log(`${label} connection error: ${err.message}`));
+    client.on("end", () => {
+      if (!ready || this.stopped) return;
+      this.options.log(`${label} connection closed; reconnecting`);
+      const retry = () => {
+        if (this.stopped) return;
+        this.dedicatedConnection(label, setup).catch(() => setTimeout(retry, 1000));
+      };
+      setTimeout(retry, 250);
+    });
+    await client.connect();
+    await setup(client);
+    ready = true;
+    return client;
   }
 
   async stop(): Promise<void> {

@@ -3,9 +3,10 @@
  * leased with SKIP LOCKED and each run's changes happen under its row lock, so
  * every run completes and, with nothing crashing, every step runs exactly once.
  */
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Executor } from "./index";
-import { dropSchema, sendEvent, startTestApp, startTestExecutor, testClient, testSchema, waitForRuns, type TestApp } from "./test-helpers";
+import { databaseUrl, dropSchema, sendEvent, startTestApp, startTestExecutor, testClient, testSchema, waitForRuns, type TestApp } from "./test-helpers";
 
 const schema = testSchema("multi");
 const executors: Executor[] = [];
@@ -50,5 +51,24 @@ it("completes every run exactly once when three executors share the queue", asyn
   }
   for (let n = 0; n < events.length; n++) {
     for (const part of ["x", "y", "final"]) expect(executions.get(`${n}:${part}`), `${n}:${part}`).toBe(1);
+  }
+});
+
+it("keeps working after Postgres drops all of its connections", async () => {
+  const admin = new pg.Client({ connectionString: databaseUrl() });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ n: number }>(
+      "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
+      [`inngest-executor:${schema}`],
+    );
+    expect(rows[0]?.n).toBeGreaterThan(0);
+  } finally {
+    await admin.end();
+  }
+  const ids = (await Promise.all(Array.from({ length: 6 }, (_, i) => sendEvent(executors[i % 3]?.url ?? "", { name: "multi/go", data: { n: 100 + i } })))).flat();
+  for (const [i, id] of ids.entries()) {
+    const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
+    expect(run).toMatchObject({ status: "Completed", output: `xy${100 + i}` });
   }
 });
