@@ -79,7 +79,9 @@ test.describe("jobs", () => {
     await expect(page.getByText("Ready: Autovacuum notes")).toBeVisible();
 
     await page.getByRole("radio", { name: "Research a question" }).check({ force: true });
-    await page.getByRole("textbox", { name: "Question" }).fill("When does autovacuum vacuum a table?");
+    await page
+      .getByRole("textbox", { name: "Question" })
+      .fill("When does autovacuum vacuum a table?");
     await page.getByLabel("Let me approve or edit the research plan before it searches").check();
     await page.getByRole("button", { name: "Start research" }).click();
     await expect(page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
