@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -35,7 +36,9 @@ export interface ScenarioResult {
 }
 
 export interface ExecutorBenchResults {
-  machine: { cpus: number; node: string };
+  at: string;
+  /** Load average at the end: the machine is shared, and other work inflates latencies. */
+  machine: { cpus: number; node: string; loadAverage: number[] };
   scenarios: ScenarioResult[];
   throughput: {
     mode: ScenarioResult["mode"];
@@ -69,7 +72,25 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function run(options: { rounds50?: number; sequentialRuns?: number; queuedRuns?: number } = {}): Promise<ExecutorBenchResults> {
+export interface ExecutorBenchOptions {
+  /** Sequential runs measured at concurrency 1 (default 60). */
+  sequentialRuns?: number;
+  /** Batches of 50 simultaneous runs (default 4). */
+  rounds50?: number;
+  /** Runs queued at once for the throughput figure (default 1000). */
+  queuedRuns?: number;
+}
+
+/** Runs the benchmark, prints its table and writes bench/results/executor.json. */
+export async function run(options: ExecutorBenchOptions = {}): Promise<ExecutorBenchResults> {
+  const results = await measure(options);
+  console.log(formatTable(results));
+  mkdirSync(path.join(root, "bench", "results"), { recursive: true });
+  writeFileSync(path.join(root, "bench", "results", "executor.json"), `${JSON.stringify(results, null, 2)}\n`);
+  return results;
+}
+
+export async function measure(options: ExecutorBenchOptions = {}): Promise<ExecutorBenchResults> {
   const sequentialRuns = options.sequentialRuns ?? 60;
   const rounds50 = options.rounds50 ?? 4;
   const queuedRuns = options.queuedRuns ?? 1000;
@@ -178,7 +199,8 @@ export async function run(options: { rounds50?: number; sequentialRuns?: number;
     }
 
     return {
-      machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, node: process.version, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) },
       scenarios,
       throughput,
       targets: { eventToFirstStepP95Ms: 50, perStepOverheadMs: 10 },
@@ -210,13 +232,6 @@ export function formatTable(results: ExecutorBenchResults): string {
   return lines.join("\n");
 }
 
-async function main() {
-  const results = await run();
-  console.log(formatTable(results));
-  mkdirSync(path.join(root, "bench", "results"), { recursive: true });
-  writeFileSync(path.join(root, "bench", "results", "executor.json"), `${JSON.stringify(results, null, 2)}\n`);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  await main();
+  await run();
 }
