@@ -216,6 +216,7 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
 
 export function formatTable(results: ExecutorBenchResults): string {
   const lines = [
+    `executor benchmark: ${results.machine.cpus} CPUs, load average ${results.machine.loadAverage.join(" / ")} (shared machine)`,
     "mode            conc  event→first step p50/p95/p99 ms   event→first call p50/p95 ms   per-step overhead p50/p95/p99 ms",
     ...results.scenarios.map((s) => {
       const l = s.eventToFirstStepMs;
