@@ -101,6 +101,24 @@ beforeAll(async () => {
         `<!doctype html><html><head><title>Routine Vacuuming</title></head><body><article><h1>Routine Vacuuming</h1>` +
           `${[1, 2, 3, 4].map((n) => `<p>${paragraph(n)}</p>`).join("")}</article></body></html>`,
       );
+    } else if (req.url?.startsWith("/searx/search?")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          results: [
+            {
+              url: `${docsUrl}/article.html`,
+              title: "Routine Vacuuming (web)",
+              content: "Vacuum removes dead rows.",
+            },
+            {
+              url: `${docsUrl}/gone.html`,
+              title: "A vanished page",
+              content: "Autovacuum thresholds, from the search snippet.",
+            },
+          ],
+        }),
+      );
     } else if (req.url === "/slow.txt") {
       setTimeout(() => {
         res.writeHead(200, { "content-type": "text/plain" });
@@ -456,6 +474,34 @@ describe("research-question", () => {
     });
     expect(sources.map((source) => source.rank)).toEqual(sources.map((_, i) => i + 1));
     expect(sources.every((source) => source.read)).toBe(true);
+  });
+
+  it("reads the pages a web search provider finds, through the SSRF-safe client, and cites them by URL", async () => {
+    const { setSearchProviders } = await import("@/lib/search");
+    const { searxngSearch } = await import("@/lib/search/searxng-search");
+    const restore = setSearchProviders([searxngSearch(`${docsUrl}/searx`)]);
+    try {
+      const ownerId = await createTestOwner();
+      const { id } = await createJob(
+        ownerId,
+        { kind: "research", question: "How does vacuum work?", approvePlan: false },
+        randomUUID(),
+      );
+      const row = await until(id, finished, 30_000);
+      expect(row.status).toBe("completed");
+      const sources = await db.jobSource.findMany({
+        where: { jobId: id },
+        orderBy: { rank: "asc" },
+        select: { ref: true, url: true, rank: true, read: true },
+      });
+      expect(sources).toEqual([
+        { ref: `url:${docsUrl}/article.html`, url: `${docsUrl}/article.html`, rank: 1, read: true },
+        { ref: `url:${docsUrl}/gone.html`, url: `${docsUrl}/gone.html`, rank: 2, read: true },
+      ]);
+      expect((row.result as { markdown: string }).markdown).toMatch(/\[1\]/);
+    } finally {
+      restore();
+    }
   });
 
   it("runs straight through without approval and never searches another owner's library", async () => {

@@ -25,7 +25,7 @@ import { db } from "@/lib/db";
 import { chunkText, pagesInRange } from "@/lib/ingest/chunk-text";
 import { isIngestError } from "@/lib/ingest/errors";
 import { storedJobInputSchema } from "@/lib/jobs/schemas";
-import { downloadDocument, saveDocument } from "@/lib/search/documents";
+import { checksumOf, downloadDocument, saveDocument } from "@/lib/search/documents";
 
 /** About 1,500 tokens per part for ordinary documents. */
 export const SUMMARY_CHUNK_CHARS = 6_000;
@@ -45,6 +45,8 @@ const MAP_END = 0.9;
 
 interface ReadDocument {
   documentId: string;
+  /** Of the text the parts' offsets index into. */
+  checksum: string;
   title: string;
   sourceRef: string;
   url: string | null;
@@ -55,14 +57,22 @@ interface ReadDocument {
 // A map step reads its slice of the document; the parts of one job run on
 // the same process one after another, so the last few texts are kept.
 const recentTexts = new Map<string, string>();
-async function documentText(documentId: string): Promise<string> {
-  const cached = recentTexts.get(documentId);
+async function documentText(documentId: string, checksum: string): Promise<string> {
+  const key = `${documentId}:${checksum}`;
+  const cached = recentTexts.get(key);
   if (cached !== undefined) return cached;
-  const document = await db.document.findUniqueOrThrow({
+  const document = await db.document.findUnique({
     where: { id: documentId },
-    select: { text: true },
+    select: { text: true, checksum: true },
   });
-  recentTexts.set(documentId, document.text);
+  // A shared document re-imported mid-run: the parts' offsets no longer fit its text.
+  if (!document || document.checksum !== checksum) {
+    throw jobFailure(
+      "document_changed",
+      "The document was changed or removed while it was being summarized. Start a new summary.",
+    );
+  }
+  recentTexts.set(key, document.text);
   if (recentTexts.size > 4) recentTexts.delete(recentTexts.keys().next().value!);
   return document.text;
 }
@@ -90,7 +100,7 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
   const input = storedJobInputSchema.parse(job.input);
   if (input.kind !== "summarize") throw jobFailure("invalid_input", "This job is not a summary.");
   const source = input.source;
-  let saved: { id: string };
+  let saved: { id: string; checksum: string };
   let title: string;
   let text: string;
   let url: string | null = null;
@@ -99,7 +109,7 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
   if (source.type === "document") {
     const document = await db.document.findFirst({
       where: { id: source.documentId, OR: [{ ownerId }, { ownerId: null }] },
-      select: { id: true, title: true, text: true, sourceUrl: true },
+      select: { id: true, title: true, text: true, sourceUrl: true, checksum: true },
     });
     if (!document)
       throw jobFailure("document_not_found", "That document is no longer in your library.");
@@ -111,7 +121,10 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
     title =
       source.title ??
       (text.split("\n").find((line) => line.trim()) ?? "Pasted text").trim().slice(0, 80);
-    saved = await saveDocument({ ownerId, title, text, mime: "text/plain" });
+    saved = {
+      ...(await saveDocument({ ownerId, title, text, mime: "text/plain" })),
+      checksum: checksumOf(text),
+    };
   } else {
     try {
       const downloaded = await downloadDocument(source.url);
@@ -120,13 +133,16 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
       url = downloaded.url;
       pageSpans = downloaded.pages;
       truncated = downloaded.truncated;
-      saved = await saveDocument({
-        ownerId,
-        title,
-        text,
-        mime: downloaded.contentType,
-        sourceUrl: downloaded.url,
-      });
+      saved = {
+        ...(await saveDocument({
+          ownerId,
+          title,
+          text,
+          mime: downloaded.contentType,
+          sourceUrl: downloaded.url,
+        })),
+        checksum: checksumOf(text),
+      };
     } catch (error) {
       if (isIngestError(error)) {
         // Retried (the site may come back); the code and message survive to onFailure.
@@ -137,15 +153,14 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
     }
   }
   const chunks = chunkText(text, {
-    maxChars: Math.max(
-      SUMMARY_CHUNK_CHARS, // Overlap and cuts at sentence ends make parts shorter than the limit: aim below the cap.
-      Math.ceil(text.length / (MAX_PARTS * 0.8)),
-    ),
+    // Overlap and cuts at sentence ends make parts shorter than the limit: aim below the cap.
+    maxChars: Math.max(SUMMARY_CHUNK_CHARS, Math.ceil(text.length / (MAX_PARTS * 0.8))),
   });
   if (chunks.length === 0)
     throw jobFailure("empty_document", "There is no text to summarize in this document.");
   return {
     documentId: saved.id,
+    checksum: saved.checksum,
     title,
     url,
     sourceRef: url && source.type === "url" ? `url:${url}` : `document:${saved.id}`,
@@ -220,7 +235,10 @@ export const summarizeDocument = inngest.createFunction(
             `summarize-part-${n}`,
             `Summarizing part ${n} of ${total}`,
             async () => {
-              const text = (await documentText(document.documentId)).slice(part.start, part.end);
+              const text = (await documentText(document.documentId, document.checksum)).slice(
+                part.start,
+                part.end,
+              );
               const summary = await summarize(text);
               return {
                 value: summary,
