@@ -273,6 +273,7 @@ describe("summarize-document", () => {
     expect(row.errorMessage).toBeTruthy();
     const events = await eventsOf(id);
     expect(events.at(-1)).toMatchObject({ type: "job.failed", data: { code: "http_error" } });
+    expect(events.at(-2)).toMatchObject({ type: "step.failed", step: "read-document" });
   });
 
   it("ends failed, durably, when the model keeps failing after retries", async () => {
@@ -286,6 +287,13 @@ describe("summarize-document", () => {
     expect(row.status).toBe("failed");
     expect(row.errorCode).toBe("model_unavailable");
     expect(row.errorMessage).toMatch(/language model did not answer/);
+    // The timeline shows which step failed, then the job's end.
+    const events = await eventsOf(id);
+    expectCleanLog(events);
+    expect(events.slice(-2).map((event) => [event.type, event.step])).toEqual([
+      ["step.failed", "summarize-part-1"],
+      ["job.failed", "fail"],
+    ]);
   });
 
   it("retries a failed step without duplicating its events", async () => {

@@ -23,6 +23,7 @@ import {
 } from "@/lib/jobs/event-log";
 import { jobErrorSchema, jobIdSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
 import { ModelConfigError } from "@/lib/ai/models";
+import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
 
 export type StepTools = GetStepTools<typeof inngest>;
@@ -147,6 +148,7 @@ export async function markJobFailed(input: { event: unknown; error: Error }): Pr
   };
   logger.error("jobs.failed", { jobId, correlationId, code: error.code, error: input.error });
   try {
+    await markUnfinishedStepsFailed(jobId, error.message);
     await commitStep(jobId, "fail", { status: "failed", error });
   } catch (failure) {
     if (
@@ -156,6 +158,34 @@ export async function markJobFailed(input: { event: unknown; error: Error }): Pr
     )
       return;
     throw failure;
+  }
+}
+
+/**
+ * The steps that started and never completed are the ones that failed: each
+ * gets its `step.failed`, so the timeline shows where the job stopped. The
+ * step's own `step.started` is repeated first, as the step would have, so the
+ * event lands at the next index of that step's log.
+ */
+async function markUnfinishedStepsFailed(jobId: string, message: string): Promise<void> {
+  const events = await db.jobEvent.findMany({
+    where: { jobId, type: { in: ["step.started", "step.completed"] } },
+    orderBy: { seq: "asc" },
+    select: { type: true, step: true, data: true },
+  });
+  const open = new Map<string, NewJobEvent>();
+  for (const event of events) {
+    if (event.type === "step.started")
+      open.set(event.step, { type: event.type, data: event.data as Record<string, unknown> });
+    else open.delete(event.step);
+  }
+  for (const [step, started] of open) {
+    const stepEvents = await db.jobEvent.count({ where: { jobId, step } });
+    // Only a step that wrote nothing but its start: anything else would not line up with its log.
+    if (stepEvents !== 1) continue;
+    await commitStep(jobId, step, {
+      events: [started, { type: "step.failed", data: { message } }],
+    });
   }
 }
 
