@@ -933,7 +933,8 @@ export class Engine {
 
   private async invoke(tx: Tx, run: RunRow, op: Op, name: string): Promise<void> {
     const opts = invokeOptsSchema.parse(op.opts ?? {});
-    await this.markWaiting(tx, run.id, op.id, name, "InvokeFunction", "waiting");
+    // An invoke already under way (its step is recorded) must not start a second child.
+    if (!(await this.markWaiting(tx, run.id, op.id, name, "InvokeFunction", "waiting"))) return;
     const { rows } = await tx.query<{ config: FunctionConfig }>(`SELECT config FROM ${this.s}.functions WHERE id = $1`, [opts.function_id]);
     const config = rows[0] ? functionConfigSchema.safeParse(rows[0].config) : undefined;
     if (!config?.success) {
@@ -971,12 +972,13 @@ export class Engine {
     await this.notify(tx);
   }
 
-  private async markWaiting(tx: Tx, runId: string, stepId: string, name: string, op: string, status: string): Promise<void> {
-    await tx.query(
+  private async markWaiting(tx: Tx, runId: string, stepId: string, name: string, op: string, status: string): Promise<boolean> {
+    const { rowCount } = await tx.query(
       `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, started_at) VALUES ($1, $2, $3, $4, $5, now())
        ON CONFLICT (run_id, step_id) DO NOTHING`,
       [runId, stepId, name, op, status],
     );
+    return (rowCount ?? 0) > 0;
   }
 
   /** Records a step's result once: a memoized result is never overwritten. */
