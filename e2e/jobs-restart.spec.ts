@@ -1,0 +1,136 @@
+/**
+ * The app process dies mid-job and comes back: the job finishes with nothing
+ * lost or repeated. This spec runs its own app (the same production build, on
+ * a free port) and its own embedded executor, so it can kill the app with
+ * SIGKILL without touching the shared e2e server.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+import { expect, test } from "@playwright/test";
+import { startExecutor, type Executor } from "@/inngest-executor";
+
+const databaseUrl =
+  process.env.E2E_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
+const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilUp(url: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+test.describe("jobs survive the app", () => {
+  let executor: Executor;
+  let app: ChildProcess | undefined;
+  let port: number;
+
+  function startApp() {
+    // Its own process group, so SIGKILL takes the whole server down at once.
+    app = spawn(
+      process.execPath,
+      [nextBin, "start", "--port", String(port), "--hostname", "127.0.0.1"],
+      {
+        detached: true,
+        stdio: "ignore",
+        env: {
+          ...process.env,
+          NODE_ENV: "production",
+          DATABASE_URL: databaseUrl,
+          APP_URL: `http://127.0.0.1:${port}`,
+          SESSION_SECRET: "e2e-session-secret-not-for-production-use",
+          INNGEST_DEV: executor.url,
+          AI_PROVIDER: "demo",
+          DEMO_MODEL_URL: `http://127.0.0.1:${process.env.DEMO_MODEL_PORT ?? 8887}/v1`,
+          NEXT_TELEMETRY_DISABLED: "1",
+          LOG_LEVEL: "warn",
+        },
+      },
+    );
+    return waitUntilUp(`http://127.0.0.1:${port}/api/health`);
+  }
+
+  function killApp() {
+    if (app?.pid && app.exitCode === null) process.kill(-app.pid, "SIGKILL");
+    app = undefined;
+  }
+
+  test.beforeAll(async () => {
+    port = await freePort();
+    executor = await startExecutor({
+      databaseUrl,
+      port: 0,
+      schema: `inngest_executor_restart_${port}`,
+      appUrls: [`http://127.0.0.1:${port}/api/inngest`],
+      resyncIntervalMs: 1_000,
+      retryBaseMs: 200,
+      retryMaxMs: 1_000,
+      log: () => undefined,
+    });
+    await startApp();
+  });
+
+  test.afterAll(async () => {
+    killApp();
+    await executor?.stop();
+  });
+
+  test("kill the app mid-job with SIGKILL, start it again, and the job finishes", async ({
+    page,
+  }) => {
+    test.setTimeout(120_000);
+    const base = `http://127.0.0.1:${port}`;
+    await page.goto(`${base}/jobs`);
+    await page.getByRole("radio", { name: "Summarize" }).check({ force: true });
+    await page.getByLabel("Pasted text").check();
+    const paragraphs = Array.from(
+      { length: 160 },
+      (_, i) =>
+        `Paragraph ${i + 1}. Checkpoints flush dirty pages so that crash recovery replays less write-ahead log. [[demo:tps=15]]`,
+    );
+    await page.getByLabel("Text", { exact: true }).fill(paragraphs.join("\n\n"));
+    await page.getByRole("button", { name: "Summarize", exact: true }).click();
+    await expect(page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
+    await expect(page.getByTestId("partial-results").locator("li").first()).toBeVisible({
+      timeout: 30_000,
+    });
+
+    const status = page.getByRole("main").getByTestId("job-status").first();
+    await expect(status).toHaveAttribute("data-status", "running");
+    killApp();
+    await startApp();
+
+    await page.reload();
+    await expect(status).toHaveAttribute("data-status", "completed", { timeout: 60_000 });
+    await page.getByText(/^Event log/).click();
+    const log = page.getByTestId("event-log").locator("li");
+    const seqs = await log.evaluateAll((items) =>
+      items.map((item) => Number(item.getAttribute("data-seq"))),
+    );
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    const lines = await log.allTextContents();
+    const starts = lines
+      .filter((line) => line.endsWith("step.started"))
+      .map((line) => line.split(" · ")[1]);
+    expect(new Set(starts).size).toBe(starts.length);
+    expect(lines.filter((line) => line.endsWith("job.completed"))).toHaveLength(1);
+  });
+});
