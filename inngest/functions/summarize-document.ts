@@ -260,7 +260,13 @@ export const summarizeDocument = inngest.createFunction(
         groups.push(layer.slice(i, i + REDUCE_GROUP_SIZE));
       layer = await Promise.all(
         groups.map((group, i) =>
-          step.run(`combine-summaries-${round}-${i + 1}`, () => summarize(group.join("\n\n"), 6)),
+          jobStep(
+            step,
+            jobId,
+            `combine-summaries-${round}-${i + 1}`,
+            `Combining part summaries (${i + 1} of ${groups.length})`,
+            async () => ({ value: await summarize(group.join("\n\n"), 6) }),
+          ),
         ),
       );
     }
