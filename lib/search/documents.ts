@@ -6,6 +6,7 @@
  */
 import "server-only";
 import { createHash } from "node:crypto";
+import { stemmer } from "stemmer";
 import { removeStopwords } from "stopword";
 import { db } from "@/lib/db";
 import { chunkText } from "@/lib/ingest/chunk-text";
@@ -94,9 +95,10 @@ export async function saveDocument(
   return { id: created.id, created: true };
 }
 
-function terms(text: string): string[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [];
-  return [...new Set(removeStopwords(words))];
+/** Stemmed content words, so "vacuuming" in a passage matches "vacuum" in the question. */
+function stems(text: string): string[] {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? [];
+  return removeStopwords(words).map((word) => stemmer(word));
 }
 
 /**
@@ -110,14 +112,27 @@ export function bestPassages(
   options: { maxChars?: number; passageChars?: number } = {},
 ): string {
   const maxChars = options.maxChars ?? 1_600;
-  const wanted = new Set(terms(query));
+  const wanted = new Set(stems(query));
   const chunks = chunkText(text.slice(0, 400_000), {
     maxChars: options.passageChars ?? 800,
     overlap: 0,
   });
-  const scored = chunks.map((chunk) => {
-    const words = terms(chunk.text);
-    return { chunk, score: words.filter((word) => wanted.has(word)).length };
+  // BM25-like: rare question words count for more, repeats for a little more.
+  const counts = chunks.map((chunk) => {
+    const frequency = new Map<string, number>();
+    for (const word of stems(chunk.text))
+      if (wanted.has(word)) frequency.set(word, (frequency.get(word) ?? 0) + 1);
+    return frequency;
+  });
+  const weight = new Map<string, number>();
+  for (const word of wanted) {
+    const containing = counts.filter((frequency) => frequency.has(word)).length;
+    weight.set(word, containing ? Math.log(1 + chunks.length / containing) : 0);
+  }
+  const scored = chunks.map((chunk, i) => {
+    let score = 0;
+    for (const [word, n] of counts[i]!) score += weight.get(word)! * (1 + Math.log(n));
+    return { chunk, score };
   });
   const picked: typeof chunks = [];
   let used = 0;
