@@ -23,6 +23,7 @@ import {
 } from "@/lib/jobs/event-log";
 import { jobErrorSchema, jobIdSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
 import { ModelConfigError } from "@/lib/ai/models";
+import { ingestErrorCodes } from "@/lib/ingest/errors";
 import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
 
@@ -53,13 +54,34 @@ export const jobFunctionOptions = {
  * code back from the message, the only part of an error that survives the trip
  * through the orchestrator.
  */
-export function jobFailure(code: string, message: string, cause?: unknown): NonRetriableError {
+export function jobFailure(
+  code: JobFailureCode,
+  message: string,
+  cause?: unknown,
+): NonRetriableError {
   return new NonRetriableError(`${code}: ${message}`, { cause });
 }
 
+/**
+ * The codes whose messages Dispatch wrote for users. Only these are shown:
+ * any other error (a library's, the database's) may carry internals, so the
+ * job gets a generic message and the details go to the log.
+ */
+const jobFailureCodes = [
+  ...ingestErrorCodes,
+  "invalid_input",
+  "document_not_found",
+  "document_changed",
+  "job_finished",
+  "job_not_found",
+  "model_unavailable",
+  "model_not_configured",
+] as const;
+export type JobFailureCode = (typeof jobFailureCodes)[number];
+
 export function jobErrorFromMessage(message: string | undefined): JobError | null {
   const match = /^([a-z][a-z0-9_]*): ([\s\S]+)$/.exec(message ?? "");
-  if (!match) return null;
+  if (!match || !(jobFailureCodes as readonly string[]).includes(match[1]!)) return null;
   const parsed = jobErrorSchema.safeParse({ code: match[1], message: match[2]!.slice(0, 2000) });
   return parsed.success ? parsed.data : null;
 }
