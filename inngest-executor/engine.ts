@@ -653,13 +653,22 @@ export class Engine {
         job = undefined;
         if (!this.stopped) {
           this.options.log(`job ${current.id} (${current.kind}) of run ${current.run_id} errored: ${(err as Error).message}`);
-          await this.pool
-            .query(
-              `UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL, run_at = now() + interval '500 milliseconds'
-               WHERE id = $1 AND lease_token = $2`,
-              [current.id, current.lease_token],
-            )
-            .catch(() => undefined);
+          // Hand the job back (retried: the error may have been a dropped connection, and a lease
+          // kept by a live worker would only expire after callTimeoutMs).
+          for (let attempt = 0; attempt < 5; attempt++) {
+            const released = await this.pool
+              .query(
+                `UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL, run_at = now() + interval '500 milliseconds'
+                 WHERE id = $1 AND lease_token = $2`,
+                [current.id, current.lease_token],
+              )
+              .then(
+                () => true,
+                () => false,
+              );
+            if (released || this.stopped) break;
+            await delay(200 * (attempt + 1));
+          }
         }
       } finally {
         this.inflight.delete(current.id);
@@ -1149,18 +1158,29 @@ export class Engine {
   private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.pool.connect();
+      // NOTE: a checked-out client has no pool error listener; a connection lost between two queries would
+      // otherwise be an uncaught 'error' event. The next query fails and the client is discarded below.
+      let lost: Error | undefined;
+      const onError = (err: Error) => {
+        lost = err;
+      };
+      client.on("error", onError);
       try {
         await client.query("BEGIN");
         const result = await fn(client);
         await client.query("COMMIT");
         return result;
       } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
+        if (!lost) await client.query("ROLLBACK").catch(() => undefined);
         const code = (err as { code?: string }).code;
         if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        // A dropped connection rolled the transaction back (or, at COMMIT, maybe not: every
+        // transaction here is safe to repeat, as leases and memoized results are checked first).
+        if ((lost || isConnectionError(err)) && attempt < 3) continue;
         throw err;
       } finally {
-        client.release();
+        client.off("error", onError);
+        client.release(lost);
       }
     }
   }
@@ -1222,6 +1242,13 @@ function concurrencyKeysFor(config: FunctionConfig, vars: Record<string, unknown
 
 function concurrencyLimit(key: string): number {
   return Number(key.split("|", 1)[0]);
+}
+
+const CONNECTION_ERROR_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+
+function isConnectionError(err: unknown): boolean {
+  const { code, message } = err as { code?: string; message?: string };
+  return (code !== undefined && CONNECTION_ERROR_CODES.has(code)) || /Connection terminated|ECONNRESET|ECONNREFUSED/.test(message ?? "");
 }
 
 function parseJson(text: string): unknown {

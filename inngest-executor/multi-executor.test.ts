@@ -71,4 +71,4 @@ it("keeps working after Postgres drops all of its connections", async () => {
     const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
     expect(run).toMatchObject({ status: "Completed", output: `xy${100 + i}` });
   }
-});
+}, 60_000);

@@ -67,6 +67,7 @@ export async function startTestApp(client: Inngest.Any, functions: InngestFuncti
 
 export async function sendEvent(executorUrl: string, event: Record<string, unknown> | Record<string, unknown>[]): Promise<string[]> {
   const res = await fetch(`${executorUrl}/e/test-key`, { method: "POST", body: JSON.stringify(event) });
+  if (!res.ok) throw new Error(`POST /e answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { ids: string[] };
   return body.ids;
 }
