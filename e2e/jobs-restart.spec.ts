@@ -102,7 +102,7 @@ test.describe("jobs survive the app", () => {
     await page.getByRole("radio", { name: "Summarize" }).check({ force: true });
     await page.getByLabel("Pasted text").check();
     const paragraphs = Array.from(
-      { length: 160 },
+      { length: 400 },
       (_, i) =>
         `Paragraph ${i + 1}. Checkpoints flush dirty pages so that crash recovery replays less write-ahead log. [[demo:tps=15]]`,
     );

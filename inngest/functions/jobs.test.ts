@@ -13,6 +13,7 @@ import { startExecutor, type Executor } from "@/inngest-executor";
 import { dropSchema, testSchema } from "@/inngest-executor/test-helpers";
 
 const schema = testSchema("jobs_fn");
+let OWNER_CONCURRENCY_LIMIT: number;
 let model: DemoModelServer;
 let executor: Executor;
 let app: http.Server;
@@ -67,6 +68,7 @@ beforeAll(async () => {
   ({ jobDispatcher } = await import("@/lib/jobs/dispatch"));
   const { inngest } = await import("@/inngest/client");
   const { functions } = await import("@/inngest/functions");
+  ({ OWNER_CONCURRENCY_LIMIT } = await import("@/inngest/functions/_lib/job-step"));
   const { setDocumentNetworkPolicy } = await import("@/lib/search/documents");
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
 
@@ -348,6 +350,45 @@ describe("summarize-document", () => {
     expect(events.filter((event) => event.type === "partial")).toHaveLength(
       (row.result as { parts: number }).parts,
     );
+  });
+
+  // NOTE: Inngest's concurrency limit counts steps executing, not runs that exist:
+  // a run between two steps holds no slot. So the cap shows in the work in flight:
+  // three jobs of up to eight parallel parts each would otherwise run far more.
+  it("caps one owner's work in flight across all their jobs", async () => {
+    const ownerId = await createTestOwner();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const text = `${longText(13_000, "[[demo:ttft-ms=300]]")}\n\nCopy ${i}.`;
+      ids.push(
+        (
+          await createJob(
+            ownerId,
+            { kind: "summarize", source: { type: "text", text } },
+            randomUUID(),
+          )
+        ).id,
+      );
+    }
+    let most = 0;
+    for (const deadline = Date.now() + 40_000; Date.now() < deadline;) {
+      const events = await db.jobEvent.findMany({
+        where: { jobId: { in: ids }, type: { in: ["step.started", "step.completed"] } },
+        select: { jobId: true, step: true, type: true },
+      });
+      const open = new Set<string>();
+      for (const event of events)
+        if (event.type === "step.started") open.add(`${event.jobId}/${event.step}`);
+      for (const event of events)
+        if (event.type === "step.completed") open.delete(`${event.jobId}/${event.step}`);
+      most = Math.max(most, open.size);
+      const rows = await db.job.findMany({ where: { id: { in: ids } }, select: { status: true } });
+      if (rows.every((row) => row.status === "completed")) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(OWNER_CONCURRENCY_LIMIT);
+    for (const id of ids) expect((await jobRow(id)).status).toBe("completed");
   });
 
   it("cancels mid-run: keeps the parts already summarized and ends with job.cancelled", async () => {

@@ -37,13 +37,19 @@ export const jobRequestedDataSchema = z.object({
 });
 export type JobRequestedData = z.infer<typeof jobRequestedDataSchema>;
 
-/** Running jobs per owner at a time; the rest wait in the orchestrator's queue. */
-export const RUNNING_JOBS_PER_OWNER = 2;
+/**
+ * The per-owner cap, through Inngest's concurrency key. NOTE: Inngest counts
+ * steps executing, not runs that exist (a run between steps, sleeping or
+ * waiting for input holds no slot), so this bounds how much model and fetch
+ * work one owner has in flight across all their jobs, including one job's
+ * parallel map; other owners' jobs are not held up by it.
+ */
+export const OWNER_CONCURRENCY_LIMIT = 4;
 
 /** The flow-control options both job functions share. */
 export const jobFunctionOptions = {
   idempotency: "event.data.jobId",
-  concurrency: { key: "event.data.ownerId", limit: RUNNING_JOBS_PER_OWNER },
+  concurrency: { key: "event.data.ownerId", limit: OWNER_CONCURRENCY_LIMIT },
   cancelOn: [{ event: "job/cancel.requested", if: "async.data.jobId == event.data.jobId" }],
   retries: 3 as const,
 };
