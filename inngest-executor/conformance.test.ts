@@ -197,6 +197,21 @@ function defineFunctions(executorUrl: string) {
     },
   );
 
+  const race = client.createFunction({ id: "race", triggers: [{ event: "conf/race" }] }, async ({ step, group }) => {
+    const winner = await group.parallel({ mode: "race" }, () =>
+      Promise.race([
+        step.run("fast", () => "fast"),
+        step.run("slow", async () => {
+          await new Promise((resolve) => setTimeout(resolve, 3000));
+          ran("race:slow-done");
+          return "slow";
+        }),
+      ]),
+    );
+    await step.run("after-race", () => ran("race:after"));
+    return winner;
+  });
+
   const fair = client.createFunction(
     { id: "fair", concurrency: { limit: 1, key: "event.data.ownerId" }, triggers: [{ event: "conf/fair" }] },
     async ({ event }) => {
@@ -232,6 +247,7 @@ function defineFunctions(executorUrl: string) {
       timed,
       fair,
       onCancelled,
+      race,
     ],
     plainFunctions: [tenSteps(plainClient, "plain")],
   };
@@ -288,6 +304,16 @@ describe("steps", () => {
     const run = await runOnce({ name: "conf/parallel" });
     expect(run).toMatchObject({ status: "Completed", output: { before: 1, after: "ABC" } });
     for (const key of ["par:before", "par:a", "par:b", "par:c", "par:after"]) expect(count(key)).toBe(1);
+  });
+
+  it("resumes a group.parallel race as soon as the first branch finishes", async () => {
+    const run = await runOnce({ name: "conf/race" });
+    expect(run).toMatchObject({ status: "Completed", output: "fast" });
+    // The step after the race ran while the losing branch was still running (the SDK ends the
+    // run only once every branch has finished), and the run did not spin while it waited.
+    expect(count("race:after")).toBe(1);
+    expect(timestamps.get("race:after")?.[0]).toBeLessThan(timestamps.get("race:slow-done")?.[0] ?? 0);
+    expect(app.calls.get("conf-race")).toBeLessThanOrEqual(8);
   });
 
   it("returns an invoked function's failure to the caller as an error", async () => {

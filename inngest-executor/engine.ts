@@ -95,6 +95,8 @@ interface JobOutcome {
   reschedule?: { runAt: Date; attempt: number; networkFailures: number; stepId?: string | null };
   /** The result queued no new work (only step results): the run's next call reuses this job and its lease. */
   continueInline?: boolean;
+  /** The result changed nothing (every op was already known): only other pending work can move the run on. */
+  idle?: boolean;
 }
 
 interface InflightJob {
@@ -859,6 +861,7 @@ export class Engine {
     }
     let outcome: JobOutcome = { continueInline: job.kind === "call" && job.step_id === null && fresh.every((op) => RESULT_OPS.has(op.op)) };
     const now = new Date();
+    let progressed = fresh.some((op) => op.op !== "StepPlanned" && op.op !== "DiscoveryRequest");
     for (const op of fresh) {
       const name = op.displayName ?? op.name ?? op.id;
       switch (op.op) {
@@ -899,8 +902,8 @@ export class Engine {
         }
         case "StepPlanned":
           if (op.id === job.step_id) break;
-          await this.insertJob(tx, run, "call", op.id, now, 0);
-          await this.markWaiting(tx, run.id, op.id, name, "StepRun", "queued");
+          if (await this.insertJob(tx, run, "call", op.id, now, 0)) progressed = true;
+          await this.markWaiting(tx, run.id, op.id, name, "StepRun", "queued", typeof op.opts?.parallelMode === "string" ? op.opts.parallelMode : null);
           break;
         case "Sleep": {
           const wakeAt = resolveWakeTime(op.name ?? "0s");
@@ -937,7 +940,7 @@ export class Engine {
           );
       }
     }
-    return outcome;
+    return outcome.reschedule ? outcome : { ...outcome, idle: !progressed };
   }
 
   private async invoke(tx: Tx, run: RunRow, op: Op, name: string): Promise<void> {
@@ -973,19 +976,29 @@ export class Engine {
     await this.notify(tx);
   }
 
-  private async insertJob(tx: Tx, run: RunRow, kind: JobRow["kind"], stepId: string | null, runAt: Date, attempt: number): Promise<void> {
-    await tx.query(
+  private async insertJob(tx: Tx, run: RunRow, kind: JobRow["kind"], stepId: string | null, runAt: Date, attempt: number): Promise<boolean> {
+    const { rowCount } = await tx.query(
       `INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at, attempt, concurrency_keys) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
       [run.id, kind, stepId, runAt, attempt, kind === "call" ? run.concurrency_keys : []],
     );
+    if (!rowCount) return false;
     await this.notify(tx);
+    return true;
   }
 
-  private async markWaiting(tx: Tx, runId: string, stepId: string, name: string, op: string, status: string): Promise<boolean> {
+  private async markWaiting(
+    tx: Tx,
+    runId: string,
+    stepId: string,
+    name: string,
+    op: string,
+    status: string,
+    parallelMode: string | null = null,
+  ): Promise<boolean> {
     const { rowCount } = await tx.query(
-      `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, started_at) VALUES ($1, $2, $3, $4, $5, now())
+      `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, started_at, parallel_mode) VALUES ($1, $2, $3, $4, $5, now(), $6)
        ON CONFLICT (run_id, step_id) DO NOTHING`,
-      [runId, stepId, name, op, status],
+      [runId, stepId, name, op, status, parallelMode],
     );
     return (rowCount ?? 0) > 0;
   }
@@ -1031,11 +1044,21 @@ export class Engine {
     excludeJobId: string | undefined,
     leaseTo?: string,
     knownKeys?: string[],
+    force = false,
+    excludeRaceLosers = true,
   ): Promise<JobRow | undefined> {
-    const { rows } = await tx.query<{ n: string }>(
-      `SELECT (SELECT count(*) FROM ${this.s}.jobs WHERE run_id = $1 AND kind <> 'run-timeout' AND id::text <> COALESCE($2, '')) +
+    const { rows } = force
+      ? { rows: [{ n: "0" }] }
+      : await tx.query<{ n: string }>(
+      // A race's losing branches do not hold the run back. Branches planned together share started_at
+      // (the planning transaction's now()), which identifies the race.
+      `SELECT (SELECT count(*) FROM ${this.s}.jobs j WHERE j.run_id = $1 AND j.kind <> 'run-timeout' AND j.id::text <> COALESCE($2, '')
+                 AND NOT ($3 AND EXISTS (
+                   SELECT 1 FROM ${this.s}.run_steps me JOIN ${this.s}.run_steps winner
+                     ON winner.run_id = me.run_id AND winner.started_at = me.started_at AND winner.parallel_mode = 'race' AND winner.state IS NOT NULL
+                   WHERE j.kind = 'call' AND me.run_id = j.run_id AND me.step_id = j.step_id AND me.parallel_mode = 'race'))) +
               (SELECT count(*) FROM ${this.s}.run_steps WHERE run_id = $1 AND status = 'waiting') AS n`,
-      [runId, excludeJobId ?? null],
+      [runId, excludeJobId ?? null, excludeRaceLosers],
     );
     if (Number(rows[0]?.n ?? 0) > 0) return undefined;
     const keys =
@@ -1093,7 +1116,16 @@ export class Engine {
       }
       await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = $1`, [job.id]);
       if (job.concurrency_keys.length > 0) await this.notify(tx);
-      return this.ensureProgress(tx, run.id, job.id, randomBytes(8).toString("hex"), run.concurrency_keys);
+      // The first branch of a race to finish resumes the run at once; the others finish on their own.
+      const race =
+        job.kind === "call" &&
+        job.step_id !== null &&
+        (await tx.query<{ parallel_mode: string | null }>(`SELECT parallel_mode FROM ${this.s}.run_steps WHERE run_id = $1 AND step_id = $2`, [run.id, job.step_id]))
+          .rows[0]?.parallel_mode === "race";
+      // After a call that changed nothing, a race's losing branches count as pending again: calling
+      // the function once more would only report them again (the SDK finishes a run only when every
+      // branch has), so the run waits for them instead of spinning.
+      return this.ensureProgress(tx, run.id, job.id, randomBytes(8).toString("hex"), run.concurrency_keys, race, !outcome.idle);
     });
   }
 

@@ -109,6 +109,8 @@ CREATE INDEX cancellations_event ON ${s}.cancellations (event_name);
 `,
   // v2: a hash of each app's synced config, so periodic re-syncs write (and log) only changes.
   (s) => `ALTER TABLE ${s}.apps ADD COLUMN config_hash text;`,
+  // v3: the parallel mode of a planned step ("race" resumes the run as soon as one branch is done).
+  (s) => `ALTER TABLE ${s}.run_steps ADD COLUMN parallel_mode text;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
