@@ -5,6 +5,7 @@
  */
 import { generateText } from "ai";
 import { inngest } from "@/inngest/client";
+import { jobOutcomeEvent } from "@/lib/email/events";
 import {
   callModel,
   jobFailure,
@@ -166,6 +167,7 @@ export const researchQuestion = inngest.createFunction(
         });
         return { seq: latest?.seq ?? 0 };
       });
+      await step.sendEvent("notify-needs-input", jobOutcomeEvent(jobId, "needs_input"));
       const answer = await waitForPlanAnswer(step, jobId, request.seq);
       if (answer?.action === "edit") plan = answer.plan;
       await jobWrite(step, jobId, "resume-research", {
@@ -309,6 +311,7 @@ export const researchQuestion = inngest.createFunction(
         },
       };
     });
+    await step.sendEvent("notify-outcome", jobOutcomeEvent(jobId, "completed"));
     return { jobId, sources: chosen.length };
   },
 );

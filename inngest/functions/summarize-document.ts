@@ -10,6 +10,7 @@
  */
 import { generateText } from "ai";
 import { inngest } from "@/inngest/client";
+import { jobOutcomeEvent } from "@/lib/email/events";
 import {
   callModel,
   jobFailure,
@@ -289,6 +290,7 @@ export const summarizeDocument = inngest.createFunction(
         },
       };
     });
+    await step.sendEvent("notify-outcome", jobOutcomeEvent(jobId, "completed"));
     return { jobId, parts: total };
   },
 );

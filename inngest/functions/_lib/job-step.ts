@@ -13,7 +13,8 @@
  */
 import { NonRetriableError, type GetStepTools } from "inngest";
 import { z } from "zod";
-import type { inngest } from "@/inngest/client";
+import { inngest } from "@/inngest/client";
+import { jobOutcomeEvent } from "@/lib/email/events";
 import {
   commitStep,
   InvalidTransitionError,
@@ -178,6 +179,8 @@ export async function markJobFailed(input: { event: unknown; error: Error }): Pr
   try {
     await markUnfinishedStepsFailed(jobId, error.message);
     await commitStep(jobId, "fail", { status: "failed", error });
+    // The event id is the notification key, so a repeated onFailure sends it once.
+    await inngest.send(jobOutcomeEvent(jobId, "failed"));
   } catch (failure) {
     if (
       failure instanceof InvalidTransitionError ||
