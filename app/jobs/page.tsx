@@ -1,3 +1,4 @@
+import { Suspense } from "react";
 import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
@@ -44,7 +45,15 @@ export default async function JobsPage({
           Your jobs
         </h2>
         <HydrateClient>
-          <JobsList status={status} />
+          <Suspense
+            fallback={
+              <p className="mt-6 text-sm text-zinc-500" aria-busy="true">
+                Loading jobs…
+              </p>
+            }
+          >
+            <JobsList status={status} />
+          </Suspense>
         </HydrateClient>
       </section>
     </div>

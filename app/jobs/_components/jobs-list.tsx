@@ -1,10 +1,11 @@
 "use client";
 
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useSuspenseInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { JobProgressBar } from "@/components/jobs/job-progress-bar";
 import { JobStatusBadge } from "@/components/jobs/job-status-badge";
 import { cn } from "@/components/ui/cn";
+import { LocalTime } from "@/components/ui/local-time";
 import { isTerminal, JOBS_PAGE_SIZE, jobStatuses, type JobStatus } from "@/lib/jobs/schemas";
 import { statusLabels } from "@/lib/jobs/view-model";
 import { useTRPC } from "@/lib/trpc/client";
@@ -12,7 +13,6 @@ import { useTRPC } from "@/lib/trpc/client";
 // While a job on screen is unfinished, the list refreshes now and then; each job's page is live.
 const ACTIVE_REFRESH_MS = 5000;
 
-const dateFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
 
 function StatusFilter({ status }: { status: JobStatus | undefined }) {
   const options: Array<JobStatus | undefined> = [undefined, ...jobStatuses];
@@ -42,7 +42,7 @@ function StatusFilter({ status }: { status: JobStatus | undefined }) {
 
 export function JobsList({ status }: { status: JobStatus | undefined }) {
   const trpc = useTRPC();
-  const query = useInfiniteQuery(
+  const query = useSuspenseInfiniteQuery(
     trpc.jobs.list.infiniteQueryOptions(
       { status, limit: JOBS_PAGE_SIZE },
       {
@@ -56,20 +56,17 @@ export function JobsList({ status }: { status: JobStatus | undefined }) {
       },
     ),
   );
-  const jobs = query.data?.pages.flatMap((page) => page.items) ?? [];
+  const jobs = query.data.pages.flatMap((page) => page.items);
 
   return (
     <div>
       <StatusFilter status={status} />
-      {query.isPending ? (
-        <p className="mt-6 text-sm text-zinc-500" aria-busy="true">
-          Loading jobs…
-        </p>
-      ) : query.isError ? (
+      {query.error ? (
         <p role="alert" className="mt-6 text-sm text-red-700 dark:text-red-400">
-          Your jobs could not be loaded: {query.error.message}
+          Your jobs could not be refreshed: {query.error.message}
         </p>
-      ) : jobs.length === 0 ? (
+      ) : null}
+      {jobs.length === 0 ? (
         <p className="mt-6 text-sm text-zinc-500">
           {status
             ? `No ${statusLabels[status].toLowerCase()} jobs.`
@@ -92,7 +89,7 @@ export function JobsList({ status }: { status: JobStatus | undefined }) {
                   </Link>
                   <p className="mt-0.5 text-xs text-zinc-500">
                     <span className="capitalize">{job.kind}</span> ·{" "}
-                    {dateFormat.format(job.createdAt)}
+                    <LocalTime date={job.createdAt} />
                   </p>
                 </div>
                 <JobStatusBadge status={job.status} />

@@ -1,5 +1,6 @@
 "use client";
 
+import { LocalTime } from "@/components/ui/local-time";
 import { JobProgressBar } from "@/components/jobs/job-progress-bar";
 import { JobStatusBadge } from "@/components/jobs/job-status-badge";
 import { useLiveJob, type JobDetail } from "@/components/jobs/use-live-job";
@@ -18,7 +19,6 @@ import { JobActions } from "./job-actions";
 import { Report, SourcesList } from "./report";
 import { StepTimeline } from "./step-timeline";
 
-const timeFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "medium" });
 
 function Section({
   title,
@@ -154,7 +154,7 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
     <div className="mx-auto w-full max-w-4xl px-4 py-10 sm:px-6">
       <p className="text-sm text-zinc-500">
         <span className="capitalize">{job.kind}</span> job · started{" "}
-        {timeFormat.format(job.createdAt)}
+        <LocalTime date={job.createdAt} />
       </p>
       <div className="mt-1 flex flex-wrap items-start justify-between gap-3">
         <h1 className="min-w-0 text-2xl font-semibold break-words">{job.title}</h1>
@@ -246,7 +246,7 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
           {events.map((event) => (
             <li key={event.seq} data-seq={event.seq}>
               <span className="text-zinc-500 tabular-nums">#{event.seq}</span>{" "}
-              {timeFormat.format(event.createdAt)} · {event.step} · {event.type}
+              <LocalTime date={event.createdAt} precision="seconds" /> · {event.step} · {event.type}
             </li>
           ))}
         </ol>
