@@ -1,0 +1,20 @@
+/**
+ * `npm run db:seed`: idempotent demo data. Imports the PostgreSQL manual as the
+ * shared research corpus when Debian's postgresql-doc-15 is installed
+ * (unchanged files are skipped, so running it again is cheap).
+ */
+import nextEnv from "@next/env";
+import { ensureDatabase, migrate } from "@/lib/db/migrate";
+import { parseEnv } from "@/lib/env-schema";
+import { importDemoCorpus } from "@/scripts/lib/demo-corpus";
+
+nextEnv.loadEnvConfig(process.cwd(), true, { info: () => {}, error: console.error });
+const { DATABASE_URL } = parseEnv(process.env);
+await ensureDatabase(DATABASE_URL);
+await migrate(DATABASE_URL, { log: (line) => console.log(`db: ${line}`) });
+const summary = await importDemoCorpus(DATABASE_URL, (line) => console.log(line));
+if (summary) {
+  console.log(
+    `seed: corpus has ${summary.files} files (${summary.created} new, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.failed} skipped)`,
+  );
+}
