@@ -52,6 +52,7 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
 
 export interface ChatBenchRow {
   concurrency: number;
+  mode: "steady" | "burst";
   direct: { ttftP50: number; ttftP99: number; tpsP50: number };
   route: { ttftP50: number; ttftP99: number; tpsP50: number };
   addedTtftP50: number;
@@ -63,7 +64,7 @@ export interface ChatBenchRow {
 export async function run(options: { ttftMs?: number; tokensPerSecond?: number; levels?: number[]; rounds?: number } = {}) {
   const pace = { ttftMs: options.ttftMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 40 };
   const levels = options.levels ?? [1, 10, 50];
-  const rounds = options.rounds ?? 4;
+  const rounds = options.rounds ?? 2;
   const model = await spawnDemoModel(pace);
   const app = await startApp({
     DEMO_MODEL_URL: model.url,
@@ -79,13 +80,34 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
       await measureStream(model.url, prompt(i));
       await measureRoute(app.url, cookies[0]!, prompt(i));
     }
-    for (const concurrency of levels) {
+    // Steady: `concurrency` streams always in flight, their starts spread over
+    // one stream's length (how concurrent users arrive). Burst: all start at
+    // the same instant, so every request's setup queues behind the others'.
+    const plan = [
+      ...levels.map((concurrency) => ({ concurrency, mode: "steady" as const })),
+      { concurrency: Math.max(...levels), mode: "burst" as const },
+    ];
+    const streamMs = pace.ttftMs + (100 / Math.max(pace.tokensPerSecond, 1)) * 1000;
+    for (const { concurrency, mode } of plan) {
       const direct: StreamSample[] = [];
       const route: StreamSample[] = [];
-      for (let round = 0; round < rounds; round++) {
-        const batch = Array.from({ length: concurrency }, (_, i) => i);
-        direct.push(...(await Promise.all(batch.map((i) => measureStream(model.url, prompt(i))))));
-        route.push(...(await Promise.all(batch.map((i) => measureRoute(app.url, cookies[i]!, prompt(i))))));
+      const workers = Array.from({ length: concurrency }, (_, i) => i);
+      const measureAll = async (measure: (i: number) => Promise<StreamSample>, into: StreamSample[]) => {
+        if (mode === "burst") {
+          for (let round = 0; round < rounds; round++) into.push(...(await Promise.all(workers.map(measure))));
+          return;
+        }
+        await Promise.all(
+          workers.map(async (i) => {
+            await new Promise((resolve) => setTimeout(resolve, (i * streamMs) / concurrency));
+            for (let round = 0; round < rounds; round++) into.push(await measure(i));
+          }),
+        );
+      };
+      // Alternate the two paths, twice each, so drift in machine load hits both.
+      for (let half = 0; half < 2; half++) {
+        await measureAll((i) => measureStream(model.url, prompt(i)), direct);
+        await measureAll((i) => measureRoute(app.url, cookies[i]!, prompt(i)), route);
       }
       const d = distribution(direct.map((s) => s.ttftMs));
       const r = distribution(route.map((s) => s.ttftMs));
@@ -93,6 +115,7 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
       const rTps = distribution(route.map((s) => s.tokensPerSecond));
       rows.push({
         concurrency,
+        mode,
         direct: { ttftP50: d.p50, ttftP99: d.p99, tpsP50: dTps.p50 },
         route: { ttftP50: r.p50, ttftP99: r.p99, tpsP50: rTps.p50 },
         addedTtftP50: r.p50 - d.p50,
@@ -107,10 +130,10 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
   }
 
   console.log(`\nChat: route vs demo model direct (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s, ${rounds} rounds)`);
-  console.log("streams  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   tok/s p50 direct/route (ratio)");
+  console.log("streams (mode)  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   tok/s p50 direct/route (ratio)");
   for (const row of rows) {
     console.log(
-      `${String(row.concurrency).padStart(7)}  ${row.direct.ttftP50.toFixed(1)}/${row.route.ttftP50.toFixed(1)} ms (+${row.addedTtftP50.toFixed(1)})`.padEnd(46) +
+      `${`${row.concurrency} (${row.mode})`.padStart(14)}  ${row.direct.ttftP50.toFixed(1)}/${row.route.ttftP50.toFixed(1)} ms (+${row.addedTtftP50.toFixed(1)})`.padEnd(46) +
         `${row.direct.ttftP99.toFixed(1)}/${row.route.ttftP99.toFixed(1)} ms (+${row.addedTtftP99.toFixed(1)})`.padEnd(35) +
         `${row.direct.tpsP50.toFixed(2)}/${row.route.tpsP50.toFixed(2)} (${row.throughputRatio.toFixed(3)}×)`,
     );
@@ -125,7 +148,7 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
       unit: "ms",
       groups: rows.flatMap((row) => [
         {
-          label: `${row.concurrency} streams`,
+          label: `${row.concurrency} ${row.mode}`,
           bars: [
             { series: "direct p50", value: row.direct.ttftP50 },
             { series: "route p50", value: row.route.ttftP50 },
@@ -144,6 +167,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     ttftMs: Number(argument("ttft-ms", "300")),
     tokensPerSecond: Number(argument("tps", "40")),
     levels: argument("concurrency", "1,10,50").split(",").map(Number),
-    rounds: Number(argument("rounds", "4")),
+    rounds: Number(argument("rounds", "2")),
   });
 }
