@@ -26,7 +26,7 @@ export async function startApp(env: Record<string, string>) {
   const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dispatch_bench_${process.pid}`;
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
-  const child = spawn(process.execPath, [require.resolve("next/dist/bin/next"), "start", "--port", String(port), "--hostname", "127.0.0.1"], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_APP_NODE_OPTIONS ?? "").split(" ").filter(Boolean), require.resolve("next/dist/bin/next"), "start", "--port", String(port), "--hostname", "127.0.0.1"], {
     env: {
       ...process.env,
       NODE_ENV: "production",

@@ -179,7 +179,13 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
 
   const metadata: ChatMetadata = { correlationId, model: modelLabel };
   return result.toUIMessageStreamResponse({
-    headers: { "x-correlation-id": correlationId, "server-timing": timing.header() },
+    headers: {
+      "x-correlation-id": correlationId,
+      "server-timing": timing.header(),
+      // NOTE: no-transform keeps compression proxies (and next start's own gzip) from
+      // buffering the stream: every token is flushed as it comes.
+      "cache-control": "no-cache, no-transform",
+    },
     originalMessages: turn.history,
     generateMessageId: () => turn.assistantMessageId,
     messageMetadata: ({ part }) => {

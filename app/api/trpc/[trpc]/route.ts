@@ -3,8 +3,8 @@ import { createTRPCContext } from "@/lib/trpc/init";
 import { appRouter } from "@/lib/trpc/routers/_app";
 import { logger } from "@/lib/logger";
 
-function handler(req: Request) {
-  return fetchRequestHandler({
+async function handler(req: Request) {
+  const response = await fetchRequestHandler({
     endpoint: "/api/trpc",
     req,
     router: appRouter,
@@ -15,6 +15,12 @@ function handler(req: Request) {
       }
     },
   });
+  // NOTE: live subscriptions (server-sent events) must not be compressed by
+  // the server or a proxy: gzip would cost a flush per event, or hold events back.
+  if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+    response.headers.set("cache-control", "no-cache, no-transform");
+  }
+  return response;
 }
 
 export { handler as GET, handler as POST };
