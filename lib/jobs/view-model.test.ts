@@ -8,6 +8,7 @@ import {
   partialResults,
   pendingInput,
   resultText,
+  emailState,
   type ViewEvent,
 } from "@/lib/jobs/view-model";
 
@@ -74,5 +75,22 @@ describe("job view model", () => {
     expect(resultText({ markdown: "# Report" })).toBe("# Report");
     expect(resultText({ summary: "short" })).toBe("short");
     expect(resultText({ other: 1 })).toBeNull();
+  });
+});
+
+describe("emailState", () => {
+  const event = (seq: number, type: string, data: unknown = {}) => ({
+    seq,
+    type,
+    step: "notify",
+    data,
+    createdAt: new Date(0),
+  });
+
+  it("follows the latest email event, and tells a final failure from one still retried", () => {
+    expect(emailState([])).toBeNull();
+    expect(emailState([event(1, "email.failed", { final: false })])).toBe("failed");
+    expect(emailState([event(1, "email.failed"), event(2, "email.failed", { final: true })])).toBe("gave-up");
+    expect(emailState([event(1, "email.failed"), event(2, "email.sent")])).toBe("sent");
   });
 });

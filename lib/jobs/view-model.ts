@@ -193,12 +193,18 @@ export function resultText(result: unknown): string | null {
   return null;
 }
 
-/** The latest outcome email's state, if one was attempted. */
-export function emailState(events: readonly ViewEvent[]): "sent" | "failed" | null {
+/**
+ * The latest outcome email's state, if one was attempted: "failed" while
+ * retries remain, "gave-up" once the last attempt failed.
+ */
+export function emailState(events: readonly ViewEvent[]): "sent" | "failed" | "gave-up" | null {
   for (let i = events.length - 1; i >= 0; i--) {
-    const type = events[i]!.type;
+    const { type, data } = events[i]!;
     if (type === "email.sent") return "sent";
-    if (type === "email.failed") return "failed";
+    if (type === "email.failed") {
+      const final = typeof data === "object" && data !== null && (data as { final?: unknown }).final === true;
+      return final ? "gave-up" : "failed";
+    }
   }
   return null;
 }

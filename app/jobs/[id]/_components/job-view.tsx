@@ -117,7 +117,7 @@ function EmailNote({
   finished,
 }: {
   address: string | null;
-  state: "sent" | "failed" | null;
+  state: ReturnType<typeof emailState>;
   finished: boolean;
 }) {
   if (!address && !state) return null;
@@ -126,6 +126,8 @@ function EmailNote({
       ? `The email${address ? ` to ${address}` : ""} was sent.`
       : state === "failed"
         ? `The email${address ? ` to ${address}` : ""} could not be sent yet; it is being retried.`
+        : state === "gave-up"
+          ? `The email${address ? ` to ${address}` : ""} could not be sent; the mail server kept refusing it. This page is the place to follow the job.`
         : finished
           ? `An email to ${address} is on its way.`
           : `You will get an email at ${address} when this job is done or needs you.`;
