@@ -40,8 +40,13 @@ export function checkJobAccessToken(
   const match = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match) return "invalid";
   const expiresAt = Number(match[1]);
-  const given = Buffer.from(match[2]!, "base64url");
-  const expected = signature(jobId, expiresAt, options.secret ?? env.SESSION_SECRET);
+  // Compare the text, not the decoded bytes: base64url's last character carries
+  // padding bits, so several spellings would decode to the same MAC.
+  const given = Buffer.from(match[2]!, "ascii");
+  const expected = Buffer.from(
+    signature(jobId, expiresAt, options.secret ?? env.SESSION_SECRET).toString("base64url"),
+    "ascii",
+  );
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "invalid";
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   return expiresAt > now ? "valid" : "expired";
