@@ -185,5 +185,11 @@ test.describe("jobs", () => {
     await expect(research.getByTestId("job-status")).toHaveAttribute("data-status", "completed", {
       timeout: 30_000,
     });
+
+    // The conversation keeps its jobs on the server: they are there after a reload.
+    await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+    await page.reload();
+    await expect(cards).toHaveCount(2);
+    await expect(cards.nth(1).getByRole("link", { name: "How does autovacuum pick tables?" })).toBeVisible();
   });
 });

@@ -70,6 +70,15 @@ export async function createJob(
 
   const id = newJobId();
   await db.$transaction(async (tx) => {
+    if (input.fromChat) {
+      // A first message may be a command: the conversation starts with the job.
+      const { conversationId } = input.fromChat;
+      await tx.$executeRaw`
+        INSERT INTO conversations (id, owner_id, title) VALUES (${conversationId}::uuid, ${ownerId}::uuid, ${title})
+        ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE conversations.owner_id = ${ownerId}::uuid`;
+      const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
+      if (!owned) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+    }
     await tx.job.create({
       data: {
         id,
@@ -79,6 +88,8 @@ export async function createJob(
         input: stored as Prisma.InputJsonObject,
         correlationId,
         notifyEmail: input.notifyEmail ?? null,
+        conversationId: input.fromChat?.conversationId ?? null,
+        afterMessageId: input.fromChat?.afterMessageId ?? null,
       },
       select: { id: true },
     });

@@ -40,18 +40,26 @@ export const summarizeSourceSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("document"), documentId: z.uuid() }),
 ]);
 
+/** A job started from the chat: its conversation, and the message its card follows. */
+export const fromChatSchema = z.object({
+  conversationId: z.uuid(),
+  afterMessageId: z.string().min(1).max(64).nullable(),
+});
+
 export const researchInputSchema = z.object({
   kind: z.literal("research"),
   question: z.string().trim().min(3, "Ask a question of at least 3 characters").max(2000),
   /** Pause after planning so the user can approve or edit the sub-questions. */
   approvePlan: z.boolean().default(false),
   notifyEmail: notifyEmailSchema.optional(),
+  fromChat: fromChatSchema.optional(),
 });
 
 export const summarizeInputSchema = z.object({
   kind: z.literal("summarize"),
   source: summarizeSourceSchema,
   notifyEmail: notifyEmailSchema.optional(),
+  fromChat: fromChatSchema.optional(),
 });
 
 export const createJobInputSchema = z.discriminatedUnion("kind", [
@@ -60,10 +68,10 @@ export const createJobInputSchema = z.discriminatedUnion("kind", [
 ]);
 export type CreateJobInput = z.infer<typeof createJobInputSchema>;
 
-/** What is stored in `jobs.input` (the notify address has its own column). */
+/** What is stored in `jobs.input` (the notify address and the chat have their own columns). */
 export const storedJobInputSchema = z.discriminatedUnion("kind", [
-  researchInputSchema.omit({ notifyEmail: true }),
-  summarizeInputSchema.omit({ notifyEmail: true }),
+  researchInputSchema.omit({ notifyEmail: true, fromChat: true }),
+  summarizeInputSchema.omit({ notifyEmail: true, fromChat: true }),
 ]);
 export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
 

@@ -17,6 +17,7 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
       key={id}
       conversationId={id}
       initialMessages={conversation.messages}
+      initialJobs={conversation.jobs}
       maxChars={env.CHAT_MAX_MESSAGE_CHARS}
       isNew={false}
     />

@@ -37,11 +37,13 @@ function toChatMessages(messages: ChatUIMessage[]): Message[] {
 export function ChatView({
   conversationId,
   initialMessages,
+  initialJobs,
   maxChars,
   isNew,
 }: {
   conversationId: string;
   initialMessages: ChatUIMessage[];
+  initialJobs: Array<{ id: string; afterMessageId: string | null }>;
   maxChars: number;
   isNew: boolean;
 }) {
@@ -91,7 +93,9 @@ export function ChatView({
       { id: conversationId },
       {
         enabled: started,
-        initialData: isNew ? undefined : { id: conversationId, title: "", messages: initialMessages },
+        initialData: isNew
+          ? undefined
+          : { id: conversationId, title: "", messages: initialMessages, jobs: initialJobs },
         // An answer still being written by the server (e.g. after a reload): follow it.
         refetchInterval: (query) =>
           query.state.data?.messages.at(-1)?.metadata?.status === "streaming" && chat.status === "ready"
@@ -146,10 +150,17 @@ export function ChatView({
 
   const { ref: scrollRef, pinned, onScroll, scrollToBottom } = useStickToBottom<HTMLDivElement>(chat.messages);
 
-  const chatJobs = useChatJobs(conversationId);
+  const chatJobs = useChatJobs(conversationId, server.data?.jobs ?? initialJobs);
+  /** The first message or job makes a new chat a conversation with its own URL. */
+  function markStarted() {
+    if (started) return;
+    setStarted(true);
+    window.history.replaceState(null, "", `/chat/${conversationId}`);
+  }
   function startJob(command: JobCommand) {
     setNotice(null);
     if (!command.ok) return setNotice(command.message);
+    markStarted();
     chatJobs.start(command.input, chat.messages.at(-1)?.id ?? null).then(
       () => setInput(""),
       (error: Error) => setNotice(error.message),
@@ -163,10 +174,7 @@ export function ChatView({
     const command = parseJobCommand(text);
     if (command) return startJob(command);
     setNotice(null);
-    if (!started) {
-      setStarted(true);
-      window.history.replaceState(null, "", `/chat/${conversationId}`);
-    }
+    markStarted();
     setInput("");
     void chat.sendMessage({ text });
   }

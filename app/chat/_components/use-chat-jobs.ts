@@ -1,64 +1,39 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useSyncExternalStore } from "react";
-import { z } from "zod";
+import { useCallback, useMemo, useState } from "react";
 import type { CreateJobInput } from "@/lib/jobs/schemas";
 import { useTRPC } from "@/lib/trpc/client";
 
-const chatJobsSchema = z.array(
-  z.object({ jobId: z.string().max(64), afterMessageId: z.string().max(64).nullable() }),
-);
-export type ChatJob = z.infer<typeof chatJobsSchema>[number];
-
-// NOTE: which conversation started a job is kept in this browser only (the
-// job itself is in the jobs list and at its permalink whatever happens here).
-const storageKey = (conversationId: string) => `dispatch:chat-jobs:${conversationId}`;
-const NONE: ChatJob[] = [];
-const listeners = new Set<() => void>();
-const snapshots = new Map<string, { raw: string | null; jobs: ChatJob[] }>();
-
-function subscribe(listener: () => void) {
-  listeners.add(listener);
-  window.addEventListener("storage", listener);
-  return () => {
-    listeners.delete(listener);
-    window.removeEventListener("storage", listener);
-  };
+export interface ChatJob {
+  jobId: string;
+  afterMessageId: string | null;
 }
 
-/** The stored list, the same array as long as the stored text is the same. */
-function read(conversationId: string): ChatJob[] {
-  const raw = localStorage.getItem(storageKey(conversationId));
-  const cached = snapshots.get(conversationId);
-  if (cached && cached.raw === raw) return cached.jobs;
-  let jobs = NONE;
-  try {
-    const parsed = chatJobsSchema.safeParse(JSON.parse(raw ?? "[]"));
-    if (parsed.success) jobs = parsed.data;
-  } catch {
-    // A damaged entry shows no cards; the jobs are still in the jobs list.
-  }
-  snapshots.set(conversationId, { raw, jobs });
-  return jobs;
-}
-
-/** Jobs started from a conversation, each placed after the message that was last when it started. */
-export function useChatJobs(conversationId: string) {
+/**
+ * Jobs started from a conversation, each placed after the message that was
+ * last when it started. The server keeps them with the conversation (they
+ * come back with `chat.byId`); a job just started shows at once, before the
+ * conversation is read again.
+ */
+export function useChatJobs(conversationId: string, stored: ReadonlyArray<{ id: string; afterMessageId: string | null }>) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const jobs = useSyncExternalStore(
-    subscribe,
-    () => read(conversationId),
-    () => NONE,
-  );
+  const [started, setStarted] = useState<ChatJob[]>([]);
   const create = useMutation(trpc.jobs.create.mutationOptions());
+
+  const jobs = useMemo(() => {
+    const known = stored.map((job) => ({ jobId: job.id, afterMessageId: job.afterMessageId }));
+    const ids = new Set(known.map((job) => job.jobId));
+    return [...known, ...started.filter((job) => !ids.has(job.jobId))];
+  }, [stored, started]);
+
   const start = useCallback(
     async (input: CreateJobInput, afterMessageId: string | null) => {
-      const job = await create.mutateAsync(input);
-      const next = [...read(conversationId), { jobId: job.id, afterMessageId }].slice(-50);
-      localStorage.setItem(storageKey(conversationId), JSON.stringify(next));
-      for (const listener of listeners) listener();
+      const job = await create.mutateAsync({ ...input, fromChat: { conversationId, afterMessageId } });
+      setStarted((current) => [...current, { jobId: job.id, afterMessageId }]);
+      void queryClient.invalidateQueries({ queryKey: trpc.chat.byId.queryKey({ id: conversationId }) });
+      void queryClient.invalidateQueries({ queryKey: trpc.chat.list.queryKey() });
       void queryClient.invalidateQueries({ queryKey: trpc.jobs.list.pathKey() });
       return job;
     },

@@ -47,6 +47,8 @@ export const chatRouter = createTRPCRouter({
             updatedAt: true,
           },
         },
+        // Jobs started from this conversation; their cards follow `afterMessageId`.
+        jobs: { orderBy: { createdAt: "asc" }, take: 100, select: { id: true, afterMessageId: true } },
       },
     });
     if (!conversation) return null;
@@ -65,7 +67,7 @@ export const chatRouter = createTRPCRouter({
         errorMessage: stale ? STALE_MESSAGE : message.errorMessage,
       };
     });
-    return { id: conversation.id, title: conversation.title, messages };
+    return { id: conversation.id, title: conversation.title, messages, jobs: conversation.jobs };
   }),
 
   rename: ownerProcedure
