@@ -14,7 +14,10 @@ export default defineConfig([
   ]),
   {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "no-restricted-syntax": [
         "error",
         {
@@ -27,7 +30,17 @@ export default defineConfig([
   },
   {
     // Entry scripts and tooling configure the process before lib/env.ts exists.
-    files: ["scripts/**", "bench/**", "*.config.*", "e2e/**", "**/*.test.ts", "test/**", "prisma/**", "inngest-executor/**", "lib/env.ts"],
+    files: [
+      "scripts/**",
+      "bench/**",
+      "*.config.*",
+      "e2e/**",
+      "**/*.test.ts",
+      "test/**",
+      "prisma/**",
+      "inngest-executor/**",
+      "lib/env.ts",
+    ],
     rules: { "no-restricted-syntax": "off" },
   },
 ]);

@@ -4,7 +4,12 @@
  * and passed to the request itself so this very render already sees it.
  */
 import { NextResponse, type NextRequest } from "next/server";
-import { OWNER_COOKIE, newOwnerCookie, ownerCookieOptions, unsealOwnerId } from "@/lib/auth/owner-cookie";
+import {
+  OWNER_COOKIE,
+  newOwnerCookie,
+  ownerCookieOptions,
+  unsealOwnerId,
+} from "@/lib/auth/owner-cookie";
 
 export async function proxy(request: NextRequest) {
   const ownerId = await unsealOwnerId(request.cookies.get(OWNER_COOKIE)?.value);

@@ -7,8 +7,8 @@ export default function HomePage() {
         AI that streams while you watch, and keeps working while you don&apos;t.
       </h1>
       <p className="mt-4 max-w-2xl text-lg text-zinc-600 dark:text-zinc-400">
-        Dispatch is a reference application for the two shapes every AI feature comes in. Each request
-        is a lifecycle, not a call: numbered events, checkpoints, and honest failure states.
+        Dispatch is a reference application for the two shapes every AI feature comes in. Each
+        request is a lifecycle, not a call: numbered events, checkpoints, and honest failure states.
       </p>
       <div className="mt-10 grid gap-4 sm:grid-cols-2">
         <Link
@@ -27,8 +27,8 @@ export default function HomePage() {
         >
           <h2 className="text-lg font-semibold">Jobs →</h2>
           <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">
-            Research and summaries run in the background. Every step is recorded; the job&apos;s page
-            shows live progress, survives reloads, and an email tells you when it is done.
+            Research and summaries run in the background. Every step is recorded; the job&apos;s
+            page shows live progress, survives reloads, and an email tells you when it is done.
           </p>
         </Link>
       </div>

@@ -16,7 +16,12 @@ import { fileURLToPath } from "node:url";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
 import { readServerSentEvents, tokenTimer } from "./lib/process";
-import { distribution, measureStream, spawnDemoModel, type StreamSample } from "./demo-model-direct";
+import {
+  distribution,
+  measureStream,
+  spawnDemoModel,
+  type StreamSample,
+} from "./demo-model-direct";
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -39,10 +44,15 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
     body: JSON.stringify({
       action: "submit",
       conversationId: randomUUID(),
-      message: { id: `b${randomUUID().slice(0, 12)}`, role: "user", parts: [{ type: "text", text: prompt }] },
+      message: {
+        id: `b${randomUUID().slice(0, 12)}`,
+        role: "user",
+        parts: [{ type: "text", text: prompt }],
+      },
     }),
   });
-  if (!response.ok || !response.body) throw new Error(`chat route answered ${response.status}: ${await response.text()}`);
+  if (!response.ok || !response.body)
+    throw new Error(`chat route answered ${response.status}: ${await response.text()}`);
   const timer = tokenTimer(started);
   await readServerSentEvents(response.body, (data) => {
     if (data.includes('"type":"text-delta"')) timer.token();
@@ -61,7 +71,9 @@ export interface ChatBenchRow {
   samples: number;
 }
 
-export async function run(options: { ttftMs?: number; tokensPerSecond?: number; levels?: number[]; rounds?: number } = {}) {
+export async function run(
+  options: { ttftMs?: number; tokensPerSecond?: number; levels?: number[]; rounds?: number } = {},
+) {
   const pace = { ttftMs: options.ttftMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 40 };
   const levels = options.levels ?? [1, 10, 50];
   const rounds = options.rounds ?? 2;
@@ -73,7 +85,9 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
   });
   const rows: ChatBenchRow[] = [];
   try {
-    const cookies = await Promise.all(Array.from({ length: Math.max(...levels) }, () => ownerCookie(app.url)));
+    const cookies = await Promise.all(
+      Array.from({ length: Math.max(...levels) }, () => ownerCookie(app.url)),
+    );
     const prompt = (i: number) => `Benchmark stream ${i}: how does streaming behave under load?`;
     // Warm up both paths (JIT, connection pools, route compilation).
     for (let i = 0; i < 3; i++) {
@@ -92,9 +106,13 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
       const direct: StreamSample[] = [];
       const route: StreamSample[] = [];
       const workers = Array.from({ length: concurrency }, (_, i) => i);
-      const measureAll = async (measure: (i: number) => Promise<StreamSample>, into: StreamSample[]) => {
+      const measureAll = async (
+        measure: (i: number) => Promise<StreamSample>,
+        into: StreamSample[],
+      ) => {
         if (mode === "burst") {
-          for (let round = 0; round < rounds; round++) into.push(...(await Promise.all(workers.map(measure))));
+          for (let round = 0; round < rounds; round++)
+            into.push(...(await Promise.all(workers.map(measure))));
           return;
         }
         await Promise.all(
@@ -129,18 +147,29 @@ export async function run(options: { ttftMs?: number; tokensPerSecond?: number; 
     await model.stop();
   }
 
-  console.log(`\nChat: route vs demo model direct (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s, ${rounds} rounds)`);
-  console.log("streams (mode)  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   tok/s p50 direct/route (ratio)");
+  console.log(
+    `\nChat: route vs demo model direct (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s, ${rounds} rounds)`,
+  );
+  console.log(
+    "streams (mode)  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   tok/s p50 direct/route (ratio)",
+  );
   for (const row of rows) {
     console.log(
-      `${`${row.concurrency} (${row.mode})`.padStart(14)}  ${row.direct.ttftP50.toFixed(1)}/${row.route.ttftP50.toFixed(1)} ms (+${row.addedTtftP50.toFixed(1)})`.padEnd(46) +
-        `${row.direct.ttftP99.toFixed(1)}/${row.route.ttftP99.toFixed(1)} ms (+${row.addedTtftP99.toFixed(1)})`.padEnd(35) +
+      `${`${row.concurrency} (${row.mode})`.padStart(14)}  ${row.direct.ttftP50.toFixed(1)}/${row.route.ttftP50.toFixed(1)} ms (+${row.addedTtftP50.toFixed(1)})`.padEnd(
+        46,
+      ) +
+        `${row.direct.ttftP99.toFixed(1)}/${row.route.ttftP99.toFixed(1)} ms (+${row.addedTtftP99.toFixed(1)})`.padEnd(
+          35,
+        ) +
         `${row.direct.tpsP50.toFixed(2)}/${row.route.tpsP50.toFixed(2)} (${row.throughputRatio.toFixed(3)}×)`,
     );
   }
   const dir = path.join(process.cwd(), "bench", "results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "chat.json"), JSON.stringify({ pace, rounds, rows, at: new Date().toISOString() }, null, 2));
+  writeFileSync(
+    path.join(dir, "chat.json"),
+    JSON.stringify({ pace, rounds, rows, at: new Date().toISOString() }, null, 2),
+  );
   writeFileSync(
     path.join(dir, "chat.svg"),
     barChart({

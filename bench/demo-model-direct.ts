@@ -10,7 +10,13 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
-import { freePort, readServerSentEvents, stopChild, tokenTimer, waitUntilReady } from "./lib/process";
+import {
+  freePort,
+  readServerSentEvents,
+  stopChild,
+  tokenTimer,
+  waitUntilReady,
+} from "./lib/process";
 
 export interface StreamSample {
   /** Request sent → first content token received. */
@@ -69,8 +75,8 @@ export async function measureStream(url: string, prompt: string): Promise<Stream
   const timer = tokenTimer(started);
   await readServerSentEvents(response.body, (data) => {
     if (data === "[DONE]") return;
-    const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta
-      .content;
+    const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> })
+      .choices[0]?.delta.content;
     if (content) timer.token();
   });
   return timer.sample();

@@ -53,10 +53,17 @@ export interface ExecutorBenchResults {
 
 function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
   const round = (v: number) => Math.round(v * 100) / 100;
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(sorted.length, 1);
-  return { p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), mean: round(mean), n: sorted.length };
+  return {
+    p50: round(at(0.5)),
+    p95: round(at(0.95)),
+    p99: round(at(0.99)),
+    mean: round(mean),
+    n: sorted.length,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -86,7 +93,10 @@ export async function run(options: ExecutorBenchOptions = {}): Promise<ExecutorB
   const results = await measure(options);
   console.log(formatTable(results));
   mkdirSync(path.join(root, "bench", "results"), { recursive: true });
-  writeFileSync(path.join(root, "bench", "results", "executor.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    path.join(root, "bench", "results", "executor.json"),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   return results;
 }
 
@@ -94,7 +104,9 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
   const sequentialRuns = options.sequentialRuns ?? 60;
   const rounds50 = options.rounds50 ?? 4;
   const queuedRuns = options.queuedRuns ?? 1000;
-  const base = new URL(process.env.BENCH_DATABASE_BASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres");
+  const base = new URL(
+    process.env.BENCH_DATABASE_BASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres",
+  );
   const dbName = `dispatch_bench_executor_${process.pid}`;
   const admin = new pg.Client({ connectionString: base.toString() });
   await admin.connect();
@@ -103,13 +115,26 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
   const dbUrl = new URL(base);
   dbUrl.pathname = `/${dbName}`;
 
-  const executor = await startExecutor({ databaseUrl: dbUrl.toString(), port: 0, log: () => undefined });
-  const appPort = await freePort();
-  const app = spawn(process.execPath, [...(process.env.BENCH_APP_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), "--import", "tsx", "inngest-executor/fixtures/bench-app.ts"], {
-    cwd: root,
-    env: { ...process.env, APP_PORT: String(appPort), INNGEST_DEV: executor.url },
-    stdio: ["ignore", "ignore", "inherit"],
+  const executor = await startExecutor({
+    databaseUrl: dbUrl.toString(),
+    port: 0,
+    log: () => undefined,
   });
+  const appPort = await freePort();
+  const app = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_APP_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      "inngest-executor/fixtures/bench-app.ts",
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, APP_PORT: String(appPort), INNGEST_DEV: executor.url },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
   const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
   db.on("error", (err) => console.error(`bench db: ${err.message}`));
   try {
@@ -136,13 +161,18 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
     const outputs = async (ids: string[], timeoutMs = 120_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { rows } = await db.query<{ output: { starts: number[]; finished: number }; started_ms: number }>(
+        const { rows } = await db.query<{
+          output: { starts: number[]; finished: number };
+          started_ms: number;
+        }>(
           `SELECT output, extract(epoch FROM started_at) * 1000 AS started_ms FROM inngest_executor.runs
            WHERE event_id = ANY($1) AND status = 'completed'`,
           [ids],
         );
-        if (rows.length === ids.length) return rows.map((row) => ({ ...row.output, startedMs: Number(row.started_ms) }));
-        if (Date.now() > deadline) throw new Error(`only ${rows.length}/${ids.length} runs completed`);
+        if (rows.length === ids.length)
+          return rows.map((row) => ({ ...row.output, startedMs: Number(row.started_ms) }));
+        if (Date.now() > deadline)
+          throw new Error(`only ${rows.length}/${ids.length} runs completed`);
         await sleep(ids.length > 1 ? 20 : 2);
       }
     };
@@ -194,13 +224,18 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
         runs: queuedRuns,
         seconds: Math.round(seconds * 100) / 100,
         runsPerSecond: Math.round((queuedRuns / seconds) * 10) / 10,
-        executorCpuMsPerStep: Math.round(((cpu.user + cpu.system) / 1000 / (queuedRuns * 10)) * 100) / 100,
+        executorCpuMsPerStep:
+          Math.round(((cpu.user + cpu.system) / 1000 / (queuedRuns * 10)) * 100) / 100,
       });
     }
 
     return {
       at: new Date().toISOString(),
-      machine: { cpus: cpus().length, node: process.version, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) },
+      machine: {
+        cpus: cpus().length,
+        node: process.version,
+        loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
+      },
       scenarios,
       throughput,
       targets: { eventToFirstStepP95Ms: 50, perStepOverheadMs: 10 },

@@ -19,7 +19,9 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
 const unknown = wanted.filter((name) => !(name in benchmarks));
 if (unknown.length) {
-  console.error(`Unknown benchmark(s): ${unknown.join(", ")}. Known: ${Object.keys(benchmarks).join(", ")}`);
+  console.error(
+    `Unknown benchmark(s): ${unknown.join(", ")}. Known: ${Object.keys(benchmarks).join(", ")}`,
+  );
   process.exit(2);
 }
 for (const name of wanted.length ? wanted : Object.keys(benchmarks)) {

@@ -8,7 +8,9 @@ async function send(page: Page, text: string) {
 }
 
 test.describe("chat", () => {
-  test("streams an answer that grows until it completes, and a reload shows the history", async ({ page }) => {
+  test("streams an answer that grows until it completes, and a reload shows the history", async ({
+    page,
+  }) => {
     await page.goto("/chat");
     await expect(page.getByRole("heading", { name: "Start a conversation" })).toBeVisible();
     await send(page, "Hello, what can you do? [[demo:tps=20]]");
@@ -23,7 +25,8 @@ test.describe("chat", () => {
       await page.waitForTimeout(250);
     }
     expect(new Set(lengths).size).toBeGreaterThan(2);
-    for (let i = 1; i < lengths.length; i++) expect(lengths[i]).toBeGreaterThanOrEqual(lengths[i - 1]!);
+    for (let i = 1; i < lengths.length; i++)
+      expect(lengths[i]).toBeGreaterThanOrEqual(lengths[i - 1]!);
 
     await expect(answer(page)).toHaveAttribute("data-status", "complete", { timeout: 30_000 });
     const finalText = await answer(page).textContent();
@@ -33,10 +36,16 @@ test.describe("chat", () => {
     await page.reload();
     await expect(page.getByTestId("message-user")).toContainText("Hello, what can you do?");
     await expect(answer(page)).toHaveText(finalText!);
-    await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: /Hello, what can you do/ })).toBeVisible();
+    await expect(
+      page
+        .getByRole("navigation", { name: "Conversations" })
+        .getByRole("link", { name: /Hello, what can you do/ }),
+    ).toBeVisible();
   });
 
-  test("Stop aborts the answer on the server and keeps the partial, also after a reload", async ({ page }) => {
+  test("Stop aborts the answer on the server and keeps the partial, also after a reload", async ({
+    page,
+  }) => {
     await page.goto("/chat");
     await send(page, "Tell me about streaming. [[demo:tps=8]]");
     await expect(answer(page)).toContainText(/\w+ \w+ \w+/);
@@ -53,7 +62,9 @@ test.describe("chat", () => {
     await expect(answer(page).locator(".prose-dispatch")).toHaveText(partial);
   });
 
-  test("a stream dropped mid-answer is marked interrupted, and Continue completes it without duplicating text", async ({ page }) => {
+  test("a stream dropped mid-answer is marked interrupted, and Continue completes it without duplicating text", async ({
+    page,
+  }) => {
     await page.goto("/chat");
     await send(page, "Explain backoff. [[demo:drop-after=15]]");
     await expect(page.getByTestId("marker-interrupted")).toBeVisible({ timeout: 30_000 });
@@ -87,12 +98,16 @@ test.describe("chat", () => {
   test("a 429 beyond the retry budget shows a clear error and offers Retry", async ({ page }) => {
     await page.goto("/chat");
     await send(page, "Hello? [[demo:fail-429 retry-after=1]]");
-    await expect(page.getByTestId("marker-failed")).toContainText("rate-limiting", { timeout: 30_000 });
+    await expect(page.getByTestId("marker-failed")).toContainText("rate-limiting", {
+      timeout: 30_000,
+    });
     await expect(page.getByRole("button", { name: "Retry", exact: true })).toBeVisible();
     await expect(page.getByRole("button", { name: "Continue", exact: true })).toHaveCount(0);
   });
 
-  test("the composer sends on Enter, adds a line on Shift+Enter, and refuses an over-long message", async ({ page }) => {
+  test("the composer sends on Enter, adds a line on Shift+Enter, and refuses an over-long message", async ({
+    page,
+  }) => {
     await page.goto("/chat");
     const composer = page.getByLabel("Message");
     await composer.fill("first line");
@@ -111,7 +126,10 @@ test.describe("chat", () => {
       void dialog.dismiss();
     });
     await page.goto("/chat");
-    await send(page, 'Summarize: <img src=x onerror="alert(1)"> <script>alert(2)</script> Markdown is safe. [[demo:tps=0]]');
+    await send(
+      page,
+      'Summarize: <img src=x onerror="alert(1)"> <script>alert(2)</script> Markdown is safe. [[demo:tps=0]]',
+    );
     await expect(answer(page)).toHaveAttribute("data-status", "complete", { timeout: 30_000 });
     expect(await answer(page).locator("script, img[onerror]").count()).toBe(0);
     expect(dialogs).toBe(0);

@@ -190,6 +190,8 @@ test.describe("jobs", () => {
     await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
     await page.reload();
     await expect(cards).toHaveCount(2);
-    await expect(cards.nth(1).getByRole("link", { name: "How does autovacuum pick tables?" })).toBeVisible();
+    await expect(
+      cards.nth(1).getByRole("link", { name: "How does autovacuum pick tables?" }),
+    ).toBeVisible();
   });
 });

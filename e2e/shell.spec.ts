@@ -8,7 +8,10 @@ test.describe("app shell", () => {
     await nav.getByRole("link", { name: "Jobs" }).click();
     await expect(page).toHaveURL(/\/jobs$/);
     await expect(nav.getByRole("link", { name: "Jobs" })).toHaveAttribute("aria-current", "page");
-    await expect(nav.getByRole("link", { name: "Chat" })).not.toHaveAttribute("aria-current", "page");
+    await expect(nav.getByRole("link", { name: "Chat" })).not.toHaveAttribute(
+      "aria-current",
+      "page",
+    );
     await nav.getByRole("link", { name: "Chat" }).click();
     await expect(page).toHaveURL(/\/chat$/);
     await expect(nav.getByRole("link", { name: "Chat" })).toHaveAttribute("aria-current", "page");
@@ -32,7 +35,9 @@ test.describe("app shell", () => {
     const light = await browser.newContext({ colorScheme: "light" });
     const lightPage = await light.newPage();
     await lightPage.goto("/");
-    const lightBackground = await lightPage.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const lightBackground = await lightPage.evaluate(
+      () => getComputedStyle(document.body).backgroundColor,
+    );
     await light.close();
     expect(background).not.toBe(lightBackground);
   });

@@ -20,8 +20,14 @@ describe("executorConfigFromEnv", () => {
       EXECUTOR_APP_URL: "http://a/api/inngest, http://b/api/inngest",
       EXECUTOR_PORT: "9000",
     });
-    expect(config).toMatchObject({ databaseUrl: "postgresql://executor/db", appUrls: ["http://a/api/inngest", "http://b/api/inngest"], port: 9000 });
-    expect(executorConfigFromEnv({ DATABASE_URL: "postgresql://app/db" }).databaseUrl).toBe("postgresql://app/db");
+    expect(config).toMatchObject({
+      databaseUrl: "postgresql://executor/db",
+      appUrls: ["http://a/api/inngest", "http://b/api/inngest"],
+      port: 9000,
+    });
+    expect(executorConfigFromEnv({ DATABASE_URL: "postgresql://app/db" }).databaseUrl).toBe(
+      "postgresql://app/db",
+    );
   });
 
   it("rejects an invalid port or schema name", () => {

@@ -14,7 +14,10 @@ const envSchema = z.object({
   EXECUTOR_DATABASE_URL: z.string().optional(),
   DATABASE_URL: z.string().optional(),
   EXECUTOR_APP_URL: z.string().default(DEFAULT_APP_URL),
-  EXECUTOR_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("inngest_executor"),
+  EXECUTOR_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default("inngest_executor"),
   EXECUTOR_RETRY_BASE_MS: z.coerce.number().int().positive().default(1000),
 });
 
@@ -27,7 +30,9 @@ export interface ExecutorEnvConfig {
   retryBaseMs: number;
 }
 
-export function executorConfigFromEnv(env: Record<string, string | undefined> = process.env): ExecutorEnvConfig {
+export function executorConfigFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): ExecutorEnvConfig {
   const parsed = envSchema.parse(env);
   return {
     host: parsed.EXECUTOR_HOST,

@@ -48,58 +48,87 @@ function defineFunctions(executorUrl: string) {
   const tenSteps = (c: typeof client, key: string) =>
     c.createFunction({ id: `ten-steps`, triggers: [{ event: `${key}/ten` }] }, async ({ step }) => {
       let total = 0;
-      for (let i = 0; i < 10; i++) total += await step.run(`step-${i}`, () => (ran(`${key}:step-${i}`), i));
+      for (let i = 0; i < 10; i++)
+        total += await step.run(`step-${i}`, () => (ran(`${key}:step-${i}`), i));
       return { total };
     });
 
-  const stepTypes = client.createFunction({ id: "step-types", triggers: [{ event: "conf/step-types" }] }, async ({ event, step }) => {
-    const value = await step.run("compute", () => (ran("types:compute"), { n: (event.data as { n: number }).n * 2 }));
-    await step.sleep("short-sleep", "1s");
-    await step.sleepUntil("until", new Date(Date.now() + 1000));
-    const sent = await step.sendEvent("notify", { name: "conf/notified", data: { n: value.n } });
-    const child = await step.invoke("child", { function: childFn, data: { n: value.n } });
-    return { value, sentIds: sent.ids.length, child };
-  });
+  const stepTypes = client.createFunction(
+    { id: "step-types", triggers: [{ event: "conf/step-types" }] },
+    async ({ event, step }) => {
+      const value = await step.run(
+        "compute",
+        () => (ran("types:compute"), { n: (event.data as { n: number }).n * 2 }),
+      );
+      await step.sleep("short-sleep", "1s");
+      await step.sleepUntil("until", new Date(Date.now() + 1000));
+      const sent = await step.sendEvent("notify", { name: "conf/notified", data: { n: value.n } });
+      const child = await step.invoke("child", { function: childFn, data: { n: value.n } });
+      return { value, sentIds: sent.ids.length, child };
+    },
+  );
 
-  const notified = client.createFunction({ id: "on-notified", triggers: [{ event: "conf/notified" }] }, async ({ event }) => {
-    ran("types:notified");
-    return { got: (event.data as { n: number }).n };
-  });
+  const notified = client.createFunction(
+    { id: "on-notified", triggers: [{ event: "conf/notified" }] },
+    async ({ event }) => {
+      ran("types:notified");
+      return { got: (event.data as { n: number }).n };
+    },
+  );
 
-  const childFn = client.createFunction({ id: "child", triggers: [{ event: "conf/child-unused" }] }, async ({ event, step }) => {
-    const doubled = await step.run("double", () => (event.data as { n: number }).n * 2);
-    return { doubled };
-  });
+  const childFn = client.createFunction(
+    { id: "child", triggers: [{ event: "conf/child-unused" }] },
+    async ({ event, step }) => {
+      const doubled = await step.run("double", () => (event.data as { n: number }).n * 2);
+      return { doubled };
+    },
+  );
 
-  const failingChild = client.createFunction({ id: "failing-child", retries: 0, triggers: [{ event: "conf/failing-child-unused" }] }, async () => {
-    throw new NonRetriableError("child broke");
-  });
+  const failingChild = client.createFunction(
+    { id: "failing-child", retries: 0, triggers: [{ event: "conf/failing-child-unused" }] },
+    async () => {
+      throw new NonRetriableError("child broke");
+    },
+  );
 
-  const invokesFailing = client.createFunction({ id: "invokes-failing", triggers: [{ event: "conf/invoke-failing" }] }, async ({ step }) => {
-    try {
-      await step.invoke("bad-child", { function: failingChild, data: {} });
-      return { caught: null };
-    } catch (err) {
-      return { caught: (err as Error).message };
-    }
-  });
+  const invokesFailing = client.createFunction(
+    { id: "invokes-failing", triggers: [{ event: "conf/invoke-failing" }] },
+    async ({ step }) => {
+      try {
+        await step.invoke("bad-child", { function: failingChild, data: {} });
+        return { caught: null };
+      } catch (err) {
+        return { caught: (err as Error).message };
+      }
+    },
+  );
 
-  const parallel = client.createFunction({ id: "parallel", triggers: [{ event: "conf/parallel" }] }, async ({ step }) => {
-    const before = await step.run("before", () => (ran("par:before"), 1));
-    const results = await Promise.all(["a", "b", "c"].map((name) => step.run(`branch-${name}`, () => (ran(`par:${name}`), name.toUpperCase()))));
-    const after = await step.run("after", () => (ran("par:after"), results.join("")));
-    return { before, after };
-  });
+  const parallel = client.createFunction(
+    { id: "parallel", triggers: [{ event: "conf/parallel" }] },
+    async ({ step }) => {
+      const before = await step.run("before", () => (ran("par:before"), 1));
+      const results = await Promise.all(
+        ["a", "b", "c"].map((name) =>
+          step.run(`branch-${name}`, () => (ran(`par:${name}`), name.toUpperCase())),
+        ),
+      );
+      const after = await step.run("after", () => (ran("par:after"), results.join("")));
+      return { before, after };
+    },
+  );
 
-  const flaky = client.createFunction({ id: "flaky", retries: 3, triggers: [{ event: "conf/flaky" }] }, async ({ step, attempt }) => {
-    const result = await step.run("flaky-step", () => {
-      ran("flaky:step");
-      attemptsSeen.set("flaky", [...(attemptsSeen.get("flaky") ?? []), attempt]);
-      if (count("flaky:step") < 3) throw new Error(`boom ${count("flaky:step")}`);
-      return "ok";
-    });
-    return { result };
-  });
+  const flaky = client.createFunction(
+    { id: "flaky", retries: 3, triggers: [{ event: "conf/flaky" }] },
+    async ({ step, attempt }) => {
+      const result = await step.run("flaky-step", () => {
+        ran("flaky:step");
+        attemptsSeen.set("flaky", [...(attemptsSeen.get("flaky") ?? []), attempt]);
+        if (count("flaky:step") < 3) throw new Error(`boom ${count("flaky:step")}`);
+        return "ok";
+      });
+      return { result };
+    },
+  );
 
   const alwaysFails = client.createFunction(
     {
@@ -107,7 +136,11 @@ function defineFunctions(executorUrl: string) {
       retries: 2,
       triggers: [{ event: "conf/always-fails" }],
       onFailure: async ({ event, error }) => {
-        failures.push({ functionId: event.data.function_id, message: error.message, originalEvent: event.data.event });
+        failures.push({
+          functionId: event.data.function_id,
+          message: error.message,
+          originalEvent: event.data.event,
+        });
       },
     },
     async ({ step }) => {
@@ -118,39 +151,62 @@ function defineFunctions(executorUrl: string) {
     },
   );
 
-  const nonRetriable = client.createFunction({ id: "non-retriable", retries: 5, triggers: [{ event: "conf/non-retriable" }] }, async ({ step }) => {
-    await step.run("refuse", () => {
-      ran("nonretriable:refuse");
-      throw new NonRetriableError("never again");
-    });
-  });
+  const nonRetriable = client.createFunction(
+    { id: "non-retriable", retries: 5, triggers: [{ event: "conf/non-retriable" }] },
+    async ({ step }) => {
+      await step.run("refuse", () => {
+        ran("nonretriable:refuse");
+        throw new NonRetriableError("never again");
+      });
+    },
+  );
 
-  const retryAfter = client.createFunction({ id: "retry-after", retries: 2, triggers: [{ event: "conf/retry-after" }] }, async ({ step }) => {
-    return step.run("later", () => {
-      ran("retryafter:later");
-      if (count("retryafter:later") === 1) throw new RetryAfterError("not yet", 1000);
-      return "done";
-    });
-  });
+  const retryAfter = client.createFunction(
+    { id: "retry-after", retries: 2, triggers: [{ event: "conf/retry-after" }] },
+    async ({ step }) => {
+      return step.run("later", () => {
+        ran("retryafter:later");
+        if (count("retryafter:later") === 1) throw new RetryAfterError("not yet", 1000);
+        return "done";
+      });
+    },
+  );
 
-  const functionLevelError = client.createFunction({ id: "fn-error", retries: 2, triggers: [{ event: "conf/fn-error" }] }, async () => {
-    ran("fnerror:body");
-    if (count("fnerror:body") === 1) throw new Error("outside any step");
-    return "recovered";
-  });
+  const functionLevelError = client.createFunction(
+    { id: "fn-error", retries: 2, triggers: [{ event: "conf/fn-error" }] },
+    async () => {
+      ran("fnerror:body");
+      if (count("fnerror:body") === 1) throw new Error("outside any step");
+      return "recovered";
+    },
+  );
 
-  const waiter = client.createFunction({ id: "waiter", triggers: [{ event: "conf/wait-start" }] }, async ({ step }) => {
-    const approval = await step.waitForEvent("approval", { event: "conf/approved", timeout: "30s", if: "async.data.x == event.data.x" });
-    return { approvedBy: approval ? (approval.data as { by: string }).by : null };
-  });
+  const waiter = client.createFunction(
+    { id: "waiter", triggers: [{ event: "conf/wait-start" }] },
+    async ({ step }) => {
+      const approval = await step.waitForEvent("approval", {
+        event: "conf/approved",
+        timeout: "30s",
+        if: "async.data.x == event.data.x",
+      });
+      return { approvedBy: approval ? (approval.data as { by: string }).by : null };
+    },
+  );
 
-  const timeoutWaiter = client.createFunction({ id: "timeout-waiter", triggers: [{ event: "conf/wait-timeout" }] }, async ({ step }) => {
-    const result = await step.waitForEvent("never", { event: "conf/never-sent", timeout: "1s" });
-    return { result };
-  });
+  const timeoutWaiter = client.createFunction(
+    { id: "timeout-waiter", triggers: [{ event: "conf/wait-timeout" }] },
+    async ({ step }) => {
+      const result = await step.waitForEvent("never", { event: "conf/never-sent", timeout: "1s" });
+      return { result };
+    },
+  );
 
   const cancellable = client.createFunction(
-    { id: "cancellable", cancelOn: [{ event: "conf/cancel", if: "async.data.x == event.data.x" }], triggers: [{ event: "conf/cancellable" }] },
+    {
+      id: "cancellable",
+      cancelOn: [{ event: "conf/cancel", if: "async.data.x == event.data.x" }],
+      triggers: [{ event: "conf/cancellable" }],
+    },
     async ({ step }) => {
       await step.run("first", () => ran("cancel:first"));
       await step.sleep("long", "30s");
@@ -160,7 +216,11 @@ function defineFunctions(executorUrl: string) {
   );
 
   const keyed = client.createFunction(
-    { id: "keyed", concurrency: { limit: 1, key: "event.data.ownerId" }, triggers: [{ event: "conf/keyed" }] },
+    {
+      id: "keyed",
+      concurrency: { limit: 1, key: "event.data.ownerId" },
+      triggers: [{ event: "conf/keyed" }],
+    },
     async ({ event, step }) => {
       const owner = (event.data as { ownerId: string }).ownerId;
       await step.run("work", async () => {
@@ -173,47 +233,71 @@ function defineFunctions(executorUrl: string) {
     },
   );
 
-  const idempotent = client.createFunction({ id: "idempotent", idempotency: "event.data.key", triggers: [{ event: "conf/idem" }] }, async ({ event }) => {
-    ran(`idem:${(event.data as { key: string }).key}`);
-    return "once";
-  });
+  const idempotent = client.createFunction(
+    { id: "idempotent", idempotency: "event.data.key", triggers: [{ event: "conf/idem" }] },
+    async ({ event }) => {
+      ran(`idem:${(event.data as { key: string }).key}`);
+      return "once";
+    },
+  );
 
-  const filtered = client.createFunction({ id: "filtered", triggers: [{ event: "conf/filtered", if: "event.data.wanted == true" }] }, async () => "matched");
+  const filtered = client.createFunction(
+    { id: "filtered", triggers: [{ event: "conf/filtered", if: "event.data.wanted == true" }] },
+    async () => "matched",
+  );
 
-  const sleeper = client.createFunction({ id: "sleeper", triggers: [{ event: "conf/sleeper" }] }, async ({ step }) => {
-    await step.sleep("forever", "1h");
-    return "woke";
-  });
+  const sleeper = client.createFunction(
+    { id: "sleeper", triggers: [{ event: "conf/sleeper" }] },
+    async ({ step }) => {
+      await step.sleep("forever", "1h");
+      return "woke";
+    },
+  );
 
-  const timed = client.createFunction({ id: "timed", timeouts: { finish: "1s" }, triggers: [{ event: "conf/timed" }] }, async ({ step }) => {
-    await step.sleep("long", "30s");
-    return "late";
-  });
+  const timed = client.createFunction(
+    { id: "timed", timeouts: { finish: "1s" }, triggers: [{ event: "conf/timed" }] },
+    async ({ step }) => {
+      await step.sleep("long", "30s");
+      return "late";
+    },
+  );
 
   const onCancelled = client.createFunction(
-    { id: "on-cancelled", triggers: [{ event: "inngest/function.cancelled", if: "event.data.function_id == 'conf-cancellable'" }] },
+    {
+      id: "on-cancelled",
+      triggers: [
+        { event: "inngest/function.cancelled", if: "event.data.function_id == 'conf-cancellable'" },
+      ],
+    },
     async ({ event }) => {
       cancelledRuns.push((event.data as { run_id: string }).run_id);
     },
   );
 
-  const race = client.createFunction({ id: "race", triggers: [{ event: "conf/race" }] }, async ({ step, group }) => {
-    const winner = await group.parallel({ mode: "race" }, () =>
-      Promise.race([
-        step.run("fast", () => "fast"),
-        step.run("slow", async () => {
-          await new Promise((resolve) => setTimeout(resolve, 3000));
-          ran("race:slow-done");
-          return "slow";
-        }),
-      ]),
-    );
-    await step.run("after-race", () => ran("race:after"));
-    return winner;
-  });
+  const race = client.createFunction(
+    { id: "race", triggers: [{ event: "conf/race" }] },
+    async ({ step, group }) => {
+      const winner = await group.parallel({ mode: "race" }, () =>
+        Promise.race([
+          step.run("fast", () => "fast"),
+          step.run("slow", async () => {
+            await new Promise((resolve) => setTimeout(resolve, 3000));
+            ran("race:slow-done");
+            return "slow";
+          }),
+        ]),
+      );
+      await step.run("after-race", () => ran("race:after"));
+      return winner;
+    },
+  );
 
   const fair = client.createFunction(
-    { id: "fair", concurrency: { limit: 1, key: "event.data.ownerId" }, triggers: [{ event: "conf/fair" }] },
+    {
+      id: "fair",
+      concurrency: { limit: 1, key: "event.data.ownerId" },
+      triggers: [{ event: "conf/fair" }],
+    },
     async ({ event }) => {
       const owner = (event.data as { ownerId: string }).ownerId;
       finishedOrder.push(owner);
@@ -283,7 +367,10 @@ describe("steps", () => {
     expect(run.status).toBe("Completed");
     expect(run.output).toEqual({ value: { n: 42 }, sentIds: 1, child: { doubled: 84 } });
     expect(count("types:compute")).toBe(1);
-    await waitFor(async () => count("types:notified"), (n) => n === 1);
+    await waitFor(
+      async () => count("types:notified"),
+      (n) => n === 1,
+    );
   });
 
   it("memoizes through checkpoints: a 10-step function completes in one call", async () => {
@@ -303,7 +390,8 @@ describe("steps", () => {
   it("runs parallel steps one by one and resumes after all of them", async () => {
     const run = await runOnce({ name: "conf/parallel" });
     expect(run).toMatchObject({ status: "Completed", output: { before: 1, after: "ABC" } });
-    for (const key of ["par:before", "par:a", "par:b", "par:c", "par:after"]) expect(count(key)).toBe(1);
+    for (const key of ["par:before", "par:a", "par:b", "par:c", "par:after"])
+      expect(count(key)).toBe(1);
   });
 
   it("resumes a group.parallel race as soon as the first branch finishes", async () => {
@@ -312,7 +400,9 @@ describe("steps", () => {
     // The step after the race ran while the losing branch was still running (the SDK ends the
     // run only once every branch has finished), and the run did not spin while it waited.
     expect(count("race:after")).toBe(1);
-    expect(timestamps.get("race:after")?.[0]).toBeLessThan(timestamps.get("race:slow-done")?.[0] ?? 0);
+    expect(timestamps.get("race:after")?.[0]).toBeLessThan(
+      timestamps.get("race:slow-done")?.[0] ?? 0,
+    );
     expect(app.calls.get("conf-race")).toBeLessThanOrEqual(8);
   });
 
@@ -323,7 +413,10 @@ describe("steps", () => {
   });
 
   it("starts runs only for events that pass the trigger expression", async () => {
-    const [skipped] = await sendEvent(executor.url, { name: "conf/filtered", data: { wanted: false } });
+    const [skipped] = await sendEvent(executor.url, {
+      name: "conf/filtered",
+      data: { wanted: false },
+    });
     const run = await runOnce({ name: "conf/filtered", data: { wanted: true } });
     expect(run.output).toBe("matched");
     expect(await runsForEvent(executor.url, skipped ?? "")).toEqual([]);
@@ -338,12 +431,22 @@ describe("retries and failure", () => {
   });
 
   it("fails the run after the last attempt and runs onFailure with the error", async () => {
-    const [eventId] = await sendEvent(executor.url, { name: "conf/always-fails", data: { tag: "x" } });
+    const [eventId] = await sendEvent(executor.url, {
+      name: "conf/always-fails",
+      data: { tag: "x" },
+    });
     const [run] = await waitForRuns(executor.url, eventId ?? "");
     expect(run?.status).toBe("Failed");
     expect(count("fails:doomed")).toBe(3);
-    await waitFor(async () => failures.length, (n) => n === 1);
-    expect(failures[0]).toMatchObject({ functionId: "conf-always-fails", message: "still broken", originalEvent: { name: "conf/always-fails" } });
+    await waitFor(
+      async () => failures.length,
+      (n) => n === 1,
+    );
+    expect(failures[0]).toMatchObject({
+      functionId: "conf-always-fails",
+      message: "still broken",
+      originalEvent: { name: "conf/always-fails" },
+    });
   });
 
   it("does not retry a NonRetriableError", async () => {
@@ -389,19 +492,27 @@ describe("flow control", () => {
   it("cancels a run on a matching cancelOn event only", async () => {
     const [keep] = await sendEvent(executor.url, { name: "conf/cancellable", data: { x: 1 } });
     const [drop] = await sendEvent(executor.url, { name: "conf/cancellable", data: { x: 2 } });
-    await waitFor(async () => count("cancel:first"), (n) => n === 2);
+    await waitFor(
+      async () => count("cancel:first"),
+      (n) => n === 2,
+    );
     await sendEvent(executor.url, { name: "conf/cancel", data: { x: 2 } });
     const [cancelled] = await waitForRuns(executor.url, drop ?? "");
     expect(cancelled?.status).toBe("Cancelled");
     const [stillRunning] = await runsForEvent(executor.url, keep ?? "");
     expect(stillRunning?.status).toBe("Running");
-    const res = await fetch(`${executor.url}/v1/runs/${stillRunning?.run_id}`, { method: "DELETE" });
+    const res = await fetch(`${executor.url}/v1/runs/${stillRunning?.run_id}`, {
+      method: "DELETE",
+    });
     expect(res.status).toBe(200);
     const [afterApiCancel] = await waitForRuns(executor.url, keep ?? "");
     expect(afterApiCancel?.status).toBe("Cancelled");
     expect(count("cancel:second")).toBe(0);
     // Each cancellation emits inngest/function.cancelled, which can trigger functions.
-    await waitFor(async () => [...cancelledRuns].sort(), (ids) => ids.length === 2);
+    await waitFor(
+      async () => [...cancelledRuns].sort(),
+      (ids) => ids.length === 2,
+    );
     expect([...cancelledRuns].sort()).toEqual([cancelled?.run_id, afterApiCancel?.run_id].sort());
   });
 
@@ -413,7 +524,8 @@ describe("flow control", () => {
       { name: "conf/keyed", data: { ownerId: "b" } },
       { name: "conf/keyed", data: { ownerId: "b" } },
     ]);
-    for (const id of ids) expect((await waitForRuns(executor.url, id))[0]?.status).toBe("Completed");
+    for (const id of ids)
+      expect((await waitForRuns(executor.url, id))[0]?.status).toBe("Completed");
     expect(maxActive.get("a")).toBe(1);
     expect(maxActive.get("b")).toBe(1);
   });
@@ -425,12 +537,22 @@ describe("flow control", () => {
   });
 
   it("does not let a backlog on one concurrency key hold up other keys", async () => {
-    const backlog = Array.from({ length: 220 }, () => ({ name: "conf/fair", data: { ownerId: "hog" } }));
+    const backlog = Array.from({ length: 220 }, () => ({
+      name: "conf/fair",
+      data: { ownerId: "hog" },
+    }));
     await sendEvent(executor.url, backlog);
-    const [other] = await sendEvent(executor.url, { name: "conf/fair", data: { ownerId: "other" } });
+    const [other] = await sendEvent(executor.url, {
+      name: "conf/fair",
+      data: { ownerId: "other" },
+    });
     await waitForRuns(executor.url, other ?? "", 1, 30_000);
     expect(finishedOrder.indexOf("other")).toBeLessThan(10);
-    await waitFor(async () => finishedOrder.length, (n) => n === 221, 60_000);
+    await waitFor(
+      async () => finishedOrder.length,
+      (n) => n === 221,
+      60_000,
+    );
   });
 
   it("starts one run per idempotency key", async () => {
@@ -447,14 +569,20 @@ describe("flow control", () => {
     ]);
     const runs = await Promise.all(batch.map((id) => runsForEvent(executor.url, id)));
     expect(runs.flat()).toHaveLength(1);
-    await waitFor(async () => count("idem:k3"), (n) => n === 1);
+    await waitFor(
+      async () => count("idem:k3"),
+      (n) => n === 1,
+    );
   });
 });
 
 describe("app sync", () => {
   it("accepts an app that registers itself when its serve endpoint gets a PUT", async () => {
     const client = testClient("conf-oob", executor.url);
-    const fn = client.createFunction({ id: "self-synced", triggers: [{ event: "conf/oob" }] }, async () => "synced out of band");
+    const fn = client.createFunction(
+      { id: "self-synced", triggers: [{ event: "conf/oob" }] },
+      async () => "synced out of band",
+    );
     const oobApp = await startTestApp(client, [fn]);
     try {
       const res = await fetch(oobApp.url, { method: "PUT" });
@@ -469,8 +597,16 @@ describe("app sync", () => {
 
 describe("event API and REST API", () => {
   it("deduplicates events by id and answers with the ids", async () => {
-    const first = await sendEvent(executor.url, { id: "fixed-event-id-1", name: "conf/idem", data: { key: "dedupe" } });
-    const again = await sendEvent(executor.url, { id: "fixed-event-id-1", name: "conf/idem", data: { key: "dedupe" } });
+    const first = await sendEvent(executor.url, {
+      id: "fixed-event-id-1",
+      name: "conf/idem",
+      data: { key: "dedupe" },
+    });
+    const again = await sendEvent(executor.url, {
+      id: "fixed-event-id-1",
+      name: "conf/idem",
+      data: { key: "dedupe" },
+    });
     expect(first).toEqual(["fixed-event-id-1"]);
     expect(again).toEqual(["fixed-event-id-1"]);
     const runs = await waitForRuns(executor.url, "fixed-event-id-1");
@@ -484,7 +620,10 @@ describe("event API and REST API", () => {
       fetch(`${executor.url}/e/key`, {
         method: "POST",
         headers: { "x-inngest-event-id-seed": seed },
-        body: JSON.stringify([{ name: "conf/unrouted", data: {} }, { name: "conf/unrouted", data: {} }]),
+        body: JSON.stringify([
+          { name: "conf/unrouted", data: {} },
+          { name: "conf/unrouted", data: {} },
+        ]),
       }).then((res) => res.json() as Promise<{ ids: string[] }>);
     const first = await send();
     const retried = await send();
@@ -496,13 +635,21 @@ describe("event API and REST API", () => {
   it("answers a checkpoint from a stale or unknown dispatch with 409", async () => {
     const res = await fetch(`${executor.url}/v1/checkpoint/no-such-run/async`, {
       method: "POST",
-      body: JSON.stringify({ run_id: "no-such-run", fn_id: "x", qi_id: "1:stale", steps: [{ id: "s", op: "StepRun", data: 1 }] }),
+      body: JSON.stringify({
+        run_id: "no-such-run",
+        fn_id: "x",
+        qi_id: "1:stale",
+        steps: [{ id: "s", op: "StepRun", data: 1 }],
+      }),
     });
     expect(res.status).toBe(409);
   });
 
   it("rejects an invalid event with 400", async () => {
-    const res = await fetch(`${executor.url}/e/key`, { method: "POST", body: JSON.stringify({ data: {} }) });
+    const res = await fetch(`${executor.url}/e/key`, {
+      method: "POST",
+      body: JSON.stringify({ data: {} }),
+    });
     expect(res.status).toBe(400);
   });
 
@@ -512,7 +659,9 @@ describe("event API and REST API", () => {
       () => runsForEvent(executor.url, eventId ?? ""),
       (runs) => runs.length === 1,
     );
-    const one = (await (await fetch(`${executor.url}/v1/runs/${running?.run_id}`)).json()) as { data: { status: string; function_id: string } };
+    const one = (await (await fetch(`${executor.url}/v1/runs/${running?.run_id}`)).json()) as {
+      data: { status: string; function_id: string };
+    };
     expect(one.data).toMatchObject({ status: "Running", function_id: "conf-sleeper" });
     await fetch(`${executor.url}/v1/runs/${running?.run_id}/cancel`, { method: "POST" });
     const [cancelled] = await waitForRuns(executor.url, eventId ?? "");

@@ -10,7 +10,14 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { databaseUrl, dropSchema, sendEvent, testSchema, waitFor, waitForRuns } from "./test-helpers";
+import {
+  databaseUrl,
+  dropSchema,
+  sendEvent,
+  testSchema,
+  waitFor,
+  waitForRuns,
+} from "./test-helpers";
 
 const children = new Set<ChildProcess>();
 const schemas: string[] = [];
@@ -47,7 +54,11 @@ async function killHard(child: ChildProcess): Promise<void> {
 
 async function waitUntilUp(url: string): Promise<void> {
   await waitFor(
-    () => fetch(url).then((res) => res.status, () => 0),
+    () =>
+      fetch(url).then(
+        (res) => res.status,
+        () => 0,
+      ),
     (status) => status === 200,
     20_000,
   );
@@ -107,7 +118,11 @@ function stepStarts(stepLog: string, tag: string): Map<string, number> {
 }
 
 async function waitForStepStart(stepLog: string, tag: string, step: string): Promise<void> {
-  await waitFor(async () => stepStarts(stepLog, tag).get(step) ?? 0, (n) => n > 0, 20_000);
+  await waitFor(
+    async () => stepStarts(stepLog, tag).get(step) ?? 0,
+    (n) => n > 0,
+    20_000,
+  );
 }
 
 /** Steps before the one in flight at the kill ran exactly once; the one in flight at most twice. */
@@ -129,11 +144,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sendWhenSynced(executorUrl: string, event: Record<string, unknown>): Promise<string> {
+async function sendWhenSynced(
+  executorUrl: string,
+  event: Record<string, unknown>,
+): Promise<string> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const [eventId] = await sendEvent(executorUrl, { ...event, id: undefined });
-    const runs = await fetch(`${executorUrl}/v1/events/${eventId}/runs`).then((res) => res.json() as Promise<{ data: unknown[] }>);
+    const runs = await fetch(`${executorUrl}/v1/events/${eventId}/runs`).then(
+      (res) => res.json() as Promise<{ data: unknown[] }>,
+    );
     if (runs.data.length > 0 && eventId) return eventId;
     if (Date.now() > deadline) throw new Error("app never synced");
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -145,7 +165,10 @@ describe("crash and restart", () => {
     const s = await setup("kill-executor");
     await s.startApp();
     const executor = await s.startExecutor();
-    const eventId = await sendWhenSynced(s.executorUrl, { name: "crash/start", data: { tag: "a" } });
+    const eventId = await sendWhenSynced(s.executorUrl, {
+      name: "crash/start",
+      data: { tag: "a" },
+    });
     await waitForStepStart(s.stepLog, "a", "step-3");
     await killHard(executor);
     await s.startExecutor();
@@ -158,7 +181,10 @@ describe("crash and restart", () => {
     const s = await setup("kill-app");
     const app = await s.startApp();
     await s.startExecutor();
-    const eventId = await sendWhenSynced(s.executorUrl, { name: "crash/start", data: { tag: "b" } });
+    const eventId = await sendWhenSynced(s.executorUrl, {
+      name: "crash/start",
+      data: { tag: "b" },
+    });
     await waitForStepStart(s.stepLog, "b", "step-2");
     await killHard(app);
     await s.startApp();
@@ -171,7 +197,10 @@ describe("crash and restart", () => {
     const s = await setup("kill-during-sleep");
     await s.startApp();
     const executor = await s.startExecutor();
-    const eventId = await sendWhenSynced(s.executorUrl, { name: "crash/sleepy", data: { tag: "d" } });
+    const eventId = await sendWhenSynced(s.executorUrl, {
+      name: "crash/sleepy",
+      data: { tag: "d" },
+    });
     // Kill once the run is asleep: "before" is recorded then, so it must never run again.
     await waitFor(
       () => fetch(s.executorUrl).then((res) => res.text()),
@@ -189,7 +218,12 @@ describe("crash and restart", () => {
     await sendEvent(s.executorUrl, { name: "crash/approved", data: { tag: "d", by: "carol" } });
     const [run] = await waitForRuns(s.executorUrl, eventId, 1, 30_000);
     expect(run).toMatchObject({ status: "Completed", output: { approvedBy: "carol" } });
-    expect(stepStarts(s.stepLog, "d")).toEqual(new Map([["before", 1], ["after", 1]]));
+    expect(stepStarts(s.stepLog, "d")).toEqual(
+      new Map([
+        ["before", 1],
+        ["after", 1],
+      ]),
+    );
   });
 
   it("completes every run after both processes are killed with several runs in flight", async () => {
@@ -198,7 +232,8 @@ describe("crash and restart", () => {
     const executor = await s.startExecutor();
     const tags = ["c1", "c2", "c3", "c4"];
     const eventIds: string[] = [];
-    for (const tag of tags) eventIds.push(await sendWhenSynced(s.executorUrl, { name: "crash/start", data: { tag } }));
+    for (const tag of tags)
+      eventIds.push(await sendWhenSynced(s.executorUrl, { name: "crash/start", data: { tag } }));
     await waitForStepStart(s.stepLog, "c1", "step-1");
     await Promise.all([killHard(executor), killHard(app)]);
     await s.startApp();

@@ -2,7 +2,14 @@
  * The SDK sends durations as Inngest time strings ("1w2d3h4m5s") and
  * `sleepUntil` targets as ISO dates.
  */
-const UNIT_MS: Record<string, number> = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const UNIT_MS: Record<string, number> = {
+  w: 604_800_000,
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+};
 
 export function parseDurationMs(value: string): number | undefined {
   const trimmed = value.trim();
@@ -27,7 +34,10 @@ export function resolveWakeTime(value: string, now = Date.now()): Date {
 }
 
 /** Parses a `retry-after` header: seconds, or an HTTP/ISO date. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
   const date = new Date(value);

@@ -127,12 +127,20 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.applicationName = `inngest-executor:${options.schema}`;
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 12, application_name: this.applicationName });
+    this.pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 12,
+      application_name: this.applicationName,
+    });
     this.pool.on("error", (err) => options.log(`db pool error: ${err.message}`));
     this.s = schemaIdent(options.schema);
     // NOTE: channel names are limited to 63 bytes, so a long schema name is hashed.
     this.wakeChannel = `${WAKE_CHANNEL_PREFIX}_${createHash("sha256").update(options.schema).digest("hex").slice(0, 16)}`;
-    this.agent = new Agent({ headersTimeout: options.callTimeoutMs, bodyTimeout: options.callTimeoutMs, keepAliveTimeout: 10_000 });
+    this.agent = new Agent({
+      headersTimeout: options.callTimeoutMs,
+      bodyTimeout: options.callTimeoutMs,
+      keepAliveTimeout: 10_000,
+    });
   }
 
   async start(): Promise<void> {
@@ -149,7 +157,9 @@ export class Engine {
     });
     await this.reclaimDeadLeases();
     this.reclaimTimer = setInterval(() => {
-      this.reclaimDeadLeases().catch((err: Error) => this.options.log(`reclaim failed: ${err.message}`));
+      this.reclaimDeadLeases().catch((err: Error) =>
+        this.options.log(`reclaim failed: ${err.message}`),
+      );
     }, 1000);
     this.reclaimTimer.unref();
     this.loopPromise = this.loop();
@@ -160,8 +170,14 @@ export class Engine {
    * while the liveness lock is lost, other executors may take this one's
    * leases, and its stale results are then discarded by the lease check.
    */
-  private async dedicatedConnection(label: string, setup: (client: pg.Client) => Promise<void>): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: this.applicationName });
+  private async dedicatedConnection(
+    label: string,
+    setup: (client: pg.Client) => Promise<void>,
+  ): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: this.applicationName,
+    });
     let ready = false;
     client.on("error", (err) => this.options.log(`${label} connection error: ${err.message}`));
     client.on("end", () => {
@@ -187,7 +203,10 @@ export class Engine {
     await this.loopPromise?.catch(() => undefined);
     await Promise.allSettled([...this.running]);
     await this.pool
-      .query(`UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL WHERE leased_by = $1`, [this.workerId])
+      .query(
+        `UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL WHERE leased_by = $1`,
+        [this.workerId],
+      )
       .catch(() => undefined);
     await this.listenClient?.end().catch(() => undefined);
     await this.livenessClient?.end().catch(() => undefined);
@@ -197,11 +216,18 @@ export class Engine {
 
   // ---------------------------------------------------------------- sync
 
-  async registerApp(raw: unknown): Promise<{ appId: string; functions: number; modified: boolean }> {
+  async registerApp(
+    raw: unknown,
+  ): Promise<{ appId: string; functions: number; modified: boolean }> {
     const body: RegisterBody = registerBodySchema.parse(raw);
-    const hash = createHash("sha256").update(JSON.stringify([body.url, body.functions])).digest("hex");
+    const hash = createHash("sha256")
+      .update(JSON.stringify([body.url, body.functions]))
+      .digest("hex");
     const modified = await this.transaction(async (tx) => {
-      const { rows } = await tx.query<{ config_hash: string | null }>(`SELECT config_hash FROM ${this.s}.apps WHERE id = $1 FOR UPDATE`, [body.appName]);
+      const { rows } = await tx.query<{ config_hash: string | null }>(
+        `SELECT config_hash FROM ${this.s}.apps WHERE id = $1 FOR UPDATE`,
+        [body.appName],
+      );
       if (rows[0]?.config_hash === hash) {
         await tx.query(`UPDATE ${this.s}.apps SET synced_at = now() WHERE id = $1`, [body.appName]);
         return false;
@@ -212,7 +238,10 @@ export class Engine {
         [body.appName, body.url, body.sdk ?? null, hash],
       );
       const ids = body.functions.map((fn) => fn.id);
-      await tx.query(`DELETE FROM ${this.s}.functions WHERE app_id = $1 AND NOT (id = ANY($2::text[]))`, [body.appName, ids]);
+      await tx.query(
+        `DELETE FROM ${this.s}.functions WHERE app_id = $1 AND NOT (id = ANY($2::text[]))`,
+        [body.appName, ids],
+      );
       for (const fn of body.functions) {
         const url = Object.values(fn.steps)[0]?.runtime.url;
         if (!url) continue;
@@ -225,7 +254,10 @@ export class Engine {
       }
       return true;
     });
-    if (modified) this.options.log(`synced app ${body.appName}: ${body.functions.length} function(s) at ${body.url}`);
+    if (modified)
+      this.options.log(
+        `synced app ${body.appName}: ${body.functions.length} function(s) at ${body.url}`,
+      );
     return { appId: body.appName, functions: body.functions.length, modified };
   }
 
@@ -235,7 +267,9 @@ export class Engine {
   async ingestEvents(raw: unknown[], idSeed?: string): Promise<string[]> {
     const payloads = raw.map((item) => eventPayloadSchema.parse(item));
     const now = Date.now();
-    const events: StoredEvent[] = payloads.map((payload, index) => toStoredEvent(payload, idSeed, index, now));
+    const events: StoredEvent[] = payloads.map((payload, index) =>
+      toStoredEvent(payload, idSeed, index, now),
+    );
     await this.transaction((tx) => this.ingestInTx(tx, events));
     return events.map((event) => event.id);
   }
@@ -256,7 +290,9 @@ export class Engine {
     const insertedIds = new Set(inserted.map((row) => row.id));
     const fresh = unique.filter((event) => insertedIds.has(event.id));
     if (fresh.length === 0) return;
-    const { rows: functions } = await tx.query<{ id: string; config: unknown }>(`SELECT id, config FROM ${this.s}.functions`);
+    const { rows: functions } = await tx.query<{ id: string; config: unknown }>(
+      `SELECT id, config FROM ${this.s}.functions`,
+    );
     const configs = functions.flatMap((fn) => {
       const parsed = functionConfigSchema.safeParse(fn.config);
       return parsed.success ? [parsed.data] : [];
@@ -265,7 +301,10 @@ export class Engine {
     for (const event of fresh) {
       for (const config of configs) {
         const triggered = config.triggers.some(
-          (trigger) => trigger.event !== undefined && eventNameMatches(trigger.event, event.name) && expressionMatches(trigger.expression, { event }),
+          (trigger) =>
+            trigger.event !== undefined &&
+            eventNameMatches(trigger.event, event.name) &&
+            expressionMatches(trigger.expression, { event }),
         );
         if (triggered) planned.push({ config, events: [event] });
       }
@@ -277,8 +316,12 @@ export class Engine {
        UNION SELECT DISTINCT 'cancel', event_name FROM ${this.s}.cancellations WHERE event_name = ANY($1)`,
       [names],
     );
-    const waitedFor = new Set(listeners.filter((row) => row.kind === "wait").map((row) => row.event_name));
-    const cancelledBy = new Set(listeners.filter((row) => row.kind === "cancel").map((row) => row.event_name));
+    const waitedFor = new Set(
+      listeners.filter((row) => row.kind === "wait").map((row) => row.event_name),
+    );
+    const cancelledBy = new Set(
+      listeners.filter((row) => row.kind === "cancel").map((row) => row.event_name),
+    );
     for (const event of fresh) {
       if (waitedFor.has(event.name) && (await this.matchWaits(tx, event))) wake = true;
       if (cancelledBy.has(event.name)) await this.matchCancellations(tx, event);
@@ -315,17 +358,45 @@ export class Engine {
       [JSON.stringify(rows.map(({ config: _config, ...row }) => row))],
     );
     const createdIds = new Set(created.map((row) => row.id));
-    const jobs: { run_id: string; kind: string; step_id: string | null; run_at: Date; concurrency_keys: string[] }[] = [];
-    const cancellations: { run_id: string; event_name: string; expression: string | null; expires_at: Date | null }[] = [];
+    const jobs: {
+      run_id: string;
+      kind: string;
+      step_id: string | null;
+      run_at: Date;
+      concurrency_keys: string[];
+    }[] = [];
+    const cancellations: {
+      run_id: string;
+      event_name: string;
+      expression: string | null;
+      expires_at: Date | null;
+    }[] = [];
     for (const row of rows) {
       if (!createdIds.has(row.id)) {
-        this.options.log(`run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`);
+        this.options.log(
+          `run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`,
+        );
         continue;
       }
-      jobs.push({ run_id: row.id, kind: "call", step_id: null, run_at: new Date(now), concurrency_keys: row.concurrency_keys });
+      jobs.push({
+        run_id: row.id,
+        kind: "call",
+        step_id: null,
+        run_at: new Date(now),
+        concurrency_keys: row.concurrency_keys,
+      });
       for (const which of ["start", "finish"] as const) {
-        const limit = row.config.timeouts?.[which] ? parseDurationMs(row.config.timeouts[which]) : undefined;
-        if (limit !== undefined) jobs.push({ run_id: row.id, kind: "run-timeout", step_id: which, run_at: new Date(now + limit), concurrency_keys: [] });
+        const limit = row.config.timeouts?.[which]
+          ? parseDurationMs(row.config.timeouts[which])
+          : undefined;
+        if (limit !== undefined)
+          jobs.push({
+            run_id: row.id,
+            kind: "run-timeout",
+            step_id: which,
+            run_at: new Date(now + limit),
+            concurrency_keys: [],
+          });
       }
       for (const cancel of row.config.cancel ?? []) {
         const timeout = cancel.timeout ? parseDurationMs(cancel.timeout) : undefined;
@@ -336,7 +407,9 @@ export class Engine {
           expires_at: timeout === undefined ? null : new Date(now + timeout),
         });
       }
-      this.options.log(`run ${row.id} queued: ${row.function_id} for ${row.events[0]?.name} (${row.event_id})`);
+      this.options.log(
+        `run ${row.id} queued: ${row.function_id} for ${row.events[0]?.name} (${row.event_id})`,
+      );
     }
     if (jobs.length > 0) {
       await tx.query(
@@ -358,7 +431,12 @@ export class Engine {
   }
 
   private async matchWaits(tx: Tx, event: StoredEvent): Promise<boolean> {
-    const { rows } = await tx.query<{ run_id: string; step_id: string; expression: string | null; events: StoredEvent[] }>(
+    const { rows } = await tx.query<{
+      run_id: string;
+      step_id: string;
+      expression: string | null;
+      events: StoredEvent[];
+    }>(
       `SELECT w.run_id, w.step_id, w.expression, r.events FROM ${this.s}.waits w JOIN ${this.s}.runs r ON r.id = w.run_id
        WHERE w.event_name = $1 AND r.status = 'running' ORDER BY w.run_id, w.created_at`,
       [event.name],
@@ -368,11 +446,19 @@ export class Engine {
       if (!expressionMatches(wait.expression, { event: wait.events[0], async: event })) continue;
       const run = await this.lockRun(tx, wait.run_id);
       if (!run || run.status !== "running") continue;
-      const deleted = await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`, [wait.run_id, wait.step_id]);
+      const deleted = await tx.query(
+        `DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`,
+        [wait.run_id, wait.step_id],
+      );
       if (deleted.rowCount === 0) continue;
-      await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'wait-timeout' AND step_id = $2`, [wait.run_id, wait.step_id]);
+      await tx.query(
+        `DELETE FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'wait-timeout' AND step_id = $2`,
+        [wait.run_id, wait.step_id],
+      );
       await this.memoize(tx, run.id, wait.step_id, { type: "data", data: event }, {});
-      this.options.log(`run ${run.id} wait ${wait.step_id} matched event ${event.name} (${event.id})`);
+      this.options.log(
+        `run ${run.id} wait ${wait.step_id} matched event ${event.name} (${event.id})`,
+      );
       await this.ensureProgress(tx, run.id, undefined);
       resumed = true;
     }
@@ -380,13 +466,18 @@ export class Engine {
   }
 
   private async matchCancellations(tx: Tx, event: StoredEvent): Promise<void> {
-    const { rows } = await tx.query<{ run_id: string; expression: string | null; events: StoredEvent[] }>(
+    const { rows } = await tx.query<{
+      run_id: string;
+      expression: string | null;
+      events: StoredEvent[];
+    }>(
       `SELECT c.run_id, c.expression, r.events FROM ${this.s}.cancellations c JOIN ${this.s}.runs r ON r.id = c.run_id
        WHERE c.event_name = $1 AND r.status = 'running' AND (c.expires_at IS NULL OR c.expires_at > now()) ORDER BY c.run_id`,
       [event.name],
     );
     for (const cancel of rows) {
-      if (!expressionMatches(cancel.expression, { event: cancel.events[0], async: event })) continue;
+      if (!expressionMatches(cancel.expression, { event: cancel.events[0], async: event }))
+        continue;
       await this.cancelRunInTx(tx, cancel.run_id, `cancelled by event ${event.name} (${event.id})`);
     }
   }
@@ -424,11 +515,16 @@ export class Engine {
   }
 
   async getEvent(eventId: string): Promise<StoredEvent | undefined> {
-    const { rows } = await this.pool.query<{ payload: StoredEvent }>(`SELECT payload FROM ${this.s}.events WHERE id = $1`, [eventId]);
+    const { rows } = await this.pool.query<{ payload: StoredEvent }>(
+      `SELECT payload FROM ${this.s}.events WHERE id = $1`,
+      [eventId],
+    );
     return rows[0]?.payload;
   }
 
-  async recentRuns(limit: number): Promise<(RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[]> {
+  async recentRuns(
+    limit: number,
+  ): Promise<(RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[]> {
     const { rows } = await this.pool.query(
       `SELECT r.id, r.function_id, r.event_id, r.status, r.output, r.error, r.created_at, r.started_at, r.ended_at,
               f.app_id, e.name AS event_name,
@@ -565,10 +661,13 @@ export class Engine {
   private waitForWake(ms: number): Promise<void> {
     if (this.dirty || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeWaiter = undefined;
-        resolve();
-      }, Math.max(ms, 1));
+      const timer = setTimeout(
+        () => {
+          this.wakeWaiter = undefined;
+          resolve();
+        },
+        Math.max(ms, 1),
+      );
       this.wakeWaiter = () => {
         clearTimeout(timer);
         resolve();
@@ -606,7 +705,9 @@ export class Engine {
         `SELECT k AS key, count(*) AS n FROM ${this.s}.jobs, unnest(concurrency_keys) AS k
          WHERE lease_until IS NOT NULL AND kind = 'call' GROUP BY k`,
       );
-      const saturated = busy.filter((row) => Number(row.n) >= concurrencyLimit(row.key)).map((row) => row.key);
+      const saturated = busy
+        .filter((row) => Number(row.n) >= concurrencyLimit(row.key))
+        .map((row) => row.key);
       const { rows: candidates } = await tx.query<Omit<JobRow, "lease_token">>(
         `SELECT id, run_id, kind, step_id, attempt, network_failures, concurrency_keys FROM ${this.s}.jobs
          WHERE lease_until IS NULL AND run_at <= now() AND NOT (kind = 'call' AND concurrency_keys && $2::text[])
@@ -614,10 +715,16 @@ export class Engine {
         [limit * 4, saturated],
       );
       if (candidates.length === 0) return [];
-      const keys = [...new Set(candidates.filter((job) => job.kind === "call").flatMap((job) => job.concurrency_keys))].sort();
+      const keys = [
+        ...new Set(
+          candidates.filter((job) => job.kind === "call").flatMap((job) => job.concurrency_keys),
+        ),
+      ].sort();
       const active = new Map<string, number>();
       for (const key of keys) {
-        await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${this.options.schema}:${key}`]);
+        await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+          `${this.options.schema}:${key}`,
+        ]);
         const { rows } = await tx.query<{ n: string }>(
           `SELECT count(*) AS n FROM ${this.s}.jobs WHERE lease_until IS NOT NULL AND kind = 'call' AND $1 = ANY(concurrency_keys)`,
           [key],
@@ -627,15 +734,25 @@ export class Engine {
       const chosen: JobRow[] = [];
       for (const job of candidates) {
         if (chosen.length >= limit) break;
-        if (job.kind === "call" && job.concurrency_keys.some((key) => (active.get(key) ?? 0) >= concurrencyLimit(key))) continue;
-        if (job.kind === "call") for (const key of job.concurrency_keys) active.set(key, (active.get(key) ?? 0) + 1);
+        if (
+          job.kind === "call" &&
+          job.concurrency_keys.some((key) => (active.get(key) ?? 0) >= concurrencyLimit(key))
+        )
+          continue;
+        if (job.kind === "call")
+          for (const key of job.concurrency_keys) active.set(key, (active.get(key) ?? 0) + 1);
         chosen.push({ ...job, lease_token: randomBytes(8).toString("hex") });
       }
       if (chosen.length > 0) {
         await tx.query(
           `UPDATE ${this.s}.jobs j SET leased_by = $1, lease_token = x.token, lease_until = now() + make_interval(secs => $2)
            FROM unnest($3::bigint[], $4::text[]) AS x(id, token) WHERE j.id = x.id`,
-          [this.workerId, this.options.callTimeoutMs / 1000 + 60, chosen.map((job) => job.id), chosen.map((job) => job.lease_token)],
+          [
+            this.workerId,
+            this.options.callTimeoutMs / 1000 + 60,
+            chosen.map((job) => job.id),
+            chosen.map((job) => job.lease_token),
+          ],
         );
       }
       return chosen;
@@ -654,7 +771,9 @@ export class Engine {
       } catch (err) {
         job = undefined;
         if (!this.stopped) {
-          this.options.log(`job ${current.id} (${current.kind}) of run ${current.run_id} errored: ${(err as Error).message}`);
+          this.options.log(
+            `job ${current.id} (${current.kind}) of run ${current.run_id} errored: ${(err as Error).message}`,
+          );
           // Hand the job back (retried: the error may have been a dropped connection, and a lease
           // kept by a live worker would only expire after callTimeoutMs).
           for (let attempt = 0; attempt < 5; attempt++) {
@@ -684,14 +803,31 @@ export class Engine {
         return this.callApp(job, entry);
       case "sleep":
         return this.applyForJob(job, async (tx, run) => {
-          if (job.step_id) await this.memoize(tx, run.id, job.step_id, { type: "data", data: null }, { ended: new Date() });
+          if (job.step_id)
+            await this.memoize(
+              tx,
+              run.id,
+              job.step_id,
+              { type: "data", data: null },
+              { ended: new Date() },
+            );
           return {};
         });
       case "wait-timeout":
         return this.applyForJob(job, async (tx, run) => {
           if (!job.step_id) return {};
-          const deleted = await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`, [run.id, job.step_id]);
-          if (deleted.rowCount) await this.memoize(tx, run.id, job.step_id, { type: "data", data: null }, { ended: new Date() });
+          const deleted = await tx.query(
+            `DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`,
+            [run.id, job.step_id],
+          );
+          if (deleted.rowCount)
+            await this.memoize(
+              tx,
+              run.id,
+              job.step_id,
+              { type: "data", data: null },
+              { ended: new Date() },
+            );
           return {};
         });
       case "invoke-timeout":
@@ -701,7 +837,13 @@ export class Engine {
             tx,
             run.id,
             job.step_id,
-            { type: "error", error: { name: "InngestInvokeTimeoutError", message: "Timed out waiting for the invoked function to complete" } },
+            {
+              type: "error",
+              error: {
+                name: "InngestInvokeTimeoutError",
+                message: "Timed out waiting for the invoked function to complete",
+              },
+            },
             { ended: new Date(), status: "failed" },
           );
           return {};
@@ -709,7 +851,12 @@ export class Engine {
       case "run-timeout":
         return this.applyForJob(job, async (tx, run) => {
           if (job.step_id === "start" && run.started_at) return {};
-          await this.finishRun(tx, run, "cancelled", { error: { name: "InngestTimeoutError", message: `The run exceeded its ${job.step_id} timeout` } });
+          await this.finishRun(tx, run, "cancelled", {
+            error: {
+              name: "InngestTimeoutError",
+              message: `The run exceeded its ${job.step_id} timeout`,
+            },
+          });
           return {};
         });
       default:
@@ -718,7 +865,9 @@ export class Engine {
   }
 
   private async callApp(job: JobRow, entry: InflightJob): Promise<JobRow | undefined> {
-    const { rows: runRows } = await this.pool.query<RunRow & { url: string | null; steps: { step_id: string; state: StepState }[] }>(
+    const { rows: runRows } = await this.pool.query<
+      RunRow & { url: string | null; steps: { step_id: string; state: StepState }[] }
+    >(
       `SELECT r.*, f.url, COALESCE((SELECT json_agg(json_build_object('step_id', s.step_id, 'state', s.state) ORDER BY s.seq)
          FROM ${this.s}.run_steps s WHERE s.run_id = r.id AND s.state IS NOT NULL), '[]') AS steps
        FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
@@ -728,7 +877,9 @@ export class Engine {
     if (!run || run.status !== "running") return this.applyForJob(job, async () => ({}));
     if (!run.url) {
       return this.applyForJob(job, async (tx, locked) => {
-        await this.finishRun(tx, locked, "failed", { error: { name: "Error", message: `Function ${run.function_id} is not synced` } });
+        await this.finishRun(tx, locked, "failed", {
+          error: { name: "Error", message: `Function ${run.function_id} is not synced` },
+        });
         return {};
       });
     }
@@ -775,23 +926,48 @@ export class Engine {
     if (this.stopped) return undefined;
     if (response?.status === 206 && job.step_id === null && run.started_at) {
       const ops = opsResponseSchema.safeParse(parseJson(response.text));
-      if (ops.success && ops.data.length > 0 && ops.data.every((op) => op.op === "StepRun" || op.op === "Step")) {
+      if (
+        ops.success &&
+        ops.data.length > 0 &&
+        ops.data.every((op) => op.op === "StepRun" || op.op === "Step")
+      ) {
         // The classic protocol's common case: a discovery call ran one step. Record it and call again on the same lease.
-        if ((await this.memoizeCheckpointedSteps(run.id, job.id, job.lease_token, ops.data, started, true)) === "ok") {
+        if (
+          (await this.memoizeCheckpointedSteps(
+            run.id,
+            job.id,
+            job.lease_token,
+            ops.data,
+            started,
+            true,
+          )) === "ok"
+        ) {
           return { ...job, attempt: 0, network_failures: 0 };
         }
       }
     }
     return this.applyForJob(job, async (tx, locked) => {
-      if (!locked.started_at) await tx.query(`UPDATE ${this.s}.runs SET started_at = $2 WHERE id = $1`, [locked.id, started]);
+      if (!locked.started_at)
+        await tx.query(`UPDATE ${this.s}.runs SET started_at = $2 WHERE id = $1`, [
+          locked.id,
+          started,
+        ]);
       if (!response) {
         if (job.network_failures + 1 >= MAX_NETWORK_FAILURES) {
-          await this.finishRun(tx, locked, "failed", { error: { name: "Error", message: `App unreachable: ${networkError}` } });
+          await this.finishRun(tx, locked, "failed", {
+            error: { name: "Error", message: `App unreachable: ${networkError}` },
+          });
           return {};
         }
         const wait = Math.min(100 * 2 ** Math.min(job.network_failures, 6), 5000);
         this.options.log(`run ${locked.id} call failed (${networkError}); retrying in ${wait}ms`);
-        return { reschedule: { runAt: new Date(Date.now() + wait), attempt: job.attempt, networkFailures: job.network_failures + 1 } };
+        return {
+          reschedule: {
+            runAt: new Date(Date.now() + wait),
+            attempt: job.attempt,
+            networkFailures: job.network_failures + 1,
+          },
+        };
       }
       return this.handleResponse(tx, locked, job, response, entry);
     });
@@ -812,23 +988,45 @@ export class Engine {
     if (response.status === 206) {
       const ops = opsResponseSchema.safeParse(parsed);
       if (!ops.success) {
-        return this.functionError(tx, run, job, { name: "Error", message: `Invalid ops from SDK: ${ops.error.message}` }, response.headers);
+        return this.functionError(
+          tx,
+          run,
+          job,
+          { name: "Error", message: `Invalid ops from SDK: ${ops.error.message}` },
+          response.headers,
+        );
       }
-      return this.applyOps(tx, run, job, ops.data, entry.mark, { retryAfter: response.headers.get("retry-after") });
+      return this.applyOps(tx, run, job, ops.data, entry.mark, {
+        retryAfter: response.headers.get("retry-after"),
+      });
     }
     const error = toSerializedError(parsed, `Function call failed with HTTP ${response.status}`);
     return this.functionError(tx, run, job, error, response.headers);
   }
 
-  private async functionError(tx: Tx, run: RunRow, job: JobRow, error: SerializedError, headers: Headers): Promise<JobOutcome> {
+  private async functionError(
+    tx: Tx,
+    run: RunRow,
+    job: JobRow,
+    error: SerializedError,
+    headers: Headers,
+  ): Promise<JobOutcome> {
     const noRetry = headers.get("x-inngest-no-retry") === "true";
     if (noRetry || job.attempt + 1 >= run.max_attempts) {
       await this.finishRun(tx, run, "failed", { error });
       return {};
     }
     const wait = parseRetryAfter(headers.get("retry-after")) ?? this.backoff(job.attempt);
-    this.options.log(`run ${run.id} attempt ${job.attempt + 1} failed (${error.message}); retrying in ${Math.round(wait)}ms`);
-    return { reschedule: { runAt: new Date(Date.now() + wait), attempt: job.attempt + 1, networkFailures: 0 } };
+    this.options.log(
+      `run ${run.id} attempt ${job.attempt + 1} failed (${error.message}); retrying in ${Math.round(wait)}ms`,
+    );
+    return {
+      reschedule: {
+        runAt: new Date(Date.now() + wait),
+        attempt: job.attempt + 1,
+        networkFailures: 0,
+      },
+    };
   }
 
   private backoff(attempt: number): number {
@@ -859,7 +1057,10 @@ export class Engine {
       await tx.query(`UPDATE ${this.s}.runs SET disable_immediate = true WHERE id = $1`, [run.id]);
       run.disable_immediate = true;
     }
-    let outcome: JobOutcome = { continueInline: job.kind === "call" && job.step_id === null && fresh.every((op) => RESULT_OPS.has(op.op)) };
+    let outcome: JobOutcome = {
+      continueInline:
+        job.kind === "call" && job.step_id === null && fresh.every((op) => RESULT_OPS.has(op.op)),
+    };
     const now = new Date();
     let progressed = fresh.some((op) => op.op !== "StepPlanned" && op.op !== "DiscoveryRequest");
     for (const op of fresh) {
@@ -867,7 +1068,13 @@ export class Engine {
       switch (op.op) {
         case "Step":
         case "StepRun":
-          await this.memoize(tx, run.id, op.id, { type: "data", data: op.data ?? null }, { name, op: op.op, started: mark, ended: now, attempt: job.attempt });
+          await this.memoize(
+            tx,
+            run.id,
+            op.id,
+            { type: "data", data: op.data ?? null },
+            { name, op: op.op, started: mark, ended: now, attempt: job.attempt },
+          );
           break;
         case "StepFailed":
           await this.memoize(
@@ -888,13 +1095,17 @@ export class Engine {
              WHERE ${this.s}.run_steps.state IS NULL`,
             [run.id, op.id, name, JSON.stringify(error), job.attempt + 1, mark],
           );
-          this.options.log(`run ${run.id} step ${name} attempt ${job.attempt + 1} failed (${error.message}); retrying in ${Math.round(wait)}ms`);
+          this.options.log(
+            `run ${run.id} step ${name} attempt ${job.attempt + 1} failed (${error.message}); retrying in ${Math.round(wait)}ms`,
+          );
           const runAt = new Date(Date.now() + wait);
           if (job.step_id === op.id) {
             outcome = { reschedule: { runAt, attempt: job.attempt + 1, networkFailures: 0 } };
           } else if (job.step_id === null) {
             // The discovery call ran the step itself; the retry is a call targeted at that step.
-            outcome = { reschedule: { runAt, attempt: job.attempt + 1, networkFailures: 0, stepId: op.id } };
+            outcome = {
+              reschedule: { runAt, attempt: job.attempt + 1, networkFailures: 0, stepId: op.id },
+            };
           } else {
             await this.insertJob(tx, run, "call", op.id, runAt, job.attempt + 1);
           }
@@ -903,7 +1114,15 @@ export class Engine {
         case "StepPlanned":
           if (op.id === job.step_id) break;
           if (await this.insertJob(tx, run, "call", op.id, now, 0)) progressed = true;
-          await this.markWaiting(tx, run.id, op.id, name, "StepRun", "queued", typeof op.opts?.parallelMode === "string" ? op.opts.parallelMode : null);
+          await this.markWaiting(
+            tx,
+            run.id,
+            op.id,
+            name,
+            "StepRun",
+            "queued",
+            typeof op.opts?.parallelMode === "string" ? op.opts.parallelMode : null,
+          );
           break;
         case "Sleep": {
           const wakeAt = resolveWakeTime(op.name ?? "0s");
@@ -914,7 +1133,14 @@ export class Engine {
         case "WaitForEvent": {
           const opts = waitOptsSchema.parse(op.opts ?? {});
           const timeout = parseDurationMs(opts.timeout) ?? 0;
-          await this.markWaiting(tx, run.id, op.id, op.displayName ?? op.id, "WaitForEvent", "waiting");
+          await this.markWaiting(
+            tx,
+            run.id,
+            op.id,
+            op.displayName ?? op.id,
+            "WaitForEvent",
+            "waiting",
+          );
           await tx.query(
             `INSERT INTO ${this.s}.waits (run_id, step_id, event_name, expression) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
             [run.id, op.id, op.name ?? "", opts.if ?? null],
@@ -935,7 +1161,10 @@ export class Engine {
             tx,
             run.id,
             op.id,
-            { type: "error", error: { name: "Error", message: `The embedded executor does not support ${op.op}` } },
+            {
+              type: "error",
+              error: { name: "Error", message: `The embedded executor does not support ${op.op}` },
+            },
             { name, op: op.op, started: mark, ended: now, status: "failed" },
           );
       }
@@ -947,14 +1176,20 @@ export class Engine {
     const opts = invokeOptsSchema.parse(op.opts ?? {});
     // An invoke already under way (its step is recorded) must not start a second child.
     if (!(await this.markWaiting(tx, run.id, op.id, name, "InvokeFunction", "waiting"))) return;
-    const { rows } = await tx.query<{ config: FunctionConfig }>(`SELECT config FROM ${this.s}.functions WHERE id = $1`, [opts.function_id]);
+    const { rows } = await tx.query<{ config: FunctionConfig }>(
+      `SELECT config FROM ${this.s}.functions WHERE id = $1`,
+      [opts.function_id],
+    );
     const config = rows[0] ? functionConfigSchema.safeParse(rows[0].config) : undefined;
     if (!config?.success) {
       await this.memoize(
         tx,
         run.id,
         op.id,
-        { type: "error", error: { name: "Error", message: `Function ${opts.function_id} is not synced` } },
+        {
+          type: "error",
+          error: { name: "Error", message: `Function ${opts.function_id} is not synced` },
+        },
         { ended: new Date(), status: "failed" },
       );
       return;
@@ -962,21 +1197,38 @@ export class Engine {
     const event: StoredEvent = {
       id: newUlid(),
       name: INVOKED_EVENT,
-      data: { ...(opts.payload?.data ?? {}), _inngest: { source_run_id: run.id, source_fn_id: run.function_id } },
+      data: {
+        ...(opts.payload?.data ?? {}),
+        _inngest: { source_run_id: run.id, source_fn_id: run.function_id },
+      },
       ts: Date.now(),
     };
-    await tx.query(`INSERT INTO ${this.s}.events (id, name, payload) VALUES ($1, $2, $3)`, [event.id, event.name, JSON.stringify(event)]);
-    const [childId] = await this.createRuns(tx, [{ config: config.data, events: [event], parent: { runId: run.id, stepId: op.id } }]);
+    await tx.query(`INSERT INTO ${this.s}.events (id, name, payload) VALUES ($1, $2, $3)`, [
+      event.id,
+      event.name,
+      JSON.stringify(event),
+    ]);
+    const [childId] = await this.createRuns(tx, [
+      { config: config.data, events: [event], parent: { runId: run.id, stepId: op.id } },
+    ]);
     if (!childId) {
       await this.memoize(tx, run.id, op.id, { type: "data", data: null }, { ended: new Date() });
       return;
     }
     const timeout = opts.timeout ? parseDurationMs(opts.timeout) : undefined;
-    if (timeout !== undefined) await this.insertJob(tx, run, "invoke-timeout", op.id, new Date(Date.now() + timeout), 0);
+    if (timeout !== undefined)
+      await this.insertJob(tx, run, "invoke-timeout", op.id, new Date(Date.now() + timeout), 0);
     await this.notify(tx);
   }
 
-  private async insertJob(tx: Tx, run: RunRow, kind: JobRow["kind"], stepId: string | null, runAt: Date, attempt: number): Promise<boolean> {
+  private async insertJob(
+    tx: Tx,
+    run: RunRow,
+    kind: JobRow["kind"],
+    stepId: string | null,
+    runAt: Date,
+    attempt: number,
+  ): Promise<boolean> {
     const { rowCount } = await tx.query(
       `INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at, attempt, concurrency_keys) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
       [run.id, kind, stepId, runAt, attempt, kind === "call" ? run.concurrency_keys : []],
@@ -1009,7 +1261,14 @@ export class Engine {
     runId: string,
     stepId: string,
     state: StepState,
-    meta: { name?: string; op?: string; started?: Date; ended?: Date; status?: string; attempt?: number },
+    meta: {
+      name?: string;
+      op?: string;
+      started?: Date;
+      ended?: Date;
+      status?: string;
+      attempt?: number;
+    },
   ): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, state, error, attempts, seq, started_at, ended_at)
@@ -1050,21 +1309,25 @@ export class Engine {
     const { rows } = force
       ? { rows: [{ n: "0" }] }
       : await tx.query<{ n: string }>(
-      // A race's losing branches do not hold the run back. Branches planned together share started_at
-      // (the planning transaction's now()), which identifies the race.
-      `SELECT (SELECT count(*) FROM ${this.s}.jobs j WHERE j.run_id = $1 AND j.kind <> 'run-timeout' AND j.id::text <> COALESCE($2, '')
+          // A race's losing branches do not hold the run back. Branches planned together share started_at
+          // (the planning transaction's now()), which identifies the race.
+          `SELECT (SELECT count(*) FROM ${this.s}.jobs j WHERE j.run_id = $1 AND j.kind <> 'run-timeout' AND j.id::text <> COALESCE($2, '')
                  AND NOT ($3 AND EXISTS (
                    SELECT 1 FROM ${this.s}.run_steps me JOIN ${this.s}.run_steps winner
                      ON winner.run_id = me.run_id AND winner.started_at = me.started_at AND winner.parallel_mode = 'race' AND winner.state IS NOT NULL
                    WHERE j.kind = 'call' AND me.run_id = j.run_id AND me.step_id = j.step_id AND me.parallel_mode = 'race'))) +
               (SELECT count(*) FROM ${this.s}.run_steps WHERE run_id = $1 AND status = 'waiting') AS n`,
-      [runId, excludeJobId ?? null, excludeRaceLosers],
-    );
+          [runId, excludeJobId ?? null, excludeRaceLosers],
+        );
     if (Number(rows[0]?.n ?? 0) > 0) return undefined;
     const keys =
       knownKeys ??
-      (await tx.query<{ concurrency_keys: string[] }>(`SELECT concurrency_keys FROM ${this.s}.runs WHERE id = $1`, [runId])).rows[0]
-        ?.concurrency_keys ??
+      (
+        await tx.query<{ concurrency_keys: string[] }>(
+          `SELECT concurrency_keys FROM ${this.s}.runs WHERE id = $1`,
+          [runId],
+        )
+      ).rows[0]?.concurrency_keys ??
       [];
     if (leaseTo) {
       const { rows: inserted } = await tx.query<Omit<JobRow, "lease_token">>(
@@ -1075,7 +1338,10 @@ export class Engine {
       );
       return inserted[0] ? { ...inserted[0], lease_token: leaseTo } : undefined;
     }
-    await tx.query(`INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys) VALUES ($1, 'call', $2) ON CONFLICT DO NOTHING`, [runId, keys]);
+    await tx.query(
+      `INSERT INTO ${this.s}.jobs (run_id, kind, concurrency_keys) VALUES ($1, 'call', $2) ON CONFLICT DO NOTHING`,
+      [runId, keys],
+    );
     await this.notify(tx);
     return undefined;
   }
@@ -1085,7 +1351,10 @@ export class Engine {
    * leased by this worker; then retires or requeues the job and, if the run has
    * nothing pending, queues its next call (handed straight back to this worker).
    */
-  private async applyForJob(job: JobRow, apply: (tx: Tx, run: RunRow) => Promise<JobOutcome>): Promise<JobRow | undefined> {
+  private async applyForJob(
+    job: JobRow,
+    apply: (tx: Tx, run: RunRow) => Promise<JobOutcome>,
+  ): Promise<JobRow | undefined> {
     return this.transaction(async (tx) => {
       const { rows } = await tx.query<RunRow & { job_held: boolean }>(
         `SELECT r.*, EXISTS (SELECT 1 FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3) AS job_held
@@ -1111,7 +1380,10 @@ export class Engine {
         return undefined;
       }
       if (outcome.continueInline) {
-        await tx.query(`UPDATE ${this.s}.jobs SET attempt = 0, network_failures = 0 WHERE id = $1`, [job.id]);
+        await tx.query(
+          `UPDATE ${this.s}.jobs SET attempt = 0, network_failures = 0 WHERE id = $1`,
+          [job.id],
+        );
         return { ...job, attempt: 0, network_failures: 0 };
       }
       await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = $1`, [job.id]);
@@ -1120,12 +1392,24 @@ export class Engine {
       const race =
         job.kind === "call" &&
         job.step_id !== null &&
-        (await tx.query<{ parallel_mode: string | null }>(`SELECT parallel_mode FROM ${this.s}.run_steps WHERE run_id = $1 AND step_id = $2`, [run.id, job.step_id]))
-          .rows[0]?.parallel_mode === "race";
+        (
+          await tx.query<{ parallel_mode: string | null }>(
+            `SELECT parallel_mode FROM ${this.s}.run_steps WHERE run_id = $1 AND step_id = $2`,
+            [run.id, job.step_id],
+          )
+        ).rows[0]?.parallel_mode === "race";
       // After a call that changed nothing, a race's losing branches count as pending again: calling
       // the function once more would only report them again (the SDK finishes a run only when every
       // branch has), so the run waits for them instead of spinning.
-      return this.ensureProgress(tx, run.id, job.id, randomBytes(8).toString("hex"), run.concurrency_keys, race, !outcome.idle);
+      return this.ensureProgress(
+        tx,
+        run.id,
+        job.id,
+        randomBytes(8).toString("hex"),
+        run.concurrency_keys,
+        race,
+        !outcome.idle,
+      );
     });
   }
 
@@ -1136,48 +1420,83 @@ export class Engine {
     result: { output?: unknown; error?: SerializedError },
   ): Promise<void> {
     run.status = status;
-    await tx.query(`UPDATE ${this.s}.runs SET status = $2, output = $3, error = $4, ended_at = now() WHERE id = $1`, [
-      run.id,
-      status,
-      result.output === undefined ? null : JSON.stringify(result.output),
-      result.error ? JSON.stringify(result.error) : null,
-    ]);
+    await tx.query(
+      `UPDATE ${this.s}.runs SET status = $2, output = $3, error = $4, ended_at = now() WHERE id = $1`,
+      [
+        run.id,
+        status,
+        result.output === undefined ? null : JSON.stringify(result.output),
+        result.error ? JSON.stringify(result.error) : null,
+      ],
+    );
     await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1`, [run.id]);
     await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1`, [run.id]);
     await tx.query(`DELETE FROM ${this.s}.cancellations WHERE run_id = $1`, [run.id]);
-    await tx.query(`UPDATE ${this.s}.run_steps SET status = 'cancelled' WHERE run_id = $1 AND status IN ('waiting', 'queued', 'retrying')`, [run.id]);
+    await tx.query(
+      `UPDATE ${this.s}.run_steps SET status = 'cancelled' WHERE run_id = $1 AND status IN ('waiting', 'queued', 'retrying')`,
+      [run.id],
+    );
     const took = run.created_at ? `${Date.now() - new Date(run.created_at).getTime()}ms` : "";
-    this.options.log(`run ${run.id} ${status}: ${run.function_id}${result.error ? ` (${result.error.message})` : ""} after ${took}`);
+    this.options.log(
+      `run ${run.id} ${status}: ${run.function_id}${result.error ? ` (${result.error.message})` : ""} after ${took}`,
+    );
     await this.notify(tx);
     if (run.parent_run_id && run.parent_step_id) await this.resumeParent(tx, run, status, result);
     // Lifecycle events, as Inngest emits them; functions (onFailure among them) can be triggered by them.
     const original = run.events[0];
-    const base = { function_id: run.function_id, run_id: run.id, event: original, events: run.events };
+    const base = {
+      function_id: run.function_id,
+      run_id: run.id,
+      event: original,
+      events: run.events,
+    };
     const lifecycle: StoredEvent[] = [];
-    const emit = (name: string, data: Record<string, unknown>) => lifecycle.push({ id: newUlid(), name, data, ts: Date.now() });
-    if (status === "failed" && original?.name !== FAILED_EVENT) emit(FAILED_EVENT, { ...base, error: result.error });
-    if (status === "cancelled" && original?.name !== CANCELLED_EVENT) emit(CANCELLED_EVENT, { ...base, error: result.error });
+    const emit = (name: string, data: Record<string, unknown>) =>
+      lifecycle.push({ id: newUlid(), name, data, ts: Date.now() });
+    if (status === "failed" && original?.name !== FAILED_EVENT)
+      emit(FAILED_EVENT, { ...base, error: result.error });
+    if (status === "cancelled" && original?.name !== CANCELLED_EVENT)
+      emit(CANCELLED_EVENT, { ...base, error: result.error });
     if (original?.name !== FINISHED_EVENT) {
-      emit(FINISHED_EVENT, status === "completed" ? { ...base, result: result.output ?? null } : { ...base, error: result.error ?? null });
+      emit(
+        FINISHED_EVENT,
+        status === "completed"
+          ? { ...base, result: result.output ?? null }
+          : { ...base, error: result.error ?? null },
+      );
     }
     if (lifecycle.length > 0) await this.ingestInTx(tx, lifecycle);
   }
 
-  private async resumeParent(tx: Tx, child: RunRow, status: RunStatus, result: { output?: unknown; error?: SerializedError }): Promise<void> {
+  private async resumeParent(
+    tx: Tx,
+    child: RunRow,
+    status: RunStatus,
+    result: { output?: unknown; error?: SerializedError },
+  ): Promise<void> {
     if (!child.parent_run_id || !child.parent_step_id) return;
     const parent = await this.lockRun(tx, child.parent_run_id);
     if (!parent || parent.status !== "running") return;
     const state: StepState =
       status === "completed"
         ? { type: "data", data: result.output ?? null }
-        : { type: "error", error: result.error ?? { name: "Error", message: `Invoked function ${status}` } };
-    await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'invoke-timeout' AND step_id = $2`, [parent.id, child.parent_step_id]);
+        : {
+            type: "error",
+            error: result.error ?? { name: "Error", message: `Invoked function ${status}` },
+          };
+    await tx.query(
+      `DELETE FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'invoke-timeout' AND step_id = $2`,
+      [parent.id, child.parent_step_id],
+    );
     await this.memoize(tx, parent.id, child.parent_step_id, state, { ended: new Date() });
     await this.ensureProgress(tx, parent.id, undefined);
   }
 
   private async lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
-    const { rows } = await tx.query<RunRow>(`SELECT * FROM ${this.s}.runs WHERE id = $1 FOR UPDATE`, [runId]);
+    const { rows } = await tx.query<RunRow>(
+      `SELECT * FROM ${this.s}.runs WHERE id = $1 FOR UPDATE`,
+      [runId],
+    );
     return rows[0];
   }
 
@@ -1247,7 +1566,12 @@ export interface StepSummaryRow {
   ended_at: string | null;
 }
 
-function toStoredEvent(payload: EventPayload, seed: string | undefined, index: number, now: number): StoredEvent {
+function toStoredEvent(
+  payload: EventPayload,
+  seed: string | undefined,
+  index: number,
+  now: number,
+): StoredEvent {
   const id = payload.id ?? (seed ? seededEventId(seed, index) : undefined) ?? newUlid(now);
   return { ...payload, id, name: payload.name, data: payload.data ?? {}, ts: payload.ts ?? now };
 }
@@ -1265,7 +1589,8 @@ function concurrencyKeysFor(config: FunctionConfig, vars: Record<string, unknown
   return entries
     .filter((entry) => entry.limit > 0)
     .map((entry) => {
-      const scope = "scope" in entry && entry.scope && entry.scope !== "fn" ? entry.scope : `fn:${config.id}`;
+      const scope =
+        "scope" in entry && entry.scope && entry.scope !== "fn" ? entry.scope : `fn:${config.id}`;
       const keyExpr = "key" in entry && entry.key ? entry.key : "";
       const value = keyExpr ? evaluateKey(keyExpr, vars) : "";
       return `${entry.limit}|${scope}|${keyExpr}|${value}`;
@@ -1280,7 +1605,10 @@ const CONNECTION_ERROR_CODES = new Set(["57P01", "57P02", "57P03", "08000", "080
 
 function isConnectionError(err: unknown): boolean {
   const { code, message } = err as { code?: string; message?: string };
-  return (code !== undefined && CONNECTION_ERROR_CODES.has(code)) || /Connection terminated|ECONNRESET|ECONNREFUSED/.test(message ?? "");
+  return (
+    (code !== undefined && CONNECTION_ERROR_CODES.has(code)) ||
+    /Connection terminated|ECONNRESET|ECONNREFUSED/.test(message ?? "")
+  );
 }
 
 function parseJson(text: string): unknown {

@@ -37,7 +37,10 @@ export function evaluateExpression(expression: string, vars: Record<string, unkn
   }
 }
 
-export function expressionMatches(expression: string | null | undefined, vars: Record<string, unknown>): boolean {
+export function expressionMatches(
+  expression: string | null | undefined,
+  vars: Record<string, unknown>,
+): boolean {
   if (!expression) return true;
   return evaluateExpression(expression, vars) === true;
 }

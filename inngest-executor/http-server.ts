@@ -18,7 +18,11 @@ interface Reply {
 
 export function createHttpServer(engine: Engine, log: (line: string) => void): http.Server {
   const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
-    { method: "POST", pattern: /^\/e\/([^/]+)$/, handler: async (req, _params, body) => sendEvents(engine, req, body) },
+    {
+      method: "POST",
+      pattern: /^\/e\/([^/]+)$/,
+      handler: async (req, _params, body) => sendEvents(engine, req, body),
+    },
     {
       method: "POST",
       pattern: /^\/fn\/register$/,
@@ -32,26 +36,36 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
       pattern: /^\/v1\/checkpoint\/([^/]+)\/async$/,
       handler: async (_req, [runId], body) => {
         const result = await engine.checkpointAsync(runId ?? "", body);
-        return result === "ok" ? { status: 200, body: { ok: true } } : { status: 409, body: { error: "stale dispatch" } };
+        return result === "ok"
+          ? { status: 200, body: { ok: true } }
+          : { status: 409, body: { error: "stale dispatch" } };
       },
     },
     {
       // Sync checkpointing serves durable HTTP endpoints, not `serve()`; the SDK never calls it for functions run here.
       method: "POST",
       pattern: /^\/v1\/checkpoint(\/[^/]+\/steps)?$/,
-      handler: async () => ({ status: 501, body: { error: "Durable endpoints are not supported by the embedded executor" } }),
+      handler: async () => ({
+        status: 501,
+        body: { error: "Durable endpoints are not supported by the embedded executor" },
+      }),
     },
     {
       method: "GET",
       pattern: /^\/v1\/events\/([^/]+)\/runs$/,
-      handler: async (_req, [eventId]) => ({ status: 200, body: { data: (await engine.listRunsForEvent(eventId ?? "")).map(runJson), metadata: {} } }),
+      handler: async (_req, [eventId]) => ({
+        status: 200,
+        body: { data: (await engine.listRunsForEvent(eventId ?? "")).map(runJson), metadata: {} },
+      }),
     },
     {
       method: "GET",
       pattern: /^\/v1\/events\/([^/]+)$/,
       handler: async (_req, [eventId]) => {
         const event = await engine.getEvent(eventId ?? "");
-        return event ? { status: 200, body: { data: event } } : { status: 404, body: { error: "event not found" } };
+        return event
+          ? { status: 200, body: { data: event } }
+          : { status: 404, body: { error: "event not found" } };
       },
     },
     {
@@ -59,32 +73,57 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
       pattern: /^\/v1\/runs\/([^/]+)$/,
       handler: async (_req, [runId]) => {
         const run = await engine.getRun(runId ?? "");
-        return run ? { status: 200, body: { data: runJson(run) } } : { status: 404, body: { error: "run not found" } };
+        return run
+          ? { status: 200, body: { data: runJson(run) } }
+          : { status: 404, body: { error: "run not found" } };
       },
     },
-    { method: "DELETE", pattern: /^\/v1\/runs\/([^/]+)$/, handler: async (_req, [runId]) => cancel(engine, runId ?? "") },
-    { method: "POST", pattern: /^\/v1\/runs\/([^/]+)\/cancel$/, handler: async (_req, [runId]) => cancel(engine, runId ?? "") },
-    { method: "GET", pattern: /^\/health$/, handler: async () => ({ status: 200, body: { status: "ok" } }) },
+    {
+      method: "DELETE",
+      pattern: /^\/v1\/runs\/([^/]+)$/,
+      handler: async (_req, [runId]) => cancel(engine, runId ?? ""),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/runs\/([^/]+)\/cancel$/,
+      handler: async (_req, [runId]) => cancel(engine, runId ?? ""),
+    },
+    {
+      method: "GET",
+      pattern: /^\/health$/,
+      handler: async () => ({ status: 200, body: { status: "ok" } }),
+    },
     {
       method: "GET",
       pattern: /^\/$/,
-      handler: async () => ({ status: 200, body: renderRunsPage(await engine.recentRuns(50)), contentType: "text/html; charset=utf-8" }),
+      handler: async () => ({
+        status: 200,
+        body: renderRunsPage(await engine.recentRuns(50)),
+        contentType: "text/html; charset=utf-8",
+      }),
     },
   ];
 
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://executor.local");
-    const route = routes.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
+    const route = routes.find(
+      (candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname),
+    );
     const respond = (reply: Reply) => {
       const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { "content-type": reply.contentType ?? "application/json", "x-inngest-server-kind": "dev" });
+      res.writeHead(reply.status, {
+        "content-type": reply.contentType ?? "application/json",
+        "x-inngest-server-kind": "dev",
+      });
       res.end(text);
     };
     if (!route) {
       respond({ status: 404, body: { error: `No route for ${req.method} ${url.pathname}` } });
       return;
     }
-    const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((part) => decodeURIComponent(part ?? ""));
+    const params = (route.pattern.exec(url.pathname) ?? [])
+      .slice(1)
+      .map((part) => decodeURIComponent(part ?? ""));
     readBody(req)
       .then((body) => route.handler(req, params, body))
       .then(respond)
@@ -99,14 +138,22 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
   });
 }
 
-async function sendEvents(engine: Engine, req: http.IncomingMessage, body: unknown): Promise<Reply> {
+async function sendEvents(
+  engine: Engine,
+  req: http.IncomingMessage,
+  body: unknown,
+): Promise<Reply> {
   const list = Array.isArray(body) ? body : body === null || body === undefined ? [] : [body];
   const seed = req.headers["x-inngest-event-id-seed"];
   try {
     const ids = await engine.ingestEvents(list, typeof seed === "string" ? seed : undefined);
     return { status: 200, body: { ids, status: 200 } };
   } catch (err) {
-    if (err instanceof z.ZodError) return { status: 400, body: { ids: [], status: 400, error: `Invalid event: ${err.issues[0]?.message ?? ""}` } };
+    if (err instanceof z.ZodError)
+      return {
+        status: 400,
+        body: { ids: [], status: 400, error: `Invalid event: ${err.issues[0]?.message ?? ""}` },
+      };
     throw err;
   }
 }
@@ -115,7 +162,12 @@ async function cancel(engine: Engine, runId: string): Promise<Reply> {
   const run = await engine.getRun(runId);
   if (!run) return { status: 404, body: { error: "run not found" } };
   const cancelled = await engine.cancelRun(runId);
-  return { status: 200, body: { data: { run_id: runId, cancelled, status: cancelled ? "Cancelled" : statusLabel(run.status) } } };
+  return {
+    status: 200,
+    body: {
+      data: { run_id: runId, cancelled, status: cancelled ? "Cancelled" : statusLabel(run.status) },
+    },
+  };
 }
 
 function readBody(req: http.IncomingMessage): Promise<unknown> {
@@ -137,14 +189,23 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
       try {
         resolve(JSON.parse(text));
       } catch {
-        reject(new z.ZodError([{ code: "custom", message: "Body is not valid JSON", path: [], input: text }]));
+        reject(
+          new z.ZodError([
+            { code: "custom", message: "Body is not valid JSON", path: [], input: text },
+          ]),
+        );
       }
     });
     req.on("error", reject);
   });
 }
 
-const STATUS_LABELS = { running: "Running", completed: "Completed", failed: "Failed", cancelled: "Cancelled" } as const;
+const STATUS_LABELS = {
+  running: "Running",
+  completed: "Completed",
+  failed: "Failed",
+  cancelled: "Cancelled",
+} as const;
 
 function statusLabel(status: RunSummaryRow["status"]): string {
   return STATUS_LABELS[status] ?? status;
@@ -175,7 +236,9 @@ function durationText(start: Date | string | null, end: Date | string | null): s
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function renderRunsPage(runs: (RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[]): string {
+function renderRunsPage(
+  runs: (RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[],
+): string {
   const rows = runs
     .map((run) => {
       const steps = run.steps

@@ -86,7 +86,8 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
         failures = 0;
         await pause(options.resyncIntervalMs ?? 5000);
       } catch (err) {
-        if (failures === 0 || failures % 20 === 0) log(`app at ${appUrl} not synced (${(err as Error).message}); retrying`);
+        if (failures === 0 || failures % 20 === 0)
+          log(`app at ${appUrl} not synced (${(err as Error).message}); retrying`);
         failures++;
         await pause(Math.min(250 * 2 ** Math.min(failures, 3), 2000));
       }
@@ -115,13 +116,23 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
 async function syncApp(engine: Engine, appUrl: string): Promise<void> {
   const res = await fetch(appUrl, {
     method: "PUT",
-    headers: { "content-type": "application/json", "x-inngest-sync-kind": "in_band", "x-inngest-server-kind": "dev" },
+    headers: {
+      "content-type": "application/json",
+      "x-inngest-sync-kind": "in_band",
+      "x-inngest-server-kind": "dev",
+    },
     body: JSON.stringify({ url: appUrl }),
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`sync of ${appUrl} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+  if (!res.ok)
+    throw new Error(`sync of ${appUrl} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
   if (res.headers.get("x-inngest-sync-kind") !== "in_band") return;
   const body = inBandSyncResponseSchema.parse(JSON.parse(text));
-  await engine.registerApp({ appName: body.app_id, url: body.url, functions: body.functions, sdk: body.sdk });
+  await engine.registerApp({
+    appName: body.app_id,
+    url: body.url,
+    functions: body.functions,
+    sdk: body.sdk,
+  });
 }

@@ -6,7 +6,17 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Executor } from "./index";
-import { databaseUrl, dropSchema, sendEvent, startTestApp, startTestExecutor, testClient, testSchema, waitForRuns, type TestApp } from "./test-helpers";
+import {
+  databaseUrl,
+  dropSchema,
+  sendEvent,
+  startTestApp,
+  startTestExecutor,
+  testClient,
+  testSchema,
+  waitForRuns,
+  type TestApp,
+} from "./test-helpers";
 
 const schema = testSchema("multi");
 const executors: Executor[] = [];
@@ -14,23 +24,32 @@ let app: TestApp;
 const executions = new Map<string, number>();
 
 beforeAll(async () => {
-  executors.push(await startTestExecutor({ schema }), await startTestExecutor({ schema }), await startTestExecutor({ schema }));
+  executors.push(
+    await startTestExecutor({ schema }),
+    await startTestExecutor({ schema }),
+    await startTestExecutor({ schema }),
+  );
   const [first] = executors;
   if (!first) throw new Error("no executor");
   const client = testClient("multi", first.url);
-  const fn = client.createFunction({ id: "shared", triggers: [{ event: "multi/go" }] }, async ({ event, step }) => {
-    const n = (event.data as { n: number }).n;
-    const parts = await Promise.all(
-      ["x", "y"].map((part) =>
-        step.run(`part-${part}`, () => {
-          executions.set(`${n}:${part}`, (executions.get(`${n}:${part}`) ?? 0) + 1);
-          return part;
-        }),
-      ),
-    );
-    await step.run("final", () => executions.set(`${n}:final`, (executions.get(`${n}:final`) ?? 0) + 1));
-    return parts.join("") + n;
-  });
+  const fn = client.createFunction(
+    { id: "shared", triggers: [{ event: "multi/go" }] },
+    async ({ event, step }) => {
+      const n = (event.data as { n: number }).n;
+      const parts = await Promise.all(
+        ["x", "y"].map((part) =>
+          step.run(`part-${part}`, () => {
+            executions.set(`${n}:${part}`, (executions.get(`${n}:${part}`) ?? 0) + 1);
+            return part;
+          }),
+        ),
+      );
+      await step.run("final", () =>
+        executions.set(`${n}:final`, (executions.get(`${n}:final`) ?? 0) + 1),
+      );
+      return parts.join("") + n;
+    },
+  );
   app = await startTestApp(client, [fn]);
   await first.sync(app.url);
 });
@@ -44,13 +63,18 @@ afterAll(async () => {
 it("completes every run exactly once when three executors share the queue", async () => {
   const events = Array.from({ length: 30 }, (_, n) => ({ name: "multi/go", data: { n } }));
   // Events arrive through different executors, as behind a load balancer.
-  const ids = (await Promise.all(events.map((event, i) => sendEvent(executors[i % executors.length]?.url ?? "", event)))).flat();
+  const ids = (
+    await Promise.all(
+      events.map((event, i) => sendEvent(executors[i % executors.length]?.url ?? "", event)),
+    )
+  ).flat();
   for (const [n, id] of ids.entries()) {
     const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
     expect(run).toMatchObject({ status: "Completed", output: `xy${n}` });
   }
   for (let n = 0; n < events.length; n++) {
-    for (const part of ["x", "y", "final"]) expect(executions.get(`${n}:${part}`), `${n}:${part}`).toBe(1);
+    for (const part of ["x", "y", "final"])
+      expect(executions.get(`${n}:${part}`), `${n}:${part}`).toBe(1);
   }
 });
 
@@ -66,7 +90,13 @@ it("keeps working after Postgres drops all of its connections", async () => {
   } finally {
     await admin.end();
   }
-  const ids = (await Promise.all(Array.from({ length: 6 }, (_, i) => sendEvent(executors[i % 3]?.url ?? "", { name: "multi/go", data: { n: 100 + i } })))).flat();
+  const ids = (
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        sendEvent(executors[i % 3]?.url ?? "", { name: "multi/go", data: { n: 100 + i } }),
+      ),
+    )
+  ).flat();
   for (const [i, id] of ids.entries()) {
     const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
     expect(run).toMatchObject({ status: "Completed", output: `xy${100 + i}` });

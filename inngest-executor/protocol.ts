@@ -41,15 +41,35 @@ export const functionConfigSchema = z
     id: z.string().min(1),
     name: z.string().optional(),
     triggers: z
-      .array(z.object({ event: z.string().optional(), expression: z.string().optional(), cron: z.string().optional() }).passthrough())
+      .array(
+        z
+          .object({
+            event: z.string().optional(),
+            expression: z.string().optional(),
+            cron: z.string().optional(),
+          })
+          .passthrough(),
+      )
       .default([]),
     steps: z.record(
       z.string(),
-      z.object({ id: z.string().optional(), runtime: z.object({ url: z.string().url() }).passthrough(), retries: retriesSchema.optional() }).passthrough(),
+      z
+        .object({
+          id: z.string().optional(),
+          runtime: z.object({ url: z.string().url() }).passthrough(),
+          retries: retriesSchema.optional(),
+        })
+        .passthrough(),
     ),
     idempotency: z.string().nullish(),
-    concurrency: z.union([z.number().int(), concurrencyEntrySchema, z.array(concurrencyEntrySchema)]).nullish(),
-    cancel: z.array(z.object({ event: z.string(), if: z.string().optional(), timeout: z.string().optional() })).nullish(),
+    concurrency: z
+      .union([z.number().int(), concurrencyEntrySchema, z.array(concurrencyEntrySchema)])
+      .nullish(),
+    cancel: z
+      .array(
+        z.object({ event: z.string(), if: z.string().optional(), timeout: z.string().optional() }),
+      )
+      .nullish(),
     timeouts: z.object({ start: z.string().optional(), finish: z.string().optional() }).nullish(),
   })
   .passthrough();
@@ -66,7 +86,12 @@ export const registerBodySchema = z
 export type RegisterBody = z.infer<typeof registerBodySchema>;
 
 export const inBandSyncResponseSchema = z
-  .object({ app_id: z.string().min(1), url: z.string().url(), functions: z.array(functionConfigSchema).default([]), sdk: z.string().optional() })
+  .object({
+    app_id: z.string().min(1),
+    url: z.string().url(),
+    functions: z.array(functionConfigSchema).default([]),
+    sdk: z.string().optional(),
+  })
   .passthrough();
 
 export const opSchema = z
@@ -85,18 +110,28 @@ export type Op = z.infer<typeof opSchema>;
 export const opsResponseSchema = z.union([z.array(opSchema), opSchema.transform((op) => [op])]);
 
 export const checkpointBodySchema = z
-  .object({ run_id: z.string().optional(), fn_id: z.string().optional(), qi_id: z.string().min(1), steps: z.array(opSchema).default([]) })
+  .object({
+    run_id: z.string().optional(),
+    fn_id: z.string().optional(),
+    qi_id: z.string().min(1),
+    steps: z.array(opSchema).default([]),
+  })
   .passthrough();
 
 export const invokeOptsSchema = z
   .object({
     function_id: z.string().min(1),
-    payload: z.object({ data: z.record(z.string(), z.unknown()).nullish(), v: z.string().nullish() }).passthrough().optional(),
+    payload: z
+      .object({ data: z.record(z.string(), z.unknown()).nullish(), v: z.string().nullish() })
+      .passthrough()
+      .optional(),
     timeout: z.string().nullish(),
   })
   .passthrough();
 
-export const waitOptsSchema = z.object({ timeout: z.string(), if: z.string().nullish() }).passthrough();
+export const waitOptsSchema = z
+  .object({ timeout: z.string(), if: z.string().nullish() })
+  .passthrough();
 
 /** The error shape the SDK serialises and deserialises (`name`, `message`, `stack`). */
 export interface SerializedError {

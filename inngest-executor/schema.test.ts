@@ -12,16 +12,33 @@ afterAll(async () => {
 });
 
 it("creates its schema idempotently, even from several executors at once, and records the version", async () => {
-  await Promise.all([migrateSchema(pool, schema), migrateSchema(pool, schema), migrateSchema(pool, schema)]);
+  await Promise.all([
+    migrateSchema(pool, schema),
+    migrateSchema(pool, schema),
+    migrateSchema(pool, schema),
+  ]);
   await migrateSchema(pool, schema);
-  const { rows } = await pool.query<{ version: number }>(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
-  expect(rows.map((row) => row.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+  const { rows } = await pool.query<{ version: number }>(
+    `SELECT version FROM "${schema}".schema_version ORDER BY version`,
+  );
+  expect(rows.map((row) => row.version)).toEqual(
+    Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+  );
   const tables = await pool.query<{ table_name: string }>(
     "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
     [schema],
   );
   expect(tables.rows.map((row) => row.table_name)).toEqual(
-    expect.arrayContaining(["apps", "cancellations", "events", "functions", "jobs", "run_steps", "runs", "waits"]),
+    expect.arrayContaining([
+      "apps",
+      "cancellations",
+      "events",
+      "functions",
+      "jobs",
+      "run_steps",
+      "runs",
+      "waits",
+    ]),
   );
 });
 

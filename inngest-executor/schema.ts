@@ -9,7 +9,8 @@ const MIGRATE_LOCK_KEY = 72_707_370;
 
 /** Quotes a schema name for SQL; names are checked so they never need escaping. */
 export function schemaIdent(schema: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid executor schema name: ${schema}`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`Invalid executor schema name: ${schema}`);
   return `"${schema}"`;
 }
 
@@ -125,7 +126,9 @@ export async function migrateSchema(pool: pg.Pool, schema: string): Promise<void
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${s}.schema_version (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const { rows } = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.schema_version`);
+    const { rows } = await client.query<{ v: number | null }>(
+      `SELECT max(version) AS v FROM ${s}.schema_version`,
+    );
     const current = rows[0]?.v ?? 0;
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
       const migration = MIGRATIONS[version - 1];

@@ -21,8 +21,17 @@ export function databaseUrl(): string {
   return url;
 }
 
-export async function startTestExecutor(options: Partial<ExecutorOptions> & { schema: string }): Promise<Executor> {
-  return startExecutor({ databaseUrl: databaseUrl(), port: 0, retryBaseMs: 20, retryMaxMs: 200, log: () => undefined, ...options });
+export async function startTestExecutor(
+  options: Partial<ExecutorOptions> & { schema: string },
+): Promise<Executor> {
+  return startExecutor({
+    databaseUrl: databaseUrl(),
+    port: 0,
+    retryBaseMs: 20,
+    retryMaxMs: 200,
+    log: () => undefined,
+    ...options,
+  });
 }
 
 export interface TestApp {
@@ -32,7 +41,11 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export function testClient(appId: string, executorUrl: string, options: { checkpointing?: boolean } = {}) {
+export function testClient(
+  appId: string,
+  executorUrl: string,
+  options: { checkpointing?: boolean } = {},
+) {
   return new Inngest({
     id: appId,
     isDev: true,
@@ -42,7 +55,10 @@ export function testClient(appId: string, executorUrl: string, options: { checkp
   });
 }
 
-export async function startTestApp(client: Inngest.Any, functions: InngestFunction.Any[]): Promise<TestApp> {
+export async function startTestApp(
+  client: Inngest.Any,
+  functions: InngestFunction.Any[],
+): Promise<TestApp> {
   const handler = serve({ client, functions });
   const calls = new Map<string, number>();
   const server = http.createServer((req, res) => {
@@ -65,8 +81,14 @@ export async function startTestApp(client: Inngest.Any, functions: InngestFuncti
   };
 }
 
-export async function sendEvent(executorUrl: string, event: Record<string, unknown> | Record<string, unknown>[]): Promise<string[]> {
-  const res = await fetch(`${executorUrl}/e/test-key`, { method: "POST", body: JSON.stringify(event) });
+export async function sendEvent(
+  executorUrl: string,
+  event: Record<string, unknown> | Record<string, unknown>[],
+): Promise<string[]> {
+  const res = await fetch(`${executorUrl}/e/test-key`, {
+    method: "POST",
+    body: JSON.stringify(event),
+  });
   if (!res.ok) throw new Error(`POST /e answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { ids: string[] };
   return body.ids;
@@ -86,17 +108,27 @@ export async function runsForEvent(executorUrl: string, eventId: string): Promis
 }
 
 /** Polls until the predicate holds (runs finish asynchronously), failing after the timeout. */
-export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out waiting; last value: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
-export async function waitForRuns(executorUrl: string, eventId: string, count = 1, timeoutMs = 15_000): Promise<RunView[]> {
+export async function waitForRuns(
+  executorUrl: string,
+  eventId: string,
+  count = 1,
+  timeoutMs = 15_000,
+): Promise<RunView[]> {
   return waitFor(
     () => runsForEvent(executorUrl, eventId),
     (runs) => runs.length >= count && runs.every((run) => run.status !== "Running"),

@@ -18,13 +18,19 @@ describe("parseEnv", () => {
 
   it("requires the session secret in production", () => {
     expect(() => parseEnv({ NODE_ENV: "production" })).toThrow(/SESSION_SECRET is required/);
-    expect(parseEnv({ NODE_ENV: "production", SESSION_SECRET: "x".repeat(32) }).SESSION_SECRET).toBe("x".repeat(32));
+    expect(
+      parseEnv({ NODE_ENV: "production", SESSION_SECRET: "x".repeat(32) }).SESSION_SECRET,
+    ).toBe("x".repeat(32));
   });
 
   it("rejects a short secret and names every invalid variable", () => {
     let error: unknown;
     try {
-      parseEnv({ SESSION_SECRET: "short", DATABASE_URL: "mysql://localhost/x", EXECUTOR_PORT: "99999" });
+      parseEnv({
+        SESSION_SECRET: "short",
+        DATABASE_URL: "mysql://localhost/x",
+        EXECUTOR_PORT: "99999",
+      });
     } catch (caught) {
       error = caught;
     }

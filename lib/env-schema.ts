@@ -28,7 +28,9 @@ export const envSchema = z
     ),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 
-    AI_PROVIDER: z.enum(["auto", "demo", "openai", "anthropic", "openai-compatible"]).default("auto"),
+    AI_PROVIDER: z
+      .enum(["auto", "demo", "openai", "anthropic", "openai-compatible"])
+      .default("auto"),
     AI_MODEL: optionalString,
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalUrl,

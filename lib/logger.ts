@@ -7,18 +7,31 @@ import "server-only";
 import { env } from "@/lib/env";
 
 type Level = "debug" | "info" | "warn" | "error";
-const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const order: Record<Level | "silent", number> = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+  silent: 100,
+};
 
 function serialise(value: unknown): unknown {
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack, cause: serialise(value.cause) };
+    return {
+      name: value.name,
+      message: value.message,
+      stack: value.stack,
+      cause: serialise(value.cause),
+    };
   }
   return value;
 }
 
 function write(level: Level, event: string, fields: Record<string, unknown> = {}) {
   if (order[level] < order[env.LOG_LEVEL]) return;
-  const data = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, serialise(value)]));
+  const data = Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key, serialise(value)]),
+  );
   const stream = level === "error" || level === "warn" ? process.stderr : process.stdout;
   if (env.NODE_ENV === "production") {
     stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...data })}\n`);

@@ -20,15 +20,24 @@ if ((await sharedCorpusSize(env.DATABASE_URL)) === 0) {
     const child = spawn(
       process.execPath,
       [tsx, "scripts/corpus-import.ts", POSTGRES_MANUAL_DIR, "--base-url", POSTGRES_MANUAL_URL],
-      { env: { ...process.env, DATABASE_URL: env.DATABASE_URL }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        env: { ...process.env, DATABASE_URL: env.DATABASE_URL },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
     child.stdout.on("data", (chunk: Buffer) => log("db", chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => log("db", chunk.toString()));
   } else {
-    log("db", `no demo corpus at ${POSTGRES_MANUAL_DIR} (apt-get install postgresql-doc-15); research searches your uploads`);
+    log(
+      "db",
+      `no demo corpus at ${POSTGRES_MANUAL_DIR} (apt-get install postgresql-doc-15); research searches your uploads`,
+    );
   }
 }
 const port = new URL(env.APP_URL).port || "3000";
 log("dispatch", `starting Next.js on ${env.APP_URL}`);
-const next = runNext(["dev", "--port", port, "--hostname", "localhost"], { ...process.env, ...childEnv });
+const next = runNext(["dev", "--port", port, "--hostname", "localhost"], {
+  ...process.env,
+  ...childEnv,
+});
 superviseUntilExit(next, sidecars);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: typecheck, lint, unit/integration (Vitest, real Postgres) and
+# `npm test`: typecheck, lint, format, unit/integration (Vitest, real Postgres) and
 # end-to-end (Playwright, real browser against the production build), then one
 # closing line `N passed, N failed` that counts every check and test.
 set -uo pipefail
@@ -20,6 +20,10 @@ count_check $? typecheck
 step "lint"
 npx eslint --max-warnings 0 .
 count_check $? lint
+
+step "format"
+npx prettier --check . > /dev/null || npx prettier --list-different .
+count_check $? "format (run npm run format)"
 
 step "unit and integration tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json

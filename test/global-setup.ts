@@ -12,7 +12,9 @@ declare module "vitest" {
 }
 
 export function testDatabaseUrl(suffix: string): string {
-  const base = new URL(process.env.TEST_DATABASE_BASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres");
+  const base = new URL(
+    process.env.TEST_DATABASE_BASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres",
+  );
   base.pathname = `/dispatch_test_${suffix}`;
   return base.toString();
 }

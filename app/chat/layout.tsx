@@ -15,7 +15,9 @@ export default function ChatLayout({ children }: { children: React.ReactNode }) 
         </aside>
         <div className="flex min-w-0 flex-1 flex-col">
           <details className="border-b border-zinc-200 md:hidden dark:border-zinc-800">
-            <summary className="cursor-pointer px-4 py-2 text-sm font-medium">Conversations</summary>
+            <summary className="cursor-pointer px-4 py-2 text-sm font-medium">
+              Conversations
+            </summary>
             <div className="flex max-h-[50dvh] flex-col">
               <Suspense fallback={null}>
                 <ConversationList />

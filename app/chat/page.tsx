@@ -8,5 +8,14 @@ export const dynamic = "force-dynamic";
 
 export default function NewChatPage() {
   const id = randomUUID();
-  return <ChatView key={id} conversationId={id} initialMessages={[]} initialJobs={[]} maxChars={env.CHAT_MAX_MESSAGE_CHARS} isNew />;
+  return (
+    <ChatView
+      key={id}
+      conversationId={id}
+      initialMessages={[]}
+      initialJobs={[]}
+      maxChars={env.CHAT_MAX_MESSAGE_CHARS}
+      isNew
+    />
+  );
 }

@@ -26,19 +26,31 @@ export async function startApp(env: Record<string, string>) {
   const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dispatch_bench_${process.pid}`;
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
-  const child = spawn(process.execPath, [...(process.env.BENCH_APP_NODE_OPTIONS ?? "").split(" ").filter(Boolean), require.resolve("next/dist/bin/next"), "start", "--port", String(port), "--hostname", "127.0.0.1"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      DATABASE_URL: databaseUrl,
-      APP_URL: `http://127.0.0.1:${port}`,
-      SESSION_SECRET: "bench-session-secret-not-for-production-use",
-      LOG_LEVEL: "error",
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_APP_NODE_OPTIONS ?? "").split(" ").filter(Boolean),
+      require.resolve("next/dist/bin/next"),
+      "start",
+      "--port",
+      String(port),
+      "--hostname",
+      "127.0.0.1",
+    ],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        NEXT_TELEMETRY_DISABLED: "1",
+        DATABASE_URL: databaseUrl,
+        APP_URL: `http://127.0.0.1:${port}`,
+        SESSION_SECRET: "bench-session-secret-not-for-production-use",
+        LOG_LEVEL: "error",
+        ...env,
+      },
+      stdio: ["ignore", "ignore", "inherit"],
     },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(`${url}/api/health`, child, "the app");
   return {

@@ -10,7 +10,10 @@ export interface BarGroup {
 const COLOURS = ["#6366f1", "#f59e0b", "#10b981", "#ef4444", "#0ea5e9", "#a855f7"];
 
 function escape(text: string) {
-  return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+  return text.replace(
+    /[<>&"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
+  );
 }
 
 export function barChart(options: { title: string; unit: string; groups: BarGroup[] }): string {
@@ -37,7 +40,9 @@ export function barChart(options: { title: string; unit: string; groups: BarGrou
       `<text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#52525b">${value < 10 ? value.toFixed(1) : Math.round(value)}</text>`,
     );
   }
-  parts.push(`<text x="12" y="${top + height / 2}" transform="rotate(-90 12 ${top + height / 2})" text-anchor="middle" fill="#52525b">${escape(options.unit)}</text>`);
+  parts.push(
+    `<text x="12" y="${top + height / 2}" transform="rotate(-90 12 ${top + height / 2})" text-anchor="middle" fill="#52525b">${escape(options.unit)}</text>`,
+  );
   options.groups.forEach((group, g) => {
     const x0 = left + 10 + g * groupWidth;
     group.bars.forEach((bar) => {
@@ -48,7 +53,9 @@ export function barChart(options: { title: string; unit: string; groups: BarGrou
         `<rect x="${x}" y="${top + height - h}" width="${barWidth - 4}" height="${h}" fill="${COLOURS[s % COLOURS.length]}"><title>${escape(`${bar.series}: ${bar.value.toFixed(2)} ${options.unit}`)}</title></rect>`,
       );
     });
-    parts.push(`<text x="${x0 + (series.length * barWidth) / 2}" y="${top + height + 18}" text-anchor="middle">${escape(group.label)}</text>`);
+    parts.push(
+      `<text x="${x0 + (series.length * barWidth) / 2}" y="${top + height + 18}" text-anchor="middle">${escape(group.label)}</text>`,
+    );
   });
   series.forEach((name, s) => {
     parts.push(

@@ -18,7 +18,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `url` until it answers 2xx; fails if the child exits or time runs out. */
-export async function waitUntilReady(url: string, child: ChildProcess, what: string, timeoutMs = 60_000) {
+export async function waitUntilReady(
+  url: string,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 60_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -43,7 +48,10 @@ export function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Calls `onData` with each SSE `data:` payload of a response body, as it arrives. */
-export async function readServerSentEvents(body: ReadableStream<Uint8Array>, onData: (data: string) => void) {
+export async function readServerSentEvents(
+  body: ReadableStream<Uint8Array>,
+  onData: (data: string) => void,
+) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";

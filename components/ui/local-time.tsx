@@ -19,7 +19,13 @@ const noop = () => () => {};
  * them, so the server render (and hydration) shows UTC, and the browser
  * re-renders in local time right after: no hydration mismatch.
  */
-export function LocalTime({ date, precision = "short" }: { date: Date; precision?: keyof typeof formats }) {
+export function LocalTime({
+  date,
+  precision = "short",
+}: {
+  date: Date;
+  precision?: keyof typeof formats;
+}) {
   const hydrated = useSyncExternalStore(
     noop,
     () => true,

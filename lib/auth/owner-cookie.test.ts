@@ -18,7 +18,10 @@ describe("owner cookie", () => {
   });
 
   it("refuses a cookie sealed with another secret", async () => {
-    const forged = await sealData({ v: 1, ownerId: randomUUID() }, { password: "another-secret-".repeat(3), ttl: 0 });
+    const forged = await sealData(
+      { v: 1, ownerId: randomUUID() },
+      { password: "another-secret-".repeat(3), ttl: 0 },
+    );
     expect(await unsealOwnerId(forged)).toBeNull();
   });
 
@@ -29,13 +32,18 @@ describe("owner cookie", () => {
     expect(await unsealOwnerId(value.slice(0, value.length - 5))).toBeNull();
     expect(await unsealOwnerId("")).toBeNull();
     expect(await unsealOwnerId(undefined)).toBeNull();
-    const wrongShape = await sealData({ ownerId: "not-a-uuid" }, { password: process.env.SESSION_SECRET!, ttl: 0 });
+    const wrongShape = await sealData(
+      { ownerId: "not-a-uuid" },
+      { password: process.env.SESSION_SECRET!, ttl: 0 },
+    );
     expect(await unsealOwnerId(wrongShape)).toBeNull();
   });
 
   it("reads the owner from a Cookie header among other cookies", async () => {
     const { ownerId, value } = await newOwnerCookie();
-    const headers = new Headers({ cookie: `theme=dark; ${OWNER_COOKIE}=${encodeURIComponent(value)}; other=1` });
+    const headers = new Headers({
+      cookie: `theme=dark; ${OWNER_COOKIE}=${encodeURIComponent(value)}; other=1`,
+    });
     expect(await ownerIdFromHeaders(headers)).toBe(ownerId);
     expect(await ownerIdFromHeaders(new Headers())).toBeNull();
   });

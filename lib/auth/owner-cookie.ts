@@ -25,7 +25,10 @@ export const ownerCookieOptions = {
 };
 
 export async function sealOwnerId(ownerId: string): Promise<string> {
-  return sealData(ownerSealSchema.parse({ v: 1, ownerId }), { password: env.SESSION_SECRET, ttl: 0 });
+  return sealData(ownerSealSchema.parse({ v: 1, ownerId }), {
+    password: env.SESSION_SECRET,
+    ttl: 0,
+  });
 }
 
 /** The owner id in a cookie value, or null when it is missing, forged or corrupt. */
@@ -50,7 +53,8 @@ function cookieValue(cookieHeader: string | null, name: string): string | null {
   for (const part of cookieHeader.split(";")) {
     const index = part.indexOf("=");
     if (index === -1) continue;
-    if (part.slice(0, index).trim() === name) return decodeURIComponent(part.slice(index + 1).trim());
+    if (part.slice(0, index).trim() === name)
+      return decodeURIComponent(part.slice(index + 1).trim());
   }
   return null;
 }

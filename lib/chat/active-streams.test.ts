@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerStream, stopStream, unregisterStream, whenListening } from "@/lib/chat/active-streams";
+import {
+  registerStream,
+  stopStream,
+  unregisterStream,
+  whenListening,
+} from "@/lib/chat/active-streams";
 import { db } from "@/lib/db";
 
 let other: pg.Client;
@@ -17,7 +22,14 @@ async function streamingConversation() {
   await db.owner.create({ data: { id: ownerId } });
   await db.conversation.create({ data: { id: conversationId, ownerId } });
   await db.message.create({
-    data: { id: randomUUID(), conversationId, position: 0, role: "assistant", parts: [], status: "streaming" },
+    data: {
+      id: randomUUID(),
+      conversationId,
+      position: 0,
+      role: "assistant",
+      parts: [],
+      status: "streaming",
+    },
   });
   return conversationId;
 }

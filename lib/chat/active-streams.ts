@@ -62,7 +62,11 @@ function listen(): Promise<pg.Client | null> {
   return globalForStreams.chatStopListener;
 }
 
-export function registerStream(conversationId: string, messageId: string, controller: AbortController) {
+export function registerStream(
+  conversationId: string,
+  messageId: string,
+  controller: AbortController,
+) {
   active.set(conversationId, { messageId, controller });
   void listen();
 }

@@ -28,7 +28,11 @@ describe("trimToContextWindow", () => {
   });
 
   it("always keeps the latest message, even when it alone exceeds the budget", () => {
-    const history = [message("user", 100), message("assistant", 100), message("user", 10_000, "last")];
+    const history = [
+      message("user", 100),
+      message("assistant", 100),
+      message("user", 10_000, "last"),
+    ];
     const { messages } = trimToContextWindow(history, 10);
     expect(messages).toHaveLength(1);
     expect((messages[0]!.content as string).startsWith("last")).toBe(true);

@@ -20,7 +20,10 @@ export interface TrimmedHistory {
   dropped: number;
 }
 
-export function trimToContextWindow(messages: readonly ModelMessage[], budgetTokens: number): TrimmedHistory {
+export function trimToContextWindow(
+  messages: readonly ModelMessage[],
+  budgetTokens: number,
+): TrimmedHistory {
   const kept: ModelMessage[] = [];
   let used = 0;
   for (let i = messages.length - 1; i >= 0; i--) {

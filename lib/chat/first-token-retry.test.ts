@@ -32,7 +32,12 @@ function failingStream(parts: LanguageModelV3StreamPart[], error: unknown) {
 }
 
 const status = (code: number) =>
-  new APICallError({ message: `HTTP ${code}`, url: "http://model", requestBodyValues: {}, statusCode: code });
+  new APICallError({
+    message: `HTTP ${code}`,
+    url: "http://model",
+    requestBodyValues: {},
+    statusCode: code,
+  });
 
 function run(attempts: Array<() => ReadableStream<LanguageModelV3StreamPart>>) {
   let call = 0;
@@ -49,7 +54,12 @@ function run(attempts: Array<() => ReadableStream<LanguageModelV3StreamPart>>) {
     middleware: firstTokenRetryMiddleware({ policy, onRetry: (attempt) => retries.push(attempt) }),
   });
   const errors: unknown[] = [];
-  const result = streamText({ model: wrapped, prompt: "hi", maxRetries: 0, onError: ({ error }) => void errors.push(error) });
+  const result = streamText({
+    model: wrapped,
+    prompt: "hi",
+    maxRetries: 0,
+    onError: ({ error }) => void errors.push(error),
+  });
   return { result, retries, errors, calls: () => call };
 }
 
@@ -69,7 +79,10 @@ describe("first-token retry middleware", () => {
 
   it("treats an error part before the first token as retryable", async () => {
     const { result, calls } = run([
-      () => simulateReadableStream({ chunks: [{ type: "error", error: status(429) } as LanguageModelV3StreamPart] }),
+      () =>
+        simulateReadableStream({
+          chunks: [{ type: "error", error: status(429) } as LanguageModelV3StreamPart],
+        }),
       () => simulateReadableStream({ chunks: textParts(["ok"]) }),
     ]);
     expect(await result.text).toBe("ok");
@@ -95,7 +108,10 @@ describe("first-token retry middleware", () => {
     expect(budget.calls()).toBe(policy.maxRetries + 1);
     expect(budget.errors).toHaveLength(1);
 
-    const refused = run([() => failingStream([], status(400)), () => simulateReadableStream({ chunks: textParts(["x"]) })]);
+    const refused = run([
+      () => failingStream([], status(400)),
+      () => simulateReadableStream({ chunks: textParts(["x"]) }),
+    ]);
     await refused.result.consumeStream();
     expect(refused.calls()).toBe(1);
     expect((refused.errors[0] as APICallError).statusCode).toBe(400);

@@ -55,7 +55,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Reads until the first token; throws if the stream fails before it. */
-async function untilFirstToken(result: LanguageModelV3StreamResult): Promise<LanguageModelV3StreamResult> {
+async function untilFirstToken(
+  result: LanguageModelV3StreamResult,
+): Promise<LanguageModelV3StreamResult> {
   const reader = result.stream.getReader();
   const buffered: LanguageModelV3StreamPart[] = [];
   try {
@@ -94,7 +96,9 @@ async function untilFirstToken(result: LanguageModelV3StreamResult): Promise<Lan
   return { ...result, stream };
 }
 
-export function firstTokenRetryMiddleware(options: FirstTokenRetryOptions = {}): LanguageModelV3Middleware {
+export function firstTokenRetryMiddleware(
+  options: FirstTokenRetryOptions = {},
+): LanguageModelV3Middleware {
   const policy = options.policy ?? defaultRetryPolicy;
   return {
     specificationVersion: "v3",

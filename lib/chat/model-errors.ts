@@ -11,13 +11,19 @@ export function describeModelError(error: unknown): { code: ChatErrorCode; messa
   }
   const status = statusCodeOf(error);
   if (status === 429) {
-    return { code: "model_rate_limited", message: "The model provider is rate-limiting requests right now. Try again shortly." };
+    return {
+      code: "model_rate_limited",
+      message: "The model provider is rate-limiting requests right now. Try again shortly.",
+    };
   }
   if (status !== undefined && status >= 500) {
     return { code: "model_unavailable", message: `The model provider failed (HTTP ${status}).` };
   }
   if (status !== undefined) {
-    return { code: "model_error", message: `The model provider refused the request (HTTP ${status}).` };
+    return {
+      code: "model_error",
+      message: `The model provider refused the request (HTTP ${status}).`,
+    };
   }
   return { code: "model_error", message: "The model failed to answer." };
 }

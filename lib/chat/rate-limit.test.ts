@@ -15,7 +15,9 @@ describe("consumeRateLimit", () => {
 
   it("counts concurrent requests exactly", async () => {
     const key = `test:${randomUUID()}`;
-    const results = await Promise.all(Array.from({ length: 10 }, () => consumeRateLimit(key, 5, 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => consumeRateLimit(key, 5, 60_000)),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(5);
   });
 

@@ -11,7 +11,11 @@ export interface RateLimitResult {
   retryAfterMs: number;
 }
 
-export async function consumeRateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+export async function consumeRateLimit(
+  key: string,
+  limit: number,
+  windowMs: number,
+): Promise<RateLimitResult> {
   const rows = await db.$queryRaw<Array<{ count: number; window_start: Date }>>`
     INSERT INTO rate_limits (key, window_start, count) VALUES (${key}, now(), 1)
     ON CONFLICT (key) DO UPDATE SET

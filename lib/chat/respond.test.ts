@@ -51,13 +51,25 @@ async function assistant(conversationId: string) {
   return db.message.findFirstOrThrow({
     where: { conversationId, role: "assistant" },
     orderBy: { position: "desc" },
-    select: { id: true, status: true, parts: true, errorCode: true, eventCount: true, correlationId: true, attempts: true },
+    select: {
+      id: true,
+      status: true,
+      parts: true,
+      errorCode: true,
+      eventCount: true,
+      correlationId: true,
+      attempts: true,
+    },
   });
 }
 
 const textOf = (parts: unknown) => (parts as Array<{ text: string }>).map((p) => p.text).join("");
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await read();
@@ -70,12 +82,17 @@ describe("POST /api/chat", () => {
   it("streams the answer, stores it complete, and tags it with the correlation id", async () => {
     const { cookie } = await owner();
     const id = randomUUID();
-    const response = await post(cookie, submit(id, "Hello"), { "x-correlation-id": "test-correlation-1" });
+    const response = await post(cookie, submit(id, "Hello"), {
+      "x-correlation-id": "test-correlation-1",
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-correlation-id")).toBe("test-correlation-1");
     const body = await response.text();
     expect(body).toContain('"type":"text-delta"');
-    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const stored = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(stored.status).toBe("complete");
     expect(stored.correlationId).toBe("test-correlation-1");
     expect(textOf(stored.parts)).toContain("offline demo model");
@@ -90,7 +107,10 @@ describe("POST /api/chat", () => {
     const reader = response.body!.getReader();
     await reader.read();
     await reader.cancel();
-    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const stored = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(stored.status).toBe("complete");
     expect(textOf(stored.parts)).toMatch(/configure|OPENAI_API_KEY/);
   });
@@ -100,10 +120,16 @@ describe("POST /api/chat", () => {
     const id = randomUUID();
     const response = await post(cookie, submit(id, "Slowly please [[demo:tps=20]]"));
     const consumed = response.text();
-    await until(() => assistant(id), (m) => m.eventCount >= 3);
+    await until(
+      () => assistant(id),
+      (m) => m.eventCount >= 3,
+    );
     expect(await stopStream(id)).toBe(true);
     await consumed;
-    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const stored = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(stored.status).toBe("stopped");
     const partial = textOf(stored.parts);
     expect(partial.length).toBeGreaterThan(0);
@@ -114,7 +140,10 @@ describe("POST /api/chat", () => {
     const { cookie } = await owner();
     const id = randomUUID();
     await (await post(cookie, submit(id, "Retry me [[demo:fail-500-times=2]]"))).text();
-    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const stored = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(stored.status).toBe("complete");
     expect(stored.attempts).toBe(3);
   });
@@ -123,7 +152,10 @@ describe("POST /api/chat", () => {
     const { cookie } = await owner();
     const id = randomUUID();
     await (await post(cookie, submit(id, "Break [[demo:drop-after=12]]"))).text();
-    const broken = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const broken = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(broken.status).toBe("interrupted");
     expect(broken.errorCode).toBe("connection_lost");
     expect(broken.eventCount).toBe(12);
@@ -132,7 +164,10 @@ describe("POST /api/chat", () => {
     const resumed = await post(cookie, { action: "continue", conversationId: id });
     expect(resumed.status).toBe(200);
     await resumed.text();
-    const done = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const done = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(done.id).toBe(broken.id);
     expect(done.status).toBe("complete");
     const full = textOf(done.parts);
@@ -145,7 +180,10 @@ describe("POST /api/chat", () => {
     const { cookie } = await owner();
     const id = randomUUID();
     await (await post(cookie, submit(id, "Busy? [[demo:fail-429 retry-after=0]]"))).text();
-    const stored = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const stored = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(stored.status).toBe("failed");
     expect(stored.errorCode).toBe("model_rate_limited");
     expect(textOf(stored.parts)).toBe("");
@@ -155,9 +193,15 @@ describe("POST /api/chat", () => {
     const { cookie } = await owner();
     const id = randomUUID();
     await (await post(cookie, submit(id, "Once [[demo:drop-after=3]]"))).text();
-    const first = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const first = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     await (await post(cookie, { action: "regenerate", conversationId: id })).text();
-    const second = await until(() => assistant(id), (m) => m.status !== "streaming");
+    const second = await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(second.id).not.toBe(first.id);
     expect(await db.message.count({ where: { conversationId: id, role: "assistant" } })).toBe(1);
   });
@@ -209,7 +253,10 @@ describe("POST /api/chat", () => {
     expect(statuses).toEqual([200, 409]);
     await stopStream(id);
     await Promise.all(responses.map((r) => r.text()));
-    await until(() => assistant(id), (m) => m.status !== "streaming");
+    await until(
+      () => assistant(id),
+      (m) => m.status !== "streaming",
+    );
     expect(await db.message.count({ where: { conversationId: id } })).toBe(2);
   });
 });

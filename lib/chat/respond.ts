@@ -22,7 +22,13 @@ import { firstTokenRetryMiddleware } from "@/lib/chat/first-token-retry";
 import { describeModelError } from "@/lib/chat/model-errors";
 import { consumeRateLimit } from "@/lib/chat/rate-limit";
 import { ChatError, chatRequestSchema, type ChatMetadata } from "@/lib/chat/schema";
-import { beginTurn, planTurn, TurnRecorder, validateRequest, type TurnPlan } from "@/lib/chat/turns";
+import {
+  beginTurn,
+  planTurn,
+  TurnRecorder,
+  validateRequest,
+  type TurnPlan,
+} from "@/lib/chat/turns";
 import { env } from "@/lib/env";
 import { logger } from "@/lib/logger";
 
@@ -46,7 +52,8 @@ class ServerTiming {
 
 function errorResponse(error: ChatError, correlationId: string) {
   const headers: Record<string, string> = { "x-correlation-id": correlationId };
-  if (error.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
+  if (error.retryAfterMs !== undefined)
+    headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
   return Response.json(
     { error: { code: error.code, message: error.message, correlationId } },
     { status: error.status, headers },
@@ -59,7 +66,12 @@ export async function handleChatRequest(req: Request): Promise<Response> {
   const timing = new ServerTiming();
   try {
     const ownerId = await ownerIdFromHeaders(req.headers);
-    if (!ownerId) throw new ChatError("unauthorized", "This browser has no Dispatch identity yet. Reload the page.", 401);
+    if (!ownerId)
+      throw new ChatError(
+        "unauthorized",
+        "This browser has no Dispatch identity yet. Reload the page.",
+        401,
+      );
 
     const parsed = chatRequestSchema.safeParse(await req.json().catch(() => undefined));
     if (!parsed.success) throw new ChatError("invalid_request", "The chat request is malformed.");
@@ -87,7 +99,10 @@ export async function handleChatRequest(req: Request): Promise<Response> {
   } catch (error) {
     if (error instanceof ChatError) return errorResponse(error, correlationId);
     logger.error("chat.request_failed", { correlationId, error });
-    return errorResponse(new ChatError("model_error", "The chat request failed.", 500), correlationId);
+    return errorResponse(
+      new ChatError("model_error", "The chat request failed.", 500),
+      correlationId,
+    );
   }
 }
 
@@ -131,7 +146,12 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
       model: languageModel() as LanguageModelV3,
       middleware: firstTokenRetryMiddleware({
         onRetry: ({ attempt, error, delayMs }) =>
-          logger.warn("chat.retry_before_first_token", { ...log, attempt, delayMs, error: describeModelError(error) }),
+          logger.warn("chat.retry_before_first_token", {
+            ...log,
+            attempt,
+            delayMs,
+            error: describeModelError(error),
+          }),
         onFirstToken: (attempt) => recorder.setAttempts(attempt),
       }),
     }),
@@ -175,7 +195,11 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
   registerStream(turn.conversationId, turn.assistantMessageId, controller);
   registered = true;
   timing.mark("write");
-  logger.info("chat.turn_started", { ...log, conversationId: turn.conversationId, action: turn.request.action });
+  logger.info("chat.turn_started", {
+    ...log,
+    conversationId: turn.conversationId,
+    action: turn.request.action,
+  });
 
   const metadata: ChatMetadata = { correlationId, model: modelLabel };
   return result.toUIMessageStreamResponse({
@@ -190,7 +214,8 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
     generateMessageId: () => turn.assistantMessageId,
     messageMetadata: ({ part }) => {
       if (part.type === "start") return metadata;
-      if (part.type === "finish") return { status: part.finishReason === "error" ? "interrupted" : "complete" };
+      if (part.type === "finish")
+        return { status: part.finishReason === "error" ? "interrupted" : "complete" };
       return undefined;
     },
     onError: (error) => describeModelError(error).message,

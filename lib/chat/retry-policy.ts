@@ -58,7 +58,9 @@ export function isConnectionError(error: unknown): boolean {
     const code = (cause as { code?: unknown }).code;
     if (typeof code === "string" && CONNECTION_ERROR_CODES.has(code)) return true;
     const message = cause instanceof Error ? cause.message : "";
-    return /fetch failed|socket hang up|^terminated$|other side closed|ECONNRESET|ECONNREFUSED/i.test(message);
+    return /fetch failed|socket hang up|^terminated$|other side closed|ECONNRESET|ECONNREFUSED/i.test(
+      message,
+    );
   });
 }
 
@@ -67,7 +69,9 @@ export function isRetryable(error: unknown): boolean {
   // A stream that broke while being read carries no status: look at the cause.
   if (isConnectionError(error)) return true;
   const status = statusCodeOf(error);
-  return status !== undefined && (status === 408 || status === 409 || status === 429 || status >= 500);
+  return (
+    status !== undefined && (status === 408 || status === 409 || status === 429 || status >= 500)
+  );
 }
 
 /** Milliseconds the server asked us to wait, from Retry-After / retry-after-ms. */

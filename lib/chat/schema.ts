@@ -4,7 +4,11 @@
  */
 import { z } from "zod";
 
-export const MESSAGE_ID = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+export const MESSAGE_ID = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
 export const userTextPartSchema = z.object({ type: z.literal("text"), text: z.string() });
 
@@ -23,7 +27,13 @@ export const chatRequestSchema = z.discriminatedUnion("action", [
 ]);
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
-export const MESSAGE_STATUSES = ["streaming", "complete", "stopped", "interrupted", "failed"] as const;
+export const MESSAGE_STATUSES = [
+  "streaming",
+  "complete",
+  "stopped",
+  "interrupted",
+  "failed",
+] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export const chatMetadataSchema = z.object({

@@ -35,7 +35,8 @@ export interface TurnPlan extends Turn {
 const TITLE_LENGTH = 60;
 /** A "streaming" answer with no checkpoint for this long has lost its server. */
 export const STALE_STREAM_MS = 30_000;
-export const STALE_MESSAGE = "The server stopped while writing this answer. The part written so far is kept.";
+export const STALE_MESSAGE =
+  "The server stopped while writing this answer. The part written so far is kept.";
 
 const messageSelect = {
   id: true,
@@ -53,7 +54,11 @@ function titleFrom(text: string) {
   return line.length > TITLE_LENGTH ? `${line.slice(0, TITLE_LENGTH - 1)}…` : line || "New chat";
 }
 
-function toUIMessage(row: { id: string; role: "user" | "assistant"; parts: Prisma.JsonValue }): UIMessage {
+function toUIMessage(row: {
+  id: string;
+  role: "user" | "assistant";
+  parts: Prisma.JsonValue;
+}): UIMessage {
   return { id: row.id, role: row.role, parts: row.parts as UIMessage["parts"] };
 }
 
@@ -82,9 +87,18 @@ function plan(
 ): TurnPlan {
   const last = rows.at(-1);
   if (last && !isStale(last) && last.status === "streaming") {
-    throw new ChatError("busy", "An answer is still being written in this conversation. Stop it or wait for it.", 409);
+    throw new ChatError(
+      "busy",
+      "An answer is still being written in this conversation. Stop it or wait for it.",
+      409,
+    );
   }
-  const base = { ownerId, request, conversationId: request.conversationId, expectedLastId: last?.id ?? null };
+  const base = {
+    ownerId,
+    request,
+    conversationId: request.conversationId,
+    expectedLastId: last?.id ?? null,
+  };
   if (request.action === "submit") {
     if (rows.some((row) => row.id === request.message.id)) {
       throw new ChatError("invalid_request", "This message was already sent.", 409);
@@ -92,7 +106,10 @@ function plan(
     return {
       ...base,
       assistantMessageId,
-      history: [...rows.map(toUIMessage), { id: request.message.id, role: "user", parts: request.message.parts }],
+      history: [
+        ...rows.map(toUIMessage),
+        { id: request.message.id, role: "user", parts: request.message.parts },
+      ],
       continuedText: "",
       eventCount: 0,
     };
@@ -100,11 +117,21 @@ function plan(
   if (request.action === "regenerate") {
     if (!last) throw new ChatError("nothing_to_continue", "There is nothing to regenerate.", 409);
     const keep = last.role === "assistant" ? rows.slice(0, -1) : rows;
-    return { ...base, assistantMessageId, history: keep.map(toUIMessage), continuedText: "", eventCount: 0 };
+    return {
+      ...base,
+      assistantMessageId,
+      history: keep.map(toUIMessage),
+      continuedText: "",
+      eventCount: 0,
+    };
   }
   const status = last && isStale(last) ? "interrupted" : last?.status;
   if (!last || last.role !== "assistant" || (status !== "interrupted" && status !== "stopped")) {
-    throw new ChatError("nothing_to_continue", "Only an interrupted or stopped answer can be continued.", 409);
+    throw new ChatError(
+      "nothing_to_continue",
+      "Only an interrupted or stopped answer can be continued.",
+      409,
+    );
   }
   return {
     ...base,
@@ -147,7 +174,10 @@ export async function planTurn(ownerId: string, request: ChatRequest): Promise<T
  * lock, re-checking the plan against what is there now: two tabs cannot
  * start two answers at once, and a plan made on stale history is refused.
  */
-export async function beginTurn(planned: TurnPlan, meta: { correlationId: string; model: string }): Promise<Turn> {
+export async function beginTurn(
+  planned: TurnPlan,
+  meta: { correlationId: string; model: string },
+): Promise<Turn> {
   if (planned.request.action === "submit") return beginSubmitTurn(planned, planned.request, meta);
   const { ownerId, request } = planned;
   return db.$transaction(async (tx) => {
@@ -164,7 +194,11 @@ export async function beginTurn(planned: TurnPlan, meta: { correlationId: string
     });
     const now = plan(ownerId, request, rows, planned.assistantMessageId);
     if (now.expectedLastId !== planned.expectedLastId) {
-      throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
+      throw new ChatError(
+        "busy",
+        "This conversation changed in another tab. Reload it and try again.",
+        409,
+      );
     }
     const last = rows.at(-1);
     const assistant = {
@@ -188,10 +222,18 @@ export async function beginTurn(planned: TurnPlan, meta: { correlationId: string
     } else {
       await tx.message.update({
         where: { id: planned.assistantMessageId },
-        data: { status: "streaming", errorCode: null, errorMessage: null, correlationId: meta.correlationId },
+        data: {
+          status: "streaming",
+          errorCode: null,
+          errorMessage: null,
+          correlationId: meta.correlationId,
+        },
       });
     }
-    await tx.conversation.update({ where: { id: request.conversationId }, data: { updatedAt: new Date() } });
+    await tx.conversation.update({
+      where: { id: request.conversationId },
+      data: { updatedAt: new Date() },
+    });
     return now;
   });
 }
@@ -240,14 +282,22 @@ async function beginSubmitTurn(
   } catch (error) {
     // Another turn took these positions (or this message id) first.
     if (isUniqueViolation(error)) {
-      throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
+      throw new ChatError(
+        "busy",
+        "This conversation changed in another tab. Reload it and try again.",
+        409,
+      );
     }
     throw error;
   }
   if (inserted.length !== 2) {
     const owned = await db.conversation.count({ where: { id: conversationId, ownerId } });
     if (!owned) throw new ChatError("not_found", "This conversation does not exist.", 404);
-    throw new ChatError("busy", "This conversation changed in another tab. Reload it and try again.", 409);
+    throw new ChatError(
+      "busy",
+      "This conversation changed in another tab. Reload it and try again.",
+      409,
+    );
   }
   return planned;
 }
@@ -316,16 +366,16 @@ export class TurnRecorder {
         !this.enabled
           ? undefined
           : db.message.update({
-          where: { id: this.turn.assistantMessageId },
-          data: {
-            parts: text ? [{ type: "text", text }] : [],
-            eventCount: events,
-            ...(attempts ? { attempts } : {}),
-            updatedAt: new Date(),
-            ...extra,
-          },
-          select: { id: true },
-        }),
+              where: { id: this.turn.assistantMessageId },
+              data: {
+                parts: text ? [{ type: "text", text }] : [],
+                eventCount: events,
+                ...(attempts ? { attempts } : {}),
+                updatedAt: new Date(),
+                ...extra,
+              },
+              select: { id: true },
+            }),
       )
       .catch((error: unknown) =>
         logger.error("chat.checkpoint_failed", {

@@ -8,8 +8,12 @@ describe("isUniqueViolation", () => {
     const id = randomUUID();
     await db.owner.create({ data: { id } });
     const typed = await db.owner.create({ data: { id } }).catch((error: unknown) => error);
-    const raw = await db.$executeRaw`INSERT INTO owners (id) VALUES (${id}::uuid)`.catch((error: unknown) => error);
-    const other = await db.$executeRaw`SELECT no_such_column FROM owners`.catch((error: unknown) => error);
+    const raw = await db.$executeRaw`INSERT INTO owners (id) VALUES (${id}::uuid)`.catch(
+      (error: unknown) => error,
+    );
+    const other = await db.$executeRaw`SELECT no_such_column FROM owners`.catch(
+      (error: unknown) => error,
+    );
     expect(isUniqueViolation(typed)).toBe(true);
     expect(isUniqueViolation(raw)).toBe(true);
     expect(isUniqueViolation(other)).toBe(false);

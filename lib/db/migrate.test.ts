@@ -44,7 +44,11 @@ describe("migrate", () => {
     expect(await migrate(url, { dir })).toEqual([]);
     expect(await query("SELECT id FROM t")).toEqual([{ id: 1 }]);
 
-    const rows = await query<{ migration_name: string; checksum: string; applied_steps_count: number }>(
+    const rows = await query<{
+      migration_name: string;
+      checksum: string;
+      applied_steps_count: number;
+    }>(
       `SELECT migration_name, checksum, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name`,
     );
     expect(rows).toEqual([
@@ -69,13 +73,19 @@ describe("migrate", () => {
     });
     await expect(migrate(url, { dir })).rejects.toThrow(/20260103000000_bad failed/);
     expect(await query(`SELECT to_regclass('u') AS u`)).toEqual([{ u: null }]);
-    const names = await query<{ migration_name: string }>(`SELECT migration_name FROM "_prisma_migrations"`);
+    const names = await query<{ migration_name: string }>(
+      `SELECT migration_name FROM "_prisma_migrations"`,
+    );
     expect(names.map((row) => row.migration_name)).not.toContain("20260103000000_bad");
   });
 
   it("serialises concurrent migrators", async () => {
     const dir = migrationsDir({ "20260104000000_c": "CREATE TABLE c (id int);" });
-    const results = await Promise.all([migrate(url, { dir }), migrate(url, { dir }), migrate(url, { dir })]);
+    const results = await Promise.all([
+      migrate(url, { dir }),
+      migrate(url, { dir }),
+      migrate(url, { dir }),
+    ]);
     expect(results.flat()).toEqual(["20260104000000_c"]);
   });
 

@@ -25,7 +25,9 @@ export interface Migration {
 
 export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(path.join(dir, entry.name, "migration.sql")))
+    .filter(
+      (entry) => entry.isDirectory() && existsSync(path.join(dir, entry.name, "migration.sql")),
+    )
     .map((entry) => entry.name)
     .sort()
     .map((name) => {
@@ -63,7 +65,11 @@ export async function migrate(
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     await client.query(CREATE_MIGRATIONS_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+    }>(
       `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
     );
     const done = new Map(rows.map((row) => [row.migration_name, row]));
@@ -110,7 +116,8 @@ export async function migrate(
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MigrationError(`Unsupported database name "${name}"`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name))
+    throw new MigrationError(`Unsupported database name "${name}"`);
   const admin = new URL(databaseUrl);
   admin.pathname = "/postgres";
   const client = new pg.Client({ connectionString: admin.toString() });
@@ -134,7 +141,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MigrationError(`Unsupported database name "${name}"`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name))
+    throw new MigrationError(`Unsupported database name "${name}"`);
   url.pathname = "/postgres";
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();

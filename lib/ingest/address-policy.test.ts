@@ -2,7 +2,11 @@ import net from "node:net";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { BlockedAddressError, createGuardedLookup, isPublicAddress } from "@/lib/ingest/address-policy";
+import {
+  BlockedAddressError,
+  createGuardedLookup,
+  isPublicAddress,
+} from "@/lib/ingest/address-policy";
 
 describe("isPublicAddress", () => {
   it.each([
@@ -38,7 +42,14 @@ describe("isPublicAddress", () => {
     expect(isPublicAddress(address)).toBe(false);
   });
 
-  it.each(["8.8.8.8", "93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "[2a00:1450:4001::1]"])("accepts %s", (address) => {
+  it.each([
+    "8.8.8.8",
+    "93.184.216.34",
+    "1.1.1.1",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",
+    "[2a00:1450:4001::1]",
+  ])("accepts %s", (address) => {
     expect(isPublicAddress(address)).toBe(true);
   });
 });
@@ -48,7 +59,11 @@ type Answer = { address: string; family: number }[];
 // A resolver whose answers change between calls, as a rebinding DNS server's would.
 function scriptedResolver(answers: Answer[]) {
   let call = 0;
-  return (_host: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, addresses: Answer) => void) => {
+  return (
+    _host: string,
+    _options: unknown,
+    callback: (error: NodeJS.ErrnoException | null, addresses: Answer) => void,
+  ) => {
     const answer = answers[Math.min(call++, answers.length - 1)]!;
     queueMicrotask(() => callback(null, answer));
   };
@@ -56,15 +71,25 @@ function scriptedResolver(answers: Answer[]) {
 
 function lookupOnce(lookup: net.LookupFunction, all: boolean) {
   return new Promise<{ error: unknown; result: unknown }>((resolve) => {
-    lookup("rebind.example", { all }, (error, address, family) => resolve({ error, result: all ? address : { address, family } }));
+    lookup("rebind.example", { all }, (error, address, family) =>
+      resolve({ error, result: all ? address : { address, family } }),
+    );
   });
 }
 
 describe("createGuardedLookup", () => {
   it("returns public answers in both callback shapes", async () => {
-    const lookup = createGuardedLookup({ resolve: scriptedResolver([[{ address: "93.184.216.34", family: 4 }]]) });
-    expect(await lookupOnce(lookup, false)).toEqual({ error: null, result: { address: "93.184.216.34", family: 4 } });
-    expect(await lookupOnce(lookup, true)).toEqual({ error: null, result: [{ address: "93.184.216.34", family: 4 }] });
+    const lookup = createGuardedLookup({
+      resolve: scriptedResolver([[{ address: "93.184.216.34", family: 4 }]]),
+    });
+    expect(await lookupOnce(lookup, false)).toEqual({
+      error: null,
+      result: { address: "93.184.216.34", family: 4 },
+    });
+    expect(await lookupOnce(lookup, true)).toEqual({
+      error: null,
+      result: [{ address: "93.184.216.34", family: 4 }],
+    });
   });
 
   it("refuses when any answer is private, not only the first", async () => {
@@ -87,13 +112,21 @@ describe("createGuardedLookup", () => {
     let accepted = 0;
     target.on("connection", () => accepted++);
     const lookup = createGuardedLookup({
-      resolve: scriptedResolver([[{ address: "93.184.216.34", family: 4 }], [{ address: "127.0.0.1", family: 4 }]]),
+      resolve: scriptedResolver([
+        [{ address: "93.184.216.34", family: 4 }],
+        [{ address: "127.0.0.1", family: 4 }],
+      ]),
     });
     try {
       // First answer public (what a pre-check would have seen), the second, used by the socket, is loopback.
       expect((await lookupOnce(lookup, false)).error).toBeNull();
       const error = await new Promise<unknown>((resolve) => {
-        const socket = net.connect({ host: "rebind.example", port, lookup, autoSelectFamily: false });
+        const socket = net.connect({
+          host: "rebind.example",
+          port,
+          lookup,
+          autoSelectFamily: false,
+        });
         socket.on("connect", () => resolve(null));
         socket.on("error", resolve);
       });
@@ -105,7 +138,10 @@ describe("createGuardedLookup", () => {
   });
 
   it("lets private answers through only when explicitly allowed", async () => {
-    const lookup = createGuardedLookup({ allowPrivate: true, resolve: scriptedResolver([[{ address: "127.0.0.1", family: 4 }]]) });
+    const lookup = createGuardedLookup({
+      allowPrivate: true,
+      resolve: scriptedResolver([[{ address: "127.0.0.1", family: 4 }]]),
+    });
     expect((await lookupOnce(lookup, false)).error).toBeNull();
   });
 });

@@ -12,15 +12,28 @@ function random(seed: number) {
 
 function corpus(seed: number, paragraphs: number): string {
   const next = random(seed);
-  const words = ["data", "index", "vacuum", "replica", "query", "planner", "tuple", "heap", "lock", "transaction", "checkpoint", "wal"];
+  const words = [
+    "data",
+    "index",
+    "vacuum",
+    "replica",
+    "query",
+    "planner",
+    "tuple",
+    "heap",
+    "lock",
+    "transaction",
+    "checkpoint",
+    "wal",
+  ];
   const sentence = () => {
     const length = 3 + Math.floor(next() * 25);
     const body = Array.from({ length }, () => words[Math.floor(next() * words.length)]).join(" ");
     return body[0]!.toUpperCase() + body.slice(1) + (next() < 0.8 ? "." : "?");
   };
-  return Array.from({ length: paragraphs }, () => Array.from({ length: 1 + Math.floor(next() * 12) }, sentence).join(" ")).join(
-    "\n\n",
-  );
+  return Array.from({ length: paragraphs }, () =>
+    Array.from({ length: 1 + Math.floor(next() * 12) }, sentence).join(" "),
+  ).join("\n\n");
 }
 
 const isSpace = (char: string | undefined) => char === undefined || /\s/.test(char);
@@ -45,7 +58,8 @@ function checkInvariants(text: string, chunks: TextChunk[], maxChars: number, ov
     }
   });
   for (let i = 0; i < text.length; i++) {
-    if (!covered[i] && !isSpace(text[i])) throw new Error(`character ${i} (${JSON.stringify(text[i])}) is in no chunk`);
+    if (!covered[i] && !isSpace(text[i]))
+      throw new Error(`character ${i} (${JSON.stringify(text[i])}) is in no chunk`);
   }
 }
 
@@ -53,7 +67,9 @@ describe("chunkText", () => {
   it("returns nothing for empty or blank text, and one trimmed chunk for short text", () => {
     expect(chunkText("")).toEqual([]);
     expect(chunkText(" \n\n\t ")).toEqual([]);
-    expect(chunkText("  Hello world.  ")).toEqual([{ index: 0, text: "Hello world.", start: 2, end: 14 }]);
+    expect(chunkText("  Hello world.  ")).toEqual([
+      { index: 0, text: "Hello world.", start: 2, end: 14 },
+    ]);
   });
 
   it.each([
@@ -62,25 +78,32 @@ describe("chunkText", () => {
     [3, 1000, 200],
     [4, 80, 20],
     [5, 4000, 400],
-  ])("respects the bounds and covers the whole text (seed %i, maxChars %i, overlap %i)", (seed, maxChars, overlap) => {
-    const text = corpus(seed, 60);
-    const chunks = chunkText(text, { maxChars, overlap });
-    expect(chunks.length).toBeGreaterThan(0);
-    checkInvariants(text, chunks, maxChars, overlap);
-  });
+  ])(
+    "respects the bounds and covers the whole text (seed %i, maxChars %i, overlap %i)",
+    (seed, maxChars, overlap) => {
+      const text = corpus(seed, 60);
+      const chunks = chunkText(text, { maxChars, overlap });
+      expect(chunks.length).toBeGreaterThan(0);
+      checkInvariants(text, chunks, maxChars, overlap);
+    },
+  );
 
   it("prefers paragraph boundaries", () => {
     const paragraph = (letter: string) => `${letter.repeat(5)} ${"word ".repeat(14).trim()}.`;
     const text = [paragraph("a"), paragraph("b"), paragraph("c")].join("\n\n");
     const chunks = chunkText(text, { maxChars: 180, overlap: 0 });
-    expect(chunks.map((chunk) => chunk.text)).toEqual([`${paragraph("a")}\n\n${paragraph("b")}`, paragraph("c")]);
+    expect(chunks.map((chunk) => chunk.text)).toEqual([
+      `${paragraph("a")}\n\n${paragraph("b")}`,
+      paragraph("c"),
+    ]);
   });
 
   it("falls back to sentence boundaries inside a long paragraph", () => {
     const text = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} ends here.`).join(" ");
     const chunks = chunkText(text, { maxChars: 200, overlap: 0 });
     expect(chunks.length).toBeGreaterThan(5);
-    for (const chunk of chunks) expect(chunk.text).toMatch(/^Sentence number \d+ ends here\..*ends here\.$/);
+    for (const chunk of chunks)
+      expect(chunk.text).toMatch(/^Sentence number \d+ ends here\..*ends here\.$/);
     checkInvariants(text, chunks, 200, 0);
   });
 
@@ -119,7 +142,9 @@ describe("chunkText", () => {
 
   it("is deterministic", () => {
     const text = corpus(9, 40);
-    expect(chunkText(text, { maxChars: 300, overlap: 60 })).toEqual(chunkText(text, { maxChars: 300, overlap: 60 }));
+    expect(chunkText(text, { maxChars: 300, overlap: 60 })).toEqual(
+      chunkText(text, { maxChars: 300, overlap: 60 }),
+    );
   });
 
   it("sizes by tokens at four characters per token", () => {

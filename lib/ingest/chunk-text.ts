@@ -25,7 +25,9 @@ export const chunkOptionsSchema = z
     /** BCP 47 locale for sentence segmentation (default: the runtime's). */
     locale: z.string().optional(),
   })
-  .refine((options) => options.maxChars === undefined || options.maxTokens === undefined, { message: "Give maxChars or maxTokens, not both." });
+  .refine((options) => options.maxChars === undefined || options.maxTokens === undefined, {
+    message: "Give maxChars or maxTokens, not both.",
+  });
 
 export type ChunkOptions = z.input<typeof chunkOptionsSchema>;
 
@@ -55,8 +57,13 @@ interface Unit {
 
 export function chunkText(text: string, options: ChunkOptions = {}): TextChunk[] {
   const parsed = chunkOptionsSchema.parse(options);
-  const maxChars = parsed.maxChars ?? (parsed.maxTokens !== undefined ? parsed.maxTokens * charsPerToken : chunkDefaults.maxChars);
-  const overlap = Math.min(parsed.overlap ?? Math.min(chunkDefaults.overlap, Math.floor(maxChars / 10)), Math.floor(maxChars / 2));
+  const maxChars =
+    parsed.maxChars ??
+    (parsed.maxTokens !== undefined ? parsed.maxTokens * charsPerToken : chunkDefaults.maxChars);
+  const overlap = Math.min(
+    parsed.overlap ?? Math.min(chunkDefaults.overlap, Math.floor(maxChars / 10)),
+    Math.floor(maxChars / 2),
+  );
   const units = splitUnits(text, maxChars, parsed.locale);
 
   const chunks: TextChunk[] = [];
@@ -90,7 +97,13 @@ function bestCut(units: Unit[], first: number, limit: number, halfway: number): 
 }
 
 /** First unit of the next chunk: step back over whole units within `overlap`, always moving forward. */
-function overlapStart(units: Unit[], first: number, next: number, overlap: number, maxChars: number): number {
+function overlapStart(
+  units: Unit[],
+  first: number,
+  next: number,
+  overlap: number,
+  maxChars: number,
+): number {
   if (overlap === 0) return next;
   const previousEnd = units[next - 1]!.end;
   let start = next;
@@ -116,7 +129,8 @@ function splitUnits(text: string, maxChars: number, locale: string | undefined):
     for (const segment of segmentSpans(sentences, text, start, end, window)) {
       const [sentenceStart, sentenceEnd] = trimSpan(text, segment.start, segment.end);
       if (sentenceStart >= sentenceEnd) continue;
-      if (sentenceEnd - sentenceStart <= maxChars) units.push({ start: sentenceStart, end: sentenceEnd, boundary: Boundary.Sentence });
+      if (sentenceEnd - sentenceStart <= maxChars)
+        units.push({ start: sentenceStart, end: sentenceEnd, boundary: Boundary.Sentence });
       else splitWords(text, sentenceStart, sentenceEnd, maxChars, units);
     }
     if (units.length > before) units[units.length - 1]!.boundary = Boundary.Paragraph;
@@ -143,7 +157,8 @@ function splitWords(text: string, from: number, to: number, maxChars: number, un
       pieceEnd = wordEnd;
       continue;
     }
-    if (pieceStart !== -1) units.push({ start: pieceStart, end: pieceEnd, boundary: Boundary.Word });
+    if (pieceStart !== -1)
+      units.push({ start: pieceStart, end: pieceEnd, boundary: Boundary.Word });
     while (wordEnd - wordStart > maxChars) {
       let cut = wordStart + maxChars;
       // Never separate a surrogate pair.
@@ -154,7 +169,8 @@ function splitWords(text: string, from: number, to: number, maxChars: number, un
     pieceStart = wordStart;
     pieceEnd = wordEnd;
   }
-  if (pieceStart !== -1) units.push({ start: pieceStart, end: pieceEnd, boundary: Boundary.Sentence });
+  if (pieceStart !== -1)
+    units.push({ start: pieceStart, end: pieceEnd, boundary: Boundary.Sentence });
 }
 
 function isHighSurrogate(code: number): boolean {

@@ -51,7 +51,8 @@ export type SniffResult =
 
 const markdownExtension = /\.(md|markdown|mdown|mkd)$/i;
 const htmlExtension = /\.(html?|xhtml)$/i;
-const htmlStart = /^\s*(<!--[\s\S]*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|article|div|p)[\s>/]/i;
+const htmlStart =
+  /^\s*(<!--[\s\S]*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|article|div|p)[\s>/]/i;
 
 /**
  * Determines the type from the content. The declared type and the file name
@@ -81,9 +82,13 @@ export async function sniffContentType(
       : { ok: false, reason: "unsupported", detected: "application/xml" };
   }
   if (htmlStart.test(head)) return { ok: true, contentType: "text/html" };
-  const claimsHtml = declared === "text/html" || declared === "application/xhtml+xml" || htmlExtension.test(fileName);
+  const claimsHtml =
+    declared === "text/html" ||
+    declared === "application/xhtml+xml" ||
+    htmlExtension.test(fileName);
   if (claimsHtml && head.includes("<")) return { ok: true, contentType: "text/html" };
-  if (declared === "text/markdown" || markdownExtension.test(fileName)) return { ok: true, contentType: "text/markdown" };
+  if (declared === "text/markdown" || markdownExtension.test(fileName))
+    return { ok: true, contentType: "text/markdown" };
   return { ok: true, contentType: "text/plain" };
 }
 
@@ -91,7 +96,13 @@ export async function sniffContentType(
 export function hasPdfHeader(bytes: Uint8Array): boolean {
   const limit = Math.min(bytes.length, 1024) - 5;
   for (let i = 0; i <= limit; i++) {
-    if (bytes[i] === 0x25 && bytes[i + 1] === 0x50 && bytes[i + 2] === 0x44 && bytes[i + 3] === 0x46 && bytes[i + 4] === 0x2d) {
+    if (
+      bytes[i] === 0x25 &&
+      bytes[i + 1] === 0x50 &&
+      bytes[i + 2] === 0x44 &&
+      bytes[i + 3] === 0x46 &&
+      bytes[i + 4] === 0x2d
+    ) {
       return true;
     }
   }
@@ -110,7 +121,13 @@ export function looksBinary(bytes: Uint8Array): boolean {
   const end = Math.min(bytes.length, sniffWindow);
   for (let i = 0; i < end; i++) {
     const byte = bytes[i]!;
-    if (byte <= 0x08 || byte === 0x0b || (byte >= 0x0e && byte <= 0x1a) || (byte >= 0x1c && byte <= 0x1f)) return true;
+    if (
+      byte <= 0x08 ||
+      byte === 0x0b ||
+      (byte >= 0x0e && byte <= 0x1a) ||
+      (byte >= 0x1c && byte <= 0x1f)
+    )
+      return true;
   }
   return false;
 }
@@ -125,7 +142,9 @@ function isUtf16Text(bytes: Uint8Array): boolean {
   const encoding = utf16Bom(bytes);
   if (!encoding) return false;
   try {
-    const head = new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(0, Math.min(bytes.length, sniffWindow) & ~1));
+    const head = new TextDecoder(encoding, { fatal: true }).decode(
+      bytes.subarray(0, Math.min(bytes.length, sniffWindow) & ~1),
+    );
     return !/[\u0000-\u0008\u000b\u000e-\u001a\u001c-\u001f]/.test(head);
   } catch {
     return false;

@@ -51,7 +51,8 @@ export class IngestError extends Error {
    * `NonRetriableError` for the rest. 5xx and 429 responses count as transient.
    */
   get retryable(): boolean {
-    if (this.code === "http_error") return this.status === undefined || this.status === 429 || this.status >= 500;
+    if (this.code === "http_error")
+      return this.status === undefined || this.status === 429 || this.status >= 500;
     return retryableCodes.has(this.code);
   }
 }

@@ -23,13 +23,53 @@ interface DomNode {
 
 // Elements whose start and end separate paragraphs.
 const paragraphElements = new Set([
-  "ADDRESS", "ARTICLE", "ASIDE", "BLOCKQUOTE", "DETAILS", "DIV", "DL", "FIELDSET", "FIGCAPTION", "FIGURE", "FOOTER", "FORM",
-  "H1", "H2", "H3", "H4", "H5", "H6", "HEADER", "HR", "MAIN", "NAV", "OL", "P", "PRE", "SECTION", "SUMMARY", "TABLE", "UL",
+  "ADDRESS",
+  "ARTICLE",
+  "ASIDE",
+  "BLOCKQUOTE",
+  "DETAILS",
+  "DIV",
+  "DL",
+  "FIELDSET",
+  "FIGCAPTION",
+  "FIGURE",
+  "FOOTER",
+  "FORM",
+  "H1",
+  "H2",
+  "H3",
+  "H4",
+  "H5",
+  "H6",
+  "HEADER",
+  "HR",
+  "MAIN",
+  "NAV",
+  "OL",
+  "P",
+  "PRE",
+  "SECTION",
+  "SUMMARY",
+  "TABLE",
+  "UL",
 ]);
 // Elements that start a new line without starting a paragraph.
 const lineElements = new Set(["BR", "LI", "TR", "DT", "DD", "CAPTION"]);
 const cellElements = new Set(["TD", "TH"]);
-const skippedElements = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "SVG", "CANVAS", "IFRAME", "OBJECT", "EMBED", "HEAD", "SELECT", "BUTTON"]);
+const skippedElements = new Set([
+  "SCRIPT",
+  "STYLE",
+  "NOSCRIPT",
+  "TEMPLATE",
+  "SVG",
+  "CANVAS",
+  "IFRAME",
+  "OBJECT",
+  "EMBED",
+  "HEAD",
+  "SELECT",
+  "BUTTON",
+]);
 
 /**
  * Text of a DOM subtree with paragraph structure kept as blank lines, so the
@@ -38,7 +78,9 @@ const skippedElements = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "SVG
  */
 export function domToText(root: DomNode): string {
   const out: string[] = [];
-  const stack: { node: DomNode; leaving: boolean; pre: boolean }[] = [{ node: root, leaving: false, pre: false }];
+  const stack: { node: DomNode; leaving: boolean; pre: boolean }[] = [
+    { node: root, leaving: false, pre: false },
+  ];
   while (stack.length > 0) {
     const { node, leaving, pre } = stack.pop()!;
     if (node.nodeType === 3) {
@@ -49,18 +91,27 @@ export function domToText(root: DomNode): string {
     if (node.nodeType !== 1 && node.nodeType !== 9 && node.nodeType !== 11) continue;
     const name = node.nodeName.toUpperCase();
     if (skippedElements.has(name)) continue;
-    const separator = paragraphElements.has(name) ? paragraphBreak : lineElements.has(name) ? lineBreak : cellElements.has(name) ? " " : "";
+    const separator = paragraphElements.has(name)
+      ? paragraphBreak
+      : lineElements.has(name)
+        ? lineBreak
+        : cellElements.has(name)
+          ? " "
+          : "";
     out.push(separator);
     if (leaving) continue;
     stack.push({ node, leaving: true, pre });
     const inPre = pre || name === "PRE";
-    for (let i = node.childNodes.length - 1; i >= 0; i--) stack.push({ node: node.childNodes[i]!, leaving: false, pre: inPre });
+    for (let i = node.childNodes.length - 1; i >= 0; i--)
+      stack.push({ node: node.childNodes[i]!, leaving: false, pre: inPre });
   }
   // Adjacent breaks merge into the strongest one (</li><li> is one line break,
   // </p><ul> one paragraph break); spaces next to a break are layout.
   const text = out
     .join("")
-    .replace(/[ \t]*[\u0001\u0002][\u0001\u0002 \t]*/g, (run) => (run.includes(paragraphBreak) ? "\n\n" : "\n"));
+    .replace(/[ \t]*[\u0001\u0002][\u0001\u0002 \t]*/g, (run) =>
+      run.includes(paragraphBreak) ? "\n\n" : "\n",
+    );
   return normaliseWhitespace(text);
 }
 
@@ -98,7 +149,9 @@ function parseDocument(html: string): DomDocument {
   const { document } = parseHTML(html);
   // linkedom builds no <html>/<body> around a fragment; give it one.
   if (document.documentElement?.nodeName !== "HTML") {
-    return parseHTML(`<!doctype html><html><head></head><body>${html.replace(/^\s*<!doctype[^>]*>/i, "")}</body></html>`).document;
+    return parseHTML(
+      `<!doctype html><html><head></head><body>${html.replace(/^\s*<!doctype[^>]*>/i, "")}</body></html>`,
+    ).document;
   }
   return document;
 }
@@ -113,10 +166,13 @@ export interface HtmlExtraction {
 export function extractHtml(html: string): HtmlExtraction {
   const depth = nestingDepth(html);
   if (depth > maxNestingDepth) {
-    throw new IngestError("corrupt_document", "This page is too deeply nested to read.", { detail: `nesting depth ${depth}` });
+    throw new IngestError("corrupt_document", "This page is too deeply nested to read.", {
+      detail: `nesting depth ${depth}`,
+    });
   }
   const document = parseDocument(html);
-  const documentTitle = cleanTitle(document.title) ?? cleanTitle(document.querySelector("h1")?.textContent);
+  const documentTitle =
+    cleanTitle(document.title) ?? cleanTitle(document.querySelector("h1")?.textContent);
   const bodyText = domToText(document.body as unknown as DomNode);
 
   let article: ReturnType<Readability["parse"]> = null;
@@ -124,16 +180,22 @@ export function extractHtml(html: string): HtmlExtraction {
     try {
       // Readability rewrites the tree it is given, so it gets its own copy.
       const copy = parseDocument(html) as unknown as Document;
-      article = new Readability(copy, { charThreshold: 200, maxElemsToParse: maxReadabilityElements }).parse();
+      article = new Readability(copy, {
+        charThreshold: 200,
+        maxElemsToParse: maxReadabilityElements,
+      }).parse();
     } catch {
       // Over maxElemsToParse, or a DOM feature linkedom lacks: the body text stands in.
       article = null;
     }
   }
-  const articleText = article?.content ? domToText(parseDocument(article.content).body as unknown as DomNode) : "";
+  const articleText = article?.content
+    ? domToText(parseDocument(article.content).body as unknown as DomNode)
+    : "";
   // Readability sometimes keeps a sliver of a page that is not an article (a
   // manual's table of contents, a list page); the body is better then.
-  const useArticle = articleText.length > 0 && articleText.length >= Math.min(500, bodyText.length * 0.5);
+  const useArticle =
+    articleText.length > 0 && articleText.length >= Math.min(500, bodyText.length * 0.5);
   return {
     title: cleanTitle(article?.title) ?? documentTitle,
     text: useArticle ? articleText : bodyText,

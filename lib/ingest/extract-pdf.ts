@@ -48,8 +48,15 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
   const data = new Uint8Array(bytes);
   let document: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
-    document = await guard(() =>
-      getDocumentProxy(data, { verbosity: 0, isEvalSupported: false, disableFontFace: true, useSystemFonts: false, stopAtErrors: false }),
+    document = await guard(
+      () =>
+        getDocumentProxy(data, {
+          verbosity: 0,
+          isEvalSupported: false,
+          disableFontFace: true,
+          useSystemFonts: false,
+          stopAtErrors: false,
+        }),
       options,
     );
   } catch (error) {
@@ -61,7 +68,9 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
     const title = await guard(() => document.getMetadata(), options)
       .then((meta) => {
         const value = (meta.info as { Title?: unknown } | undefined)?.Title;
-        return typeof value === "string" && value.trim() ? value.replace(/\s+/g, " ").trim().slice(0, 500) : null;
+        return typeof value === "string" && value.trim()
+          ? value.replace(/\s+/g, " ").trim().slice(0, 500)
+          : null;
       })
       .catch(() => null);
 
@@ -76,7 +85,9 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
       try {
         const content = await guard(() => page.getTextContent(), options);
         pageText = normaliseWhitespace(
-          (content.items as TextItemLike[]).map((item) => (item.str ?? "") + (item.hasEOL ? "\n" : "")).join(""),
+          (content.items as TextItemLike[])
+            .map((item) => (item.str ?? "") + (item.hasEOL ? "\n" : ""))
+            .join(""),
           { collapseSpaces: true },
         );
       } finally {
@@ -89,7 +100,11 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
           break;
         }
         if (separator) parts.push("\n\n");
-        pages.push({ page: number, start: length + separator, end: length + separator + pageText.length });
+        pages.push({
+          page: number,
+          start: length + separator,
+          end: length + separator + pageText.length,
+        });
         parts.push(pageText);
         length += separator + pageText.length;
       }
@@ -105,7 +120,10 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
 
 // Races a pdf.js call against the deadline and the caller's signal; the call is
 // not started once either has passed.
-async function guard<T>(start: () => Promise<T>, options: Pick<PdfOptions, "deadline" | "signal">): Promise<T> {
+async function guard<T>(
+  start: () => Promise<T>,
+  options: Pick<PdfOptions, "deadline" | "signal">,
+): Promise<T> {
   checkStop(options);
   const promise = start();
   // If the stop wins, pdf.js rejects the abandoned call when the document is destroyed.
@@ -143,7 +161,14 @@ function asPdfError(error: unknown): IngestError {
   const name = error instanceof Error ? error.name : "";
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   if (name === "PasswordException") {
-    return new IngestError("protected_document", "This PDF is password-protected.", { detail, cause: error });
+    return new IngestError("protected_document", "This PDF is password-protected.", {
+      detail,
+      cause: error,
+    });
   }
-  return new IngestError("corrupt_document", "This PDF could not be read; the file may be damaged.", { detail, cause: error });
+  return new IngestError(
+    "corrupt_document",
+    "This PDF could not be read; the file may be damaged.",
+    { detail, cause: error },
+  );
 }

@@ -29,7 +29,10 @@ const articlePage = `<!doctype html><html><head><title>Durability | Example Docs
 
 describe("extractText: HTML", () => {
   it("extracts the article with Readability, keeping paragraphs and dropping chrome", async () => {
-    const doc = await extractText({ bytes: encode(articlePage), contentType: "text/html; charset=utf-8" });
+    const doc = await extractText({
+      bytes: encode(articlePage),
+      contentType: "text/html; charset=utf-8",
+    });
     expect(doc.format).toBe("html");
     expect(doc.title).toMatch(/Durability/);
     expect(doc.text).toContain(paragraph(1));
@@ -49,30 +52,52 @@ describe("extractText: HTML", () => {
   });
 
   it("accepts a fragment without html or body elements", async () => {
-    const doc = await extractText({ text: "<p>Just a fragment</p><p>and another</p>", contentType: "text/html" });
+    const doc = await extractText({
+      text: "<p>Just a fragment</p><p>and another</p>",
+      contentType: "text/html",
+    });
     expect(doc.text).toBe("Just a fragment\n\nand another");
   });
 
   it("keeps preformatted text as it is", async () => {
-    const doc = await extractText({ text: "<body><p>Run:</p><pre>SELECT 1\n  FROM t;</pre></body>", contentType: "text/html" });
+    const doc = await extractText({
+      text: "<body><p>Run:</p><pre>SELECT 1\n  FROM t;</pre></body>",
+      contentType: "text/html",
+    });
     expect(doc.text).toContain("SELECT 1\n  FROM t;");
   });
 
   it("decodes a declared charset and a meta charset", async () => {
     const latin1 = Uint8Array.from([...encode("<p>caf"), 0xe9, ...encode("</p>")]);
-    expect((await extractText({ bytes: latin1, contentType: "text/html; charset=ISO-8859-1" })).text).toBe("café");
-    const withMeta = Uint8Array.from([...encode('<html><head><meta charset="windows-1252"></head><body><p>na'), 0xef, ...encode("ve</p></body></html>")]);
+    expect(
+      (await extractText({ bytes: latin1, contentType: "text/html; charset=ISO-8859-1" })).text,
+    ).toBe("café");
+    const withMeta = Uint8Array.from([
+      ...encode('<html><head><meta charset="windows-1252"></head><body><p>na'),
+      0xef,
+      ...encode("ve</p></body></html>"),
+    ]);
     expect((await extractText({ bytes: withMeta, contentType: "text/html" })).text).toBe("naïve");
   });
 
   it("reads deep nesting and refuses hostile nesting instead of hanging", async () => {
-    const nested = (depth: number) => `<body>${"<div>".repeat(depth)}deep text${"</div>".repeat(depth)}</body>`;
-    expect((await extractText({ text: nested(1500), contentType: "text/html" })).text).toBe("deep text");
-    expect((await failure(extractText({ text: nested(100_000), contentType: "text/html" }))).code).toBe("corrupt_document");
+    const nested = (depth: number) =>
+      `<body>${"<div>".repeat(depth)}deep text${"</div>".repeat(depth)}</body>`;
+    expect((await extractText({ text: nested(1500), contentType: "text/html" })).text).toBe(
+      "deep text",
+    );
+    expect(
+      (await failure(extractText({ text: nested(100_000), contentType: "text/html" }))).code,
+    ).toBe("corrupt_document");
   });
 
   it("refuses a page with nothing readable", async () => {
-    const error = await failure(extractText({ text: "<html><body><script>only()</script></body></html>", contentType: "text/html" }));
+    const error = await failure(
+      extractText({
+        text: "<html><body><script>only()</script></body></html>",
+        contentType: "text/html",
+      }),
+    );
     expect(error.code).toBe("empty_document");
   });
 });
@@ -81,53 +106,93 @@ describe("extractText: Markdown and plain text", () => {
   it("strips the BOM, normalises line endings and blank lines, keeps indentation", async () => {
     const md = "\uFEFF# Release notes\r\n\r\n\r\n\r\nIntro line   \r\n\r\n    code block\r\n";
     const doc = await extractText({ bytes: encode(md), contentType: "text/markdown" });
-    expect(doc).toMatchObject({ format: "markdown", title: "Release notes", text: "# Release notes\n\nIntro line\n\n    code block", truncated: false });
+    expect(doc).toMatchObject({
+      format: "markdown",
+      title: "Release notes",
+      text: "# Release notes\n\nIntro line\n\n    code block",
+      truncated: false,
+    });
   });
 
   it("treats a .md file served as text/plain as Markdown, and titles plain text by file name", async () => {
-    expect((await extractText({ text: "# Hi\n\nthere", contentType: "text/plain", fileName: "notes.md" })).format).toBe("markdown");
-    const plain = await extractText({ text: "hello world", contentType: "text/plain", fileName: "meeting-notes.txt" });
+    expect(
+      (
+        await extractText({
+          text: "# Hi\n\nthere",
+          contentType: "text/plain",
+          fileName: "notes.md",
+        })
+      ).format,
+    ).toBe("markdown");
+    const plain = await extractText({
+      text: "hello world",
+      contentType: "text/plain",
+      fileName: "meeting-notes.txt",
+    });
     expect(plain).toMatchObject({ format: "text", title: "meeting-notes", wordCount: 2 });
   });
 
   it("decodes UTF-16 with a byte order mark", async () => {
-    const utf16 = Uint8Array.from([0xff, 0xfe, ...Array.from("héllo").flatMap((c) => [c.charCodeAt(0), 0])]);
+    const utf16 = Uint8Array.from([
+      0xff,
+      0xfe,
+      ...Array.from("héllo").flatMap((c) => [c.charCodeAt(0), 0]),
+    ]);
     expect((await extractText({ bytes: utf16, contentType: "text/plain" })).text).toBe("héllo");
   });
 
   it("refuses binary junk labelled text/plain", async () => {
     const junk = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256);
-    expect((await failure(extractText({ bytes: junk, contentType: "text/plain" }))).code).toBe("corrupt_document");
+    expect((await failure(extractText({ bytes: junk, contentType: "text/plain" }))).code).toBe(
+      "corrupt_document",
+    );
   });
 
   it("refuses undecodable text that has no control bytes", async () => {
     const invalidUtf8 = Uint8Array.from({ length: 2048 }, (_, i) => (i % 2 === 0 ? 0xc3 : 0x28));
-    expect((await failure(extractText({ bytes: invalidUtf8, contentType: "text/plain" }))).code).toBe("corrupt_document");
+    expect(
+      (await failure(extractText({ bytes: invalidUtf8, contentType: "text/plain" }))).code,
+    ).toBe("corrupt_document");
   });
 
   it("refuses empty and whitespace-only documents", async () => {
-    expect((await failure(extractText({ bytes: new Uint8Array(), contentType: "text/plain" }))).code).toBe("empty_document");
-    expect((await failure(extractText({ text: " \n\t\r\n ", contentType: "text/markdown" }))).code).toBe("empty_document");
+    expect(
+      (await failure(extractText({ bytes: new Uint8Array(), contentType: "text/plain" }))).code,
+    ).toBe("empty_document");
+    expect(
+      (await failure(extractText({ text: " \n\t\r\n ", contentType: "text/markdown" }))).code,
+    ).toBe("empty_document");
   });
 
   it("caps the size at a word boundary and says so", async () => {
-    const doc = await extractText({ text: "word ".repeat(10_000), contentType: "text/plain" }, { maxChars: 1000 });
+    const doc = await extractText(
+      { text: "word ".repeat(10_000), contentType: "text/plain" },
+      { maxChars: 1000 },
+    );
     expect(doc.truncated).toBe(true);
     expect(doc.text.length).toBeLessThanOrEqual(1000);
     expect(doc.text.endsWith("word")).toBe(true);
   });
 
   it("cuts an input far larger than the cap before decoding it", async () => {
-    const doc = await extractText({ bytes: encode("many words here ".repeat(100_000)), contentType: "text/plain" }, { maxChars: 1000 });
+    const doc = await extractText(
+      { bytes: encode("many words here ".repeat(100_000)), contentType: "text/plain" },
+      { maxChars: 1000 },
+    );
     expect(doc.truncated).toBe(true);
     expect(doc.text.length).toBeLessThanOrEqual(1000);
-    const html = await extractText({ text: `<p>${"text ".repeat(100_000)}</p>`, contentType: "text/html" }, { maxChars: 1000 });
+    const html = await extractText(
+      { text: `<p>${"text ".repeat(100_000)}</p>`, contentType: "text/html" },
+      { maxChars: 1000 },
+    );
     expect(html.truncated).toBe(true);
     expect(html.text.length).toBeLessThanOrEqual(1000);
   });
 
   it("refuses types it cannot read, and ambiguous input", async () => {
-    expect((await failure(extractText({ bytes: encode("x"), contentType: "image/png" }))).code).toBe("unsupported_content_type");
+    expect(
+      (await failure(extractText({ bytes: encode("x"), contentType: "image/png" }))).code,
+    ).toBe("unsupported_content_type");
     expect((await failure(extractText({ contentType: "text/plain" }))).code).toBe("empty_document");
   });
 });
@@ -135,18 +200,27 @@ describe("extractText: Markdown and plain text", () => {
 describe("extractText: PDF", () => {
   it("extracts each page with its offsets, the title, and progress", async () => {
     const bytes = await makePdf(
-      [["First page, first line.", "First page, second line."], ["Second page text."], ["Third page text."]],
+      [
+        ["First page, first line.", "First page, second line."],
+        ["Second page text."],
+        ["Third page text."],
+      ],
       { title: "Quarterly Report" },
     );
     const progress: number[] = [];
-    const doc = await extractText({ bytes, contentType: "application/pdf" }, { onProgress: ({ page, pages }) => void progress.push(page / pages) });
+    const doc = await extractText(
+      { bytes, contentType: "application/pdf" },
+      { onProgress: ({ page, pages }) => void progress.push(page / pages) },
+    );
     expect(doc.format).toBe("pdf");
     expect(doc.title).toBe("Quarterly Report");
     expect(doc.pageCount).toBe(3);
     expect(progress).toEqual([1 / 3, 2 / 3, 1]);
     expect(doc.pages).toHaveLength(3);
     const [first, second, third] = doc.pages!;
-    expect(doc.text.slice(first!.start, first!.end)).toBe("First page, first line.\nFirst page, second line.");
+    expect(doc.text.slice(first!.start, first!.end)).toBe(
+      "First page, first line.\nFirst page, second line.",
+    );
     expect(doc.text.slice(second!.start, second!.end)).toBe("Second page text.");
     expect(doc.text.slice(third!.start, third!.end)).toBe("Third page text.");
     expect(bytes.length).toBeGreaterThan(0);
@@ -155,7 +229,10 @@ describe("extractText: PDF", () => {
   it("reads a 300-page PDF page by page", async () => {
     const bytes = await makePdf(reportPages(300));
     let calls = 0;
-    const doc = await extractText({ bytes, contentType: "application/pdf", fileName: "annual-report.pdf" }, { onProgress: () => void calls++ });
+    const doc = await extractText(
+      { bytes, contentType: "application/pdf", fileName: "annual-report.pdf" },
+      { onProgress: () => void calls++ },
+    );
     expect(calls).toBe(300);
     expect(doc.pageCount).toBe(300);
     expect(doc.pages).toHaveLength(300);
@@ -179,7 +256,13 @@ describe("extractText: PDF", () => {
     const bytes = await makePdf(reportPages(20));
     const controller = new AbortController();
     const error = await failure(
-      extractText({ bytes, contentType: "application/pdf" }, { signal: controller.signal, onProgress: ({ page }) => (page === 2 ? controller.abort() : undefined) }),
+      extractText(
+        { bytes, contentType: "application/pdf" },
+        {
+          signal: controller.signal,
+          onProgress: ({ page }) => (page === 2 ? controller.abort() : undefined),
+        },
+      ),
     );
     expect(error.code).toBe("aborted");
   });
@@ -187,21 +270,39 @@ describe("extractText: PDF", () => {
   it("enforces its deadline between pages", async () => {
     const bytes = await makePdf(reportPages(5));
     const slowConsumer = () => new Promise<void>((resolve) => setTimeout(resolve, 120));
-    const error = await failure(extractText({ bytes, contentType: "application/pdf" }, { timeoutMs: 60, onProgress: slowConsumer }));
+    const error = await failure(
+      extractText(
+        { bytes, contentType: "application/pdf" },
+        { timeoutMs: 60, onProgress: slowConsumer },
+      ),
+    );
     expect(error.code).toBe("timeout");
     expect(error.retryable).toBe(true);
   });
 
   it("reports a PDF without a text layer as empty", async () => {
-    const error = await failure(extractText({ bytes: await makePdf([[], []]), contentType: "application/pdf" }));
+    const error = await failure(
+      extractText({ bytes: await makePdf([[], []]), contentType: "application/pdf" }),
+    );
     expect(error.code).toBe("empty_document");
     expect(error.message).toMatch(/scanned/);
   });
 
   it("refuses corrupt PDFs with a typed error", async () => {
-    const junk = Uint8Array.from([...encode("%PDF-1.7\n"), ...Array.from({ length: 4096 }, (_, i) => (i * 31) % 256)]);
-    expect((await failure(extractText({ bytes: junk, contentType: "application/pdf" }))).code).toBe("corrupt_document");
-    expect((await failure(extractText({ bytes: encode("not a pdf at all"), contentType: "application/pdf" }))).code).toBe("corrupt_document");
+    const junk = Uint8Array.from([
+      ...encode("%PDF-1.7\n"),
+      ...Array.from({ length: 4096 }, (_, i) => (i * 31) % 256),
+    ]);
+    expect((await failure(extractText({ bytes: junk, contentType: "application/pdf" }))).code).toBe(
+      "corrupt_document",
+    );
+    expect(
+      (
+        await failure(
+          extractText({ bytes: encode("not a pdf at all"), contentType: "application/pdf" }),
+        )
+      ).code,
+    ).toBe("corrupt_document");
   });
 
   it("either recovers text from a truncated PDF or fails with a typed error", async () => {

@@ -25,7 +25,9 @@ export const extractDefaults = {
 
 export const extractInputSchema = z
   .object({
-    bytes: z.custom<Uint8Array>((value) => value instanceof Uint8Array, "Expected bytes").optional(),
+    bytes: z
+      .custom<Uint8Array>((value) => value instanceof Uint8Array, "Expected bytes")
+      .optional(),
     text: z.string().optional(),
     /** A Content-Type value; parameters such as `charset` are honoured. */
     contentType: z.string().min(1),
@@ -34,7 +36,9 @@ export const extractInputSchema = z
     fileName: z.string().optional(),
     url: z.string().optional(),
   })
-  .refine((input) => (input.bytes === undefined) !== (input.text === undefined), { message: "Pass exactly one of bytes or text." });
+  .refine((input) => (input.bytes === undefined) !== (input.text === undefined), {
+    message: "Pass exactly one of bytes or text.",
+  });
 
 export type ExtractInput = z.input<typeof extractInputSchema>;
 
@@ -65,23 +69,35 @@ export function formatFor(contentType: string, fileName?: string): DocumentForma
   if (essence === "text/html" || essence === "application/xhtml+xml") return "html";
   if (essence === "application/pdf") return "pdf";
   if (essence === "text/markdown") return "markdown";
-  if (essence === "text/plain") return fileName && /\.(md|markdown|mdown|mkd)$/i.test(fileName) ? "markdown" : "text";
+  if (essence === "text/plain")
+    return fileName && /\.(md|markdown|mdown|mkd)$/i.test(fileName) ? "markdown" : "text";
   return undefined;
 }
 
-export async function extractText(input: ExtractInput, options: ExtractOptions = {}): Promise<ExtractedDocument> {
+export async function extractText(
+  input: ExtractInput,
+  options: ExtractOptions = {},
+): Promise<ExtractedDocument> {
   const parsed = extractInputSchema.safeParse(input);
-  if (!parsed.success) throw new IngestError("empty_document", "No document was given.", { detail: parsed.error.message });
+  if (!parsed.success)
+    throw new IngestError("empty_document", "No document was given.", {
+      detail: parsed.error.message,
+    });
   const { bytes, text: givenText, contentType, fileName, url } = parsed.data;
   const format = formatFor(contentType, fileName);
   if (!format) {
-    throw new IngestError("unsupported_content_type", "This kind of document is not supported. Use a web page, a PDF, Markdown or plain text.", {
-      detail: contentType,
-    });
+    throw new IngestError(
+      "unsupported_content_type",
+      "This kind of document is not supported. Use a web page, a PDF, Markdown or plain text.",
+      {
+        detail: contentType,
+      },
+    );
   }
   const maxChars = options.maxChars ?? extractDefaults.maxChars;
   const charset = parsed.data.charset ?? parseContentType(contentType).charset;
-  const fallbackTitle = titleFromName(fileName) ?? titleFromName(url ? safePathName(url) : undefined);
+  const fallbackTitle =
+    titleFromName(fileName) ?? titleFromName(url ? safePathName(url) : undefined);
 
   if (format === "pdf") {
     if (!bytes) throw new IngestError("corrupt_document", "A PDF has to be given as bytes.");
@@ -93,7 +109,11 @@ export async function extractText(input: ExtractInput, options: ExtractOptions =
       signal: options.signal,
       onProgress: options.onProgress,
     });
-    if (!pdf.text) throw new IngestError("empty_document", "This PDF has no extractable text; it may contain only scanned images.");
+    if (!pdf.text)
+      throw new IngestError(
+        "empty_document",
+        "This PDF has no extractable text; it may contain only scanned images.",
+      );
     return {
       title: pdf.title ?? fallbackTitle,
       text: pdf.text,
@@ -105,13 +125,16 @@ export async function extractText(input: ExtractInput, options: ExtractOptions =
     };
   }
 
-  if (options.signal?.aborted) throw new IngestError("aborted", "Reading the document was cancelled.");
+  if (options.signal?.aborted)
+    throw new IngestError("aborted", "Reading the document was cancelled.");
   // Decoding and parsing far more than is kept only costs memory, so the input
   // is cut first (HTML markup gets a generous margin; parsers close what a cut
   // leaves open).
   const budget = format === "html" ? maxChars * 8 : maxChars * 4;
   const inputCut = (bytes?.length ?? givenText!.length) > budget;
-  const raw = givenText?.slice(0, budget) ?? decodeText(bytes!.subarray(0, budget), { charset, html: format === "html" });
+  const raw =
+    givenText?.slice(0, budget) ??
+    decodeText(bytes!.subarray(0, budget), { charset, html: format === "html" });
 
   let title: string | null;
   let text: string;
@@ -125,7 +148,13 @@ export async function extractText(input: ExtractInput, options: ExtractOptions =
   }
   if (!text) throw emptyDocument();
   const capped = capText(text, maxChars);
-  return { title, text: capped.text, format, wordCount: countWords(capped.text), truncated: capped.truncated || inputCut };
+  return {
+    title,
+    text: capped.text,
+    format,
+    wordCount: countWords(capped.text),
+    truncated: capped.truncated || inputCut,
+  };
 }
 
 function emptyDocument(): IngestError {
@@ -138,7 +167,11 @@ function markdownTitle(text: string): string | null {
 }
 
 function titleFromName(name: string | undefined): string | null {
-  const base = name?.split(/[\\/]/).pop()?.replace(/\.[a-z0-9]{1,8}$/i, "").trim();
+  const base = name
+    ?.split(/[\\/]/)
+    .pop()
+    ?.replace(/\.[a-z0-9]{1,8}$/i, "")
+    .trim();
   return base ? base.slice(0, 500) : null;
 }
 

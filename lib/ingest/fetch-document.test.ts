@@ -30,7 +30,9 @@ beforeAll(async () => {
         return res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
       case "/disguised.bin":
         res.writeHead(200, { "content-type": "application/octet-stream" });
-        return res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]));
+        return res.end(
+          Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]),
+        );
       case "/redirect": {
         res.writeHead(302, { location: url.searchParams.get("to") ?? "/page.html" });
         return res.end();
@@ -39,7 +41,10 @@ beforeAll(async () => {
         res.writeHead(301, { location: `/loop?n=${Number(url.searchParams.get("n") ?? 0) + 1}` });
         return res.end();
       case "/declared-huge":
-        res.writeHead(200, { "content-type": "text/plain", "content-length": String(50 * 1024 * 1024) });
+        res.writeHead(200, {
+          "content-type": "text/plain",
+          "content-length": String(50 * 1024 * 1024),
+        });
         return res.end();
       case "/stream-huge": {
         // No Content-Length: only the streaming cap can stop this.
@@ -147,7 +152,9 @@ describe("fetchDocument with the default (public-only) policy", () => {
     // its redirect to 127.0.0.1 gets no exemption and must be refused before any request is made.
     const target = `http://127.0.0.1:${port}/page.html`;
     const error = await failure(
-      fetchDocument(`http://localhost:${port}/redirect?to=${encodeURIComponent(target)}`, { trustedPrivateHosts: [`localhost:${port}`] }),
+      fetchDocument(`http://localhost:${port}/redirect?to=${encodeURIComponent(target)}`, {
+        trustedPrivateHosts: [`localhost:${port}`],
+      }),
     );
     expect(error.code).toBe("blocked_address");
     expect(seen).toEqual([`/redirect?to=${encodeURIComponent(target)}`]);
@@ -161,9 +168,12 @@ describe("fetchDocument with the default (public-only) policy", () => {
     const otherPort = (other.address() as AddressInfo).port;
     try {
       const error = await failure(
-        fetchDocument(`http://localhost:${port}/redirect?to=${encodeURIComponent(`http://localhost:${otherPort}/`)}`, {
-          trustedPrivateHosts: [`localhost:${port}`],
-        }),
+        fetchDocument(
+          `http://localhost:${port}/redirect?to=${encodeURIComponent(`http://localhost:${otherPort}/`)}`,
+          {
+            trustedPrivateHosts: [`localhost:${port}`],
+          },
+        ),
       );
       expect(error.code).toBe("blocked_address");
     } finally {
@@ -172,28 +182,37 @@ describe("fetchDocument with the default (public-only) policy", () => {
   });
 
   it("the trusted-host exemption allows that exact host only", async () => {
-    const doc = await fetchDocument(`http://localhost:${port}/redirect?to=/page.html`, { trustedPrivateHosts: [`LocalHost:${port}`] });
+    const doc = await fetchDocument(`http://localhost:${port}/redirect?to=/page.html`, {
+      trustedPrivateHosts: [`LocalHost:${port}`],
+    });
     expect(doc.url).toBe(`http://localhost:${port}/page.html`);
     expect(doc.redirects).toEqual([`http://localhost:${port}/page.html`]);
   });
 });
 
 describe("fetchDocument URL rules", () => {
-  it.each(["file:///etc/passwd", "ftp://example.com/a.txt", "data:text/plain,hello", "javascript:alert(1)", "gopher://example.com/"])(
-    "refuses the scheme of %s",
-    async (url) => {
-      expect((await failure(fetchDocument(url))).code).toBe("unsupported_scheme");
-    },
-  );
+  it.each([
+    "file:///etc/passwd",
+    "ftp://example.com/a.txt",
+    "data:text/plain,hello",
+    "javascript:alert(1)",
+    "gopher://example.com/",
+  ])("refuses the scheme of %s", async (url) => {
+    expect((await failure(fetchDocument(url))).code).toBe("unsupported_scheme");
+  });
 
   it("refuses a redirect to a non-http scheme", async () => {
-    const error = await failure(fetchDocument(`${base}/redirect?to=${encodeURIComponent("file:///etc/passwd")}`, local));
+    const error = await failure(
+      fetchDocument(`${base}/redirect?to=${encodeURIComponent("file:///etc/passwd")}`, local),
+    );
     expect(error.code).toBe("unsupported_scheme");
   });
 
   it("refuses garbage and embedded credentials", async () => {
     expect((await failure(fetchDocument("not a url"))).code).toBe("invalid_url");
-    expect((await failure(fetchDocument("http://user:pass@example.com/"))).code).toBe("invalid_url");
+    expect((await failure(fetchDocument("http://user:pass@example.com/"))).code).toBe(
+      "invalid_url",
+    );
   });
 
   it("documentUrlSchema accepts http(s) only", () => {
@@ -230,32 +249,46 @@ describe("fetchDocument with private networks allowed (test servers)", () => {
     const md = await fetchDocument(`${base}/notes.md`, local);
     expect(md.contentType).toBe("text/markdown");
     expect(md.fileName).toBe("notes.md");
-    expect((await failure(fetchDocument(`${base}/disguised.bin`, local))).code).toBe("unsupported_content_type");
+    expect((await failure(fetchDocument(`${base}/disguised.bin`, local))).code).toBe(
+      "unsupported_content_type",
+    );
   });
 
   it("refuses a declared type outside the allowlist", async () => {
-    expect((await failure(fetchDocument(`${base}/image.png`, local))).code).toBe("unsupported_content_type");
-    const error = await failure(fetchDocument(`${base}/page.html`, { ...local, allowedContentTypes: ["application/pdf"] }));
+    expect((await failure(fetchDocument(`${base}/image.png`, local))).code).toBe(
+      "unsupported_content_type",
+    );
+    const error = await failure(
+      fetchDocument(`${base}/page.html`, { ...local, allowedContentTypes: ["application/pdf"] }),
+    );
     expect(error.code).toBe("unsupported_content_type");
   });
 
   it("refuses a declared Content-Length over the cap before reading", async () => {
-    const error = await failure(fetchDocument(`${base}/declared-huge`, { ...local, maxBytes: 1024 * 1024 }));
+    const error = await failure(
+      fetchDocument(`${base}/declared-huge`, { ...local, maxBytes: 1024 * 1024 }),
+    );
     expect(error.code).toBe("too_large");
     expect(error.message).toContain("1 MB");
   });
 
   it("aborts a streamed body past the cap", async () => {
-    const error = await failure(fetchDocument(`${base}/stream-huge`, { ...local, maxBytes: 256 * 1024 }));
+    const error = await failure(
+      fetchDocument(`${base}/stream-huge`, { ...local, maxBytes: 256 * 1024 }),
+    );
     expect(error.code).toBe("too_large");
   });
 
   it("decompresses a body sent compressed despite asking for identity, with the cap on the decompressed size", async () => {
     const doc = await fetchDocument(`${base}/gzip`, local);
     expect(new TextDecoder().decode(doc.bytes)).toBe("<p>compressed anyway</p>");
-    expect((await failure(fetchDocument(`${base}/bomb`, { ...local, maxBytes: 1024 * 1024 }))).code).toBe("too_large");
+    expect(
+      (await failure(fetchDocument(`${base}/bomb`, { ...local, maxBytes: 1024 * 1024 }))).code,
+    ).toBe("too_large");
     expect((await failure(fetchDocument(`${base}/bad-gzip`, local))).code).toBe("corrupt_document");
-    expect((await failure(fetchDocument(`${base}/compress`, local))).code).toBe("unsupported_content_type");
+    expect((await failure(fetchDocument(`${base}/compress`, local))).code).toBe(
+      "unsupported_content_type",
+    );
   });
 
   it("enforces the total deadline", async () => {
@@ -286,7 +319,11 @@ describe("fetchDocument with private networks allowed (test servers)", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    expect((await failure(fetchDocument(`http://127.0.0.1:${closedPort}/`, local))).code).toBe("unreachable");
-    expect((await failure(fetchDocument("http://does-not-exist.invalid/"))).code).toBe("unreachable");
+    expect((await failure(fetchDocument(`http://127.0.0.1:${closedPort}/`, local))).code).toBe(
+      "unreachable",
+    );
+    expect((await failure(fetchDocument("http://does-not-exist.invalid/"))).code).toBe(
+      "unreachable",
+    );
   });
 });

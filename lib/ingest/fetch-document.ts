@@ -19,7 +19,12 @@ import { pipeline } from "node:stream";
 import zlib from "node:zlib";
 import { Agent, request } from "undici";
 import { z } from "zod";
-import { BlockedAddressError, createGuardedLookup, isIpLiteral, isPublicAddress } from "@/lib/ingest/address-policy";
+import {
+  BlockedAddressError,
+  createGuardedLookup,
+  isIpLiteral,
+  isPublicAddress,
+} from "@/lib/ingest/address-policy";
 import {
   isSupportedContentType,
   parseContentType,
@@ -89,18 +94,25 @@ export interface FetchedDocument {
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 const defaultUserAgent = "DispatchBot/0.1 (document summarizer)";
 
-export async function fetchDocument(input: string | URL, options: FetchDocumentOptions = {}): Promise<FetchedDocument> {
+export async function fetchDocument(
+  input: string | URL,
+  options: FetchDocumentOptions = {},
+): Promise<FetchedDocument> {
   const maxBytes = options.maxBytes ?? fetchDefaults.maxBytes;
   const timeoutMs = options.timeoutMs ?? fetchDefaults.timeoutMs;
   const maxRedirects = options.maxRedirects ?? fetchDefaults.maxRedirects;
   const allowed = options.allowedContentTypes ?? undefined;
   const requestedUrl = parseTarget(String(input));
-  const trustedHosts = new Set((options.trustedPrivateHosts ?? []).map((host) => host.toLowerCase()));
+  const trustedHosts = new Set(
+    (options.trustedPrivateHosts ?? []).map((host) => host.toLowerCase()),
+  );
 
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   timer.unref();
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, deadline.signal])
+    : deadline.signal;
 
   const redirects: string[] = [];
   let current = requestedUrl;
@@ -109,7 +121,10 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
       const allowPrivate = options.allowPrivateNetworks === true || trustedHosts.has(current.host);
       checkLiteralAddress(current, allowPrivate);
       const agent = new Agent({
-        connect: { lookup: createGuardedLookup({ allowPrivate }), timeout: options.connectTimeoutMs ?? fetchDefaults.connectTimeoutMs },
+        connect: {
+          lookup: createGuardedLookup({ allowPrivate }),
+          timeout: options.connectTimeoutMs ?? fetchDefaults.connectTimeoutMs,
+        },
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         connections: 1,
@@ -132,9 +147,16 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
         if (redirectStatuses.has(statusCode)) {
           discard(body);
           const location = headerValue(headers["location"]);
-          if (!location) throw new IngestError("http_error", "The site sent a redirect without a destination.", { status: statusCode });
+          if (!location)
+            throw new IngestError("http_error", "The site sent a redirect without a destination.", {
+              status: statusCode,
+            });
           if (redirects.length >= maxRedirects) {
-            throw new IngestError("too_many_redirects", `The address redirected more than ${maxRedirects} times.`, { detail: redirects.join(" -> ") });
+            throw new IngestError(
+              "too_many_redirects",
+              `The address redirected more than ${maxRedirects} times.`,
+              { detail: redirects.join(" -> ") },
+            );
           }
           current = parseTarget(location, current);
           redirects.push(current.href);
@@ -142,11 +164,16 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
         }
         if (statusCode < 200 || statusCode > 299) {
           discard(body);
-          throw new IngestError("http_error", `The site answered with HTTP ${statusCode}.`, { status: statusCode });
+          throw new IngestError("http_error", `The site answered with HTTP ${statusCode}.`, {
+            status: statusCode,
+          });
         }
 
         const declared = parseContentType(headerValue(headers["content-type"]));
-        const isOpaque = declared.essence === "" || declared.essence === "application/octet-stream" || declared.essence === "binary/octet-stream";
+        const isOpaque =
+          declared.essence === "" ||
+          declared.essence === "application/octet-stream" ||
+          declared.essence === "binary/octet-stream";
         if (!isOpaque && !isAccepted(declared.essence, allowed)) {
           discard(body);
           throw unsupportedType(declared.essence);
@@ -157,11 +184,15 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
           throw tooLarge(maxBytes, `content-length ${contentLength}`);
         }
 
-        const bytes = await readCapped(decoded(body, headerValue(headers["content-encoding"])), maxBytes);
+        const bytes = await readCapped(
+          decoded(body, headerValue(headers["content-encoding"])),
+          maxBytes,
+        );
         let contentType: SupportedContentType;
         if (isOpaque) {
           const sniffed = await sniffContentType(bytes, { fileName: lastPathSegment(current) });
-          if (!sniffed.ok || !isAccepted(sniffed.contentType, allowed)) throw unsupportedType(declared.essence || "unknown");
+          if (!sniffed.ok || !isAccepted(sniffed.contentType, allowed))
+            throw unsupportedType(declared.essence || "unknown");
           contentType = sniffed.contentType;
         } else {
           contentType = declared.essence as SupportedContentType;
@@ -181,7 +212,11 @@ export async function fetchDocument(input: string | URL, options: FetchDocumentO
       }
     }
   } catch (error) {
-    throw toIngestError(error, { timedOut: deadline.signal.aborted && !options.signal?.aborted, aborted: options.signal?.aborted === true, timeoutMs });
+    throw toIngestError(error, {
+      timedOut: deadline.signal.aborted && !options.signal?.aborted,
+      aborted: options.signal?.aborted === true,
+      timeoutMs,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -195,10 +230,17 @@ function parseTarget(raw: string, base?: URL): URL {
     throw new IngestError("invalid_url", "That is not a valid web address.");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new IngestError("unsupported_scheme", "Only http:// and https:// addresses can be fetched.", { detail: url.protocol });
+    throw new IngestError(
+      "unsupported_scheme",
+      "Only http:// and https:// addresses can be fetched.",
+      { detail: url.protocol },
+    );
   }
   if (url.username || url.password) {
-    throw new IngestError("invalid_url", "Addresses with a user name or password are not supported.");
+    throw new IngestError(
+      "invalid_url",
+      "Addresses with a user name or password are not supported.",
+    );
   }
   url.hash = "";
   return url;
@@ -212,19 +254,31 @@ function checkLiteralAddress(url: URL, allowPrivate: boolean): void {
   }
 }
 
-function isAccepted(essence: string, allowed: readonly SupportedContentType[] | undefined): boolean {
+function isAccepted(
+  essence: string,
+  allowed: readonly SupportedContentType[] | undefined,
+): boolean {
   return isSupportedContentType(essence) && (allowed === undefined || allowed.includes(essence));
 }
 
 function unsupportedType(essence: string): IngestError {
-  return new IngestError("unsupported_content_type", "This kind of document is not supported. Use a web page, a PDF, Markdown or plain text.", { detail: essence });
+  return new IngestError(
+    "unsupported_content_type",
+    "This kind of document is not supported. Use a web page, a PDF, Markdown or plain text.",
+    { detail: essence },
+  );
 }
 
 function tooLarge(maxBytes: number, detail: string): IngestError {
-  return new IngestError("too_large", `The document is larger than ${formatBytes(maxBytes)}.`, { detail });
+  return new IngestError("too_large", `The document is larger than ${formatBytes(maxBytes)}.`, {
+    detail,
+  });
 }
 
-async function readCapped(body: AsyncIterable<Uint8Array | string> & Parameters<typeof discard>[0], maxBytes: number): Promise<Uint8Array> {
+async function readCapped(
+  body: AsyncIterable<Uint8Array | string> & Parameters<typeof discard>[0],
+  maxBytes: number,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for await (const piece of body) {
@@ -243,7 +297,10 @@ async function readCapped(body: AsyncIterable<Uint8Array | string> & Parameters<
  * Some servers compress even when asked for identity. The cap applies to the
  * decompressed bytes, so a compression bomb stops at `maxBytes` like any body.
  */
-function decoded(body: NodeJS.ReadableStream & Parameters<typeof discard>[0], encoding: string | undefined) {
+function decoded(
+  body: NodeJS.ReadableStream & Parameters<typeof discard>[0],
+  encoding: string | undefined,
+) {
   const name = encoding?.trim().toLowerCase();
   if (!name || name === "identity") return body;
   const decompressor =
@@ -256,7 +313,11 @@ function decoded(body: NodeJS.ReadableStream & Parameters<typeof discard>[0], en
           : undefined;
   if (!decompressor) {
     discard(body);
-    throw new IngestError("unsupported_content_type", "The site sent the document in an encoding that cannot be read.", { detail: `content-encoding ${name}` });
+    throw new IngestError(
+      "unsupported_content_type",
+      "The site sent the document in an encoding that cannot be read.",
+      { detail: `content-encoding ${name}` },
+    );
   }
   // Errors surface through the decompressor, which readCapped iterates.
   pipeline(body, decompressor, () => undefined);
@@ -264,7 +325,10 @@ function decoded(body: NodeJS.ReadableStream & Parameters<typeof discard>[0], en
 }
 
 // undici's body emits an AbortError when destroyed unread; nobody is listening for it then.
-function discard(body: { on(event: "error", listener: () => void): unknown; destroy(): unknown }): void {
+function discard(body: {
+  on(event: "error", listener: () => void): unknown;
+  destroy(): unknown;
+}): void {
   body.on("error", () => undefined);
   body.destroy();
 }
@@ -284,26 +348,54 @@ function lastPathSegment(url: URL): string | undefined {
 }
 
 function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MB` : `${Math.round(bytes / 1024)} KB`;
+  return bytes >= 1024 * 1024
+    ? `${Math.round(bytes / (1024 * 1024))} MB`
+    : `${Math.round(bytes / 1024)} KB`;
 }
 
-const timeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
+const timeoutCodes = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+]);
 
-function toIngestError(error: unknown, state: { timedOut: boolean; aborted: boolean; timeoutMs: number }): IngestError {
+function toIngestError(
+  error: unknown,
+  state: { timedOut: boolean; aborted: boolean; timeoutMs: number },
+): IngestError {
   if (error instanceof IngestError) return error;
   const chain = causeChain(error);
-  const blocked = chain.find((entry): entry is BlockedAddressError => entry instanceof BlockedAddressError);
+  const blocked = chain.find(
+    (entry): entry is BlockedAddressError => entry instanceof BlockedAddressError,
+  );
   if (blocked) {
-    return new IngestError("blocked_address", "That address points to a private or local network and cannot be fetched.", { detail: blocked.message, cause: error });
+    return new IngestError(
+      "blocked_address",
+      "That address points to a private or local network and cannot be fetched.",
+      { detail: blocked.message, cause: error },
+    );
   }
-  const detail = chain.map((entry) => (entry instanceof Error ? `${entry.name}: ${entry.message}` : String(entry))).join(" <- ");
-  if (state.aborted) return new IngestError("aborted", "The download was cancelled.", { detail, cause: error });
-  const code = chain.map((entry) => (entry as { code?: unknown } | null)?.code).find((value) => typeof value === "string");
+  const detail = chain
+    .map((entry) => (entry instanceof Error ? `${entry.name}: ${entry.message}` : String(entry)))
+    .join(" <- ");
+  if (state.aborted)
+    return new IngestError("aborted", "The download was cancelled.", { detail, cause: error });
+  const code = chain
+    .map((entry) => (entry as { code?: unknown } | null)?.code)
+    .find((value) => typeof value === "string");
   if (typeof code === "string" && code.startsWith("Z_")) {
-    return new IngestError("corrupt_document", "The site sent a damaged compressed response.", { detail, cause: error });
+    return new IngestError("corrupt_document", "The site sent a damaged compressed response.", {
+      detail,
+      cause: error,
+    });
   }
   if (state.timedOut || (typeof code === "string" && timeoutCodes.has(code))) {
-    return new IngestError("timeout", `The site did not respond within ${Math.round(state.timeoutMs / 1000)} seconds.`, { detail, cause: error });
+    return new IngestError(
+      "timeout",
+      `The site did not respond within ${Math.round(state.timeoutMs / 1000)} seconds.`,
+      { detail, cause: error },
+    );
   }
   return new IngestError("unreachable", "The site could not be reached.", { detail, cause: error });
 }
@@ -311,7 +403,12 @@ function toIngestError(error: unknown, state: { timedOut: boolean; aborted: bool
 function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
   let current: unknown = error;
-  while (current !== undefined && current !== null && chain.length < 8 && !chain.includes(current)) {
+  while (
+    current !== undefined &&
+    current !== null &&
+    chain.length < 8 &&
+    !chain.includes(current)
+  ) {
     chain.push(current);
     current = (current as { cause?: unknown }).cause;
   }

@@ -38,9 +38,18 @@
  * - `uploadLimits`, `uploadMetadataSchema`, `uploadedFileSchema`, `validateUpload(...)`
  * - `documentUrlSchema`: the zod schema for a URL field in a tRPC input
  */
-export { IngestError, isIngestError, ingestErrorCodes, type IngestErrorCode } from "@/lib/ingest/errors";
+export {
+  IngestError,
+  isIngestError,
+  ingestErrorCodes,
+  type IngestErrorCode,
+} from "@/lib/ingest/errors";
 export { isPublicAddress } from "@/lib/ingest/address-policy";
-export { supportedContentTypes, sniffContentType, type SupportedContentType } from "@/lib/ingest/content-type";
+export {
+  supportedContentTypes,
+  sniffContentType,
+  type SupportedContentType,
+} from "@/lib/ingest/content-type";
 export {
   documentUrlSchema,
   fetchDefaults,
@@ -58,7 +67,12 @@ export {
   type ExtractedDocument,
   type PageSpan,
 } from "@/lib/ingest/extract-text";
-export { documentSourceSchema, ingestDocument, type DocumentSource, type IngestedDocument } from "@/lib/ingest/ingest-document";
+export {
+  documentSourceSchema,
+  ingestDocument,
+  type DocumentSource,
+  type IngestedDocument,
+} from "@/lib/ingest/ingest-document";
 export {
   chunkDefaults,
   chunkOptionsSchema,

@@ -3,7 +3,11 @@
  * uploaded file), each down to extracted text, behind one call.
  */
 import { z } from "zod";
-import { extractText, type ExtractOptions, type ExtractedDocument } from "@/lib/ingest/extract-text";
+import {
+  extractText,
+  type ExtractOptions,
+  type ExtractedDocument,
+} from "@/lib/ingest/extract-text";
 import { fetchDocument, type FetchDocumentOptions } from "@/lib/ingest/fetch-document";
 import { supportedContentTypes } from "@/lib/ingest/content-type";
 
@@ -19,7 +23,10 @@ export const documentSourceSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("file"),
     fileName: z.string().min(1).max(255),
-    bytes: z.custom<Uint8Array>((value) => value instanceof Uint8Array, "Expected the file's bytes."),
+    bytes: z.custom<Uint8Array>(
+      (value) => value instanceof Uint8Array,
+      "Expected the file's bytes.",
+    ),
     /** The sniffed type from `validateUpload`, not the browser's claim. */
     contentType: z.enum(supportedContentTypes),
   }),
@@ -40,19 +47,34 @@ export async function ingestDocument(
   const parsed = documentSourceSchema.parse(source);
   switch (parsed.kind) {
     case "url": {
-      const fetched = await fetchDocument(parsed.url, { signal: options.extract?.signal, ...options.fetch });
+      const fetched = await fetchDocument(parsed.url, {
+        signal: options.extract?.signal,
+        ...options.fetch,
+      });
       const document = await extractText(
-        { bytes: fetched.bytes, contentType: fetched.contentType, charset: fetched.charset, fileName: fetched.fileName, url: fetched.url },
+        {
+          bytes: fetched.bytes,
+          contentType: fetched.contentType,
+          charset: fetched.charset,
+          fileName: fetched.fileName,
+          url: fetched.url,
+        },
         options.extract,
       );
       return { ...document, url: fetched.url };
     }
     case "text": {
-      const document = await extractText({ text: parsed.text, contentType: parsed.contentType }, options.extract);
+      const document = await extractText(
+        { text: parsed.text, contentType: parsed.contentType },
+        options.extract,
+      );
       return { ...document, title: parsed.title ?? document.title };
     }
     case "file": {
-      const document = await extractText({ bytes: parsed.bytes, contentType: parsed.contentType, fileName: parsed.fileName }, options.extract);
+      const document = await extractText(
+        { bytes: parsed.bytes, contentType: parsed.contentType, fileName: parsed.fileName },
+        options.extract,
+      );
       return { ...document, fileName: parsed.fileName };
     }
   }

@@ -23,13 +23,19 @@ const metaCharset = /<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)/i;
  * UTF-8. Refuses data that is evidently binary, and undecodable UTF-8 where
  * more than a trace of the text would be replacement characters.
  */
-export function decodeText(bytes: Uint8Array, options: { charset?: string; html?: boolean } = {}): string {
+export function decodeText(
+  bytes: Uint8Array,
+  options: { charset?: string; html?: boolean } = {},
+): string {
   if (looksBinary(bytes)) throw binaryContent();
-  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? "utf-8" : utf16Bom(bytes);
+  const bom =
+    bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? "utf-8" : utf16Bom(bytes);
   let encoding = bom;
   if (!encoding && options.charset && isKnownEncoding(options.charset)) encoding = options.charset;
   if (!encoding && options.html) {
-    const declared = metaCharset.exec(new TextDecoder("latin1").decode(bytes.subarray(0, 1024)))?.[1];
+    const declared = metaCharset.exec(
+      new TextDecoder("latin1").decode(bytes.subarray(0, 1024)),
+    )?.[1];
     if (declared && isKnownEncoding(declared)) encoding = declared;
   }
   const text = new TextDecoder(encoding ?? "utf-8").decode(bytes);
@@ -49,7 +55,10 @@ function binaryContent(): IngestError {
  * spaces inside lines, for text whose layout carries no meaning (HTML, PDF);
  * Markdown and plain text keep their indentation.
  */
-export function normaliseWhitespace(text: string, options: { collapseSpaces?: boolean } = {}): string {
+export function normaliseWhitespace(
+  text: string,
+  options: { collapseSpaces?: boolean } = {},
+): string {
   let result = text
     .replace(/^\uFEFF/, "")
     .replace(/\r\n?/g, "\n")
@@ -77,7 +86,10 @@ export function capText(text: string, maxChars: number): { text: string; truncat
 
 // Scripts written without spaces count one word per character, as word processors do.
 const unspaced = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}";
-const wordPattern = new RegExp(`[${unspaced}]|[^\\s\\p{P}\\p{S}${unspaced}]+(?:['’][^\\s\\p{P}\\p{S}${unspaced}]+)*`, "gu");
+const wordPattern = new RegExp(
+  `[${unspaced}]|[^\\s\\p{P}\\p{S}${unspaced}]+(?:['’][^\\s\\p{P}\\p{S}${unspaced}]+)*`,
+  "gu",
+);
 
 /**
  * Approximate word count: runs of letters, digits and marks (with inner

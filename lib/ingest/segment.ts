@@ -58,7 +58,11 @@ export function* segmentSpans(
 }
 
 function span(offset: number, segment: Intl.SegmentData): SegmentSpan {
-  return { start: offset + segment.index, end: offset + segment.index + segment.segment.length, isWordLike: segment.isWordLike === true };
+  return {
+    start: offset + segment.index,
+    end: offset + segment.index + segment.segment.length,
+    isWordLike: segment.isWordLike === true,
+  };
 }
 
 function isHighSurrogate(code: number): boolean {

@@ -8,7 +8,11 @@
  * bytes.
  */
 import { z } from "zod";
-import { sniffContentType, supportedContentTypes, type SupportedContentType } from "@/lib/ingest/content-type";
+import {
+  sniffContentType,
+  supportedContentTypes,
+  type SupportedContentType,
+} from "@/lib/ingest/content-type";
 import { IngestError } from "@/lib/ingest/errors";
 
 export const uploadLimits = {
@@ -51,7 +55,10 @@ export const uploadedFileSchema = z
     bytes: uploadBytesSchema,
   })
   .transform(async (file, ctx) => {
-    const sniffed = await sniffContentType(file.bytes, { declaredType: file.declaredType, fileName: file.fileName });
+    const sniffed = await sniffContentType(file.bytes, {
+      declaredType: file.declaredType,
+      fileName: file.fileName,
+    });
     if (!sniffed.ok) {
       ctx.addIssue({
         code: "custom",
@@ -64,7 +71,11 @@ export const uploadedFileSchema = z
       });
       return z.NEVER;
     }
-    return { ...file, size: file.bytes.length, contentType: sniffed.contentType as SupportedContentType };
+    return {
+      ...file,
+      size: file.bytes.length,
+      contentType: sniffed.contentType as SupportedContentType,
+    };
   });
 
 export type UploadInput = z.input<typeof uploadedFileSchema>;
@@ -75,9 +86,14 @@ export async function validateUpload(input: UploadInput): Promise<UploadedFile> 
   const result = await uploadedFileSchema.safeParseAsync(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const detail = result.error.issues.map((entry) => `${entry.path.join(".")}: ${entry.message}`).join("; ");
-  if (issue.message === tooLargeMessage) throw new IngestError("too_large", issue.message, { detail });
-  if (issue.message === "The file is empty.") throw new IngestError("empty_document", issue.message, { detail });
-  if (issue.path[0] === "bytes" && issue.code === "custom") throw new IngestError("unsupported_content_type", issue.message, { detail });
+  const detail = result.error.issues
+    .map((entry) => `${entry.path.join(".")}: ${entry.message}`)
+    .join("; ");
+  if (issue.message === tooLargeMessage)
+    throw new IngestError("too_large", issue.message, { detail });
+  if (issue.message === "The file is empty.")
+    throw new IngestError("empty_document", issue.message, { detail });
+  if (issue.path[0] === "bytes" && issue.code === "custom")
+    throw new IngestError("unsupported_content_type", issue.message, { detail });
   throw new IngestError("invalid_input", issue.message, { detail });
 }

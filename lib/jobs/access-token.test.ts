@@ -41,7 +41,9 @@ describe("job access tokens", () => {
     // Any other last character, even one that decodes to the same bytes, is refused.
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for (const last of alphabet.replace(mac.at(-1)!, "")) {
-      expect(checkJobAccessToken(jobId, `${version}.${expiry}.${mac.slice(0, -1)}${last}`)).toBe("invalid");
+      expect(checkJobAccessToken(jobId, `${version}.${expiry}.${mac.slice(0, -1)}${last}`)).toBe(
+        "invalid",
+      );
     }
     for (const junk of ["", "v1", "v2.1.abc", `${token}x`, token.replace("v1", "v2")]) {
       expect(checkJobAccessToken(jobId, junk)).toBe("invalid");

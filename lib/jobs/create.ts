@@ -77,7 +77,8 @@ export async function createJob(
         INSERT INTO conversations (id, owner_id, title) VALUES (${conversationId}::uuid, ${ownerId}::uuid, ${title})
         ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE conversations.owner_id = ${ownerId}::uuid`;
       const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
-      if (!owned) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+      if (!owned)
+        throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
     }
     await tx.job.create({
       data: {

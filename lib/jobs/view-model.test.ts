@@ -90,7 +90,9 @@ describe("emailState", () => {
   it("follows the latest email event, and tells a final failure from one still retried", () => {
     expect(emailState([])).toBeNull();
     expect(emailState([event(1, "email.failed", { final: false })])).toBe("failed");
-    expect(emailState([event(1, "email.failed"), event(2, "email.failed", { final: true })])).toBe("gave-up");
+    expect(emailState([event(1, "email.failed"), event(2, "email.failed", { final: true })])).toBe(
+      "gave-up",
+    );
     expect(emailState([event(1, "email.failed"), event(2, "email.sent")])).toBe("sent");
   });
 });

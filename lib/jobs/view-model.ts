@@ -202,7 +202,8 @@ export function emailState(events: readonly ViewEvent[]): "sent" | "failed" | "g
     const { type, data } = events[i]!;
     if (type === "email.sent") return "sent";
     if (type === "email.failed") {
-      const final = typeof data === "object" && data !== null && (data as { final?: unknown }).final === true;
+      const final =
+        typeof data === "object" && data !== null && (data as { final?: unknown }).final === true;
       return final ? "gave-up" : "failed";
     }
   }

@@ -52,7 +52,10 @@ export const publicProcedure = t.procedure;
 /** Requires the browser's owner identity and makes sure its row exists. */
 export const ownerProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!ctx.ownerId) {
-    throw new TRPCError({ code: "UNAUTHORIZED", message: "This browser has no Dispatch identity yet. Reload the page." });
+    throw new TRPCError({
+      code: "UNAUTHORIZED",
+      message: "This browser has no Dispatch identity yet. Reload the page.",
+    });
   }
   await ensureOwner(ctx.ownerId);
   return next({ ctx: { ...ctx, ownerId: ctx.ownerId } });

@@ -13,7 +13,9 @@ import { appRouter } from "@/lib/trpc/routers/_app";
 
 export const getQueryClient = cache(makeQueryClient);
 
-const createContext = cache(async () => createTRPCContext({ headers: new Headers(await headers()) }));
+const createContext = cache(async () =>
+  createTRPCContext({ headers: new Headers(await headers()) }),
+);
 
 export const trpc = createTRPCOptionsProxy({
   ctx: createContext,

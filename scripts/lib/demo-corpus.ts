@@ -15,7 +15,9 @@ export async function sharedCorpusSize(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ count: string }>("SELECT count(*) FROM documents WHERE owner_id IS NULL");
+    const { rows } = await client.query<{ count: string }>(
+      "SELECT count(*) FROM documents WHERE owner_id IS NULL",
+    );
     return Number(rows[0]?.count ?? 0);
   } finally {
     await client.end();
@@ -23,9 +25,14 @@ export async function sharedCorpusSize(databaseUrl: string): Promise<number> {
 }
 
 /** Imports the manual when it is installed; null when it is not. */
-export async function importDemoCorpus(databaseUrl: string, log: (line: string) => void): Promise<ImportSummary | null> {
+export async function importDemoCorpus(
+  databaseUrl: string,
+  log: (line: string) => void,
+): Promise<ImportSummary | null> {
   if (!existsSync(POSTGRES_MANUAL_DIR)) {
-    log(`no demo corpus at ${POSTGRES_MANUAL_DIR} (Debian/Ubuntu: apt-get install postgresql-doc-15); research searches your own documents`);
+    log(
+      `no demo corpus at ${POSTGRES_MANUAL_DIR} (Debian/Ubuntu: apt-get install postgresql-doc-15); research searches your own documents`,
+    );
     return null;
   }
   return importCorpus(POSTGRES_MANUAL_DIR, { databaseUrl, baseUrl: POSTGRES_MANUAL_URL, log });

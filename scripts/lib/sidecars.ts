@@ -13,7 +13,9 @@ import { startExecutor } from "@/inngest-executor";
 import { startSmtpSink } from "@/lib/email/sink";
 import { log, type Sidecar } from "./stack";
 
-export async function startSidecars(env: Env): Promise<{ sidecars: Sidecar[]; childEnv: Record<string, string> }> {
+export async function startSidecars(
+  env: Env,
+): Promise<{ sidecars: Sidecar[]; childEnv: Record<string, string> }> {
   const sidecars: Sidecar[] = [];
   const childEnv: Record<string, string> = {};
 
@@ -28,7 +30,8 @@ export async function startSidecars(env: Env): Promise<{ sidecars: Sidecar[]; ch
     log("model", `${model.label} (${model.reason})`);
   }
 
-  const inngestConfigured = process.env.INNGEST_DEV || process.env.INNGEST_EVENT_KEY || process.env.INNGEST_BASE_URL;
+  const inngestConfigured =
+    process.env.INNGEST_DEV || process.env.INNGEST_EVENT_KEY || process.env.INNGEST_BASE_URL;
   if (!inngestConfigured) {
     const appUrl = new URL("/api/inngest", env.APP_URL).toString();
     const executor = await startExecutor({
@@ -39,9 +42,15 @@ export async function startSidecars(env: Env): Promise<{ sidecars: Sidecar[]; ch
     });
     childEnv.INNGEST_DEV = executor.url;
     sidecars.push({ name: "executor", stop: () => executor.stop() });
-    log("executor", `embedded Inngest executor at ${executor.url}, runs ${appUrl} (runs page: ${executor.url}/)`);
+    log(
+      "executor",
+      `embedded Inngest executor at ${executor.url}, runs ${appUrl} (runs page: ${executor.url}/)`,
+    );
   } else {
-    log("executor", "using the configured Inngest server (INNGEST_DEV / INNGEST_EVENT_KEY / INNGEST_BASE_URL)");
+    log(
+      "executor",
+      "using the configured Inngest server (INNGEST_DEV / INNGEST_EVENT_KEY / INNGEST_BASE_URL)",
+    );
   }
 
   if (!process.env.SMTP_URL) {
@@ -52,7 +61,10 @@ export async function startSidecars(env: Env): Promise<{ sidecars: Sidecar[]; ch
     });
     childEnv.SMTP_URL = sink.url;
     sidecars.push({ name: "mail", stop: () => sink.stop() });
-    log("mail", `SMTP sink at ${sink.url}; read the mail at ${new URL("/dev/mailbox", env.APP_URL)}`);
+    log(
+      "mail",
+      `SMTP sink at ${sink.url}; read the mail at ${new URL("/dev/mailbox", env.APP_URL)}`,
+    );
   } else {
     log("mail", "sending through SMTP_URL");
   }

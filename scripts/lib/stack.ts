@@ -40,7 +40,10 @@ function describeDatabase(url: string) {
 export async function prepareDatabase(env: Env): Promise<void> {
   const admin = new URL(env.DATABASE_URL);
   admin.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({
+    connectionString: admin.toString(),
+    connectionTimeoutMillis: 5000,
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -59,7 +62,8 @@ export async function prepareDatabase(env: Env): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
-  if (await ensureDatabase(env.DATABASE_URL)) log("db", `created database ${describeDatabase(env.DATABASE_URL)}`);
+  if (await ensureDatabase(env.DATABASE_URL))
+    log("db", `created database ${describeDatabase(env.DATABASE_URL)}`);
   const applied = await migrate(env.DATABASE_URL, { log: (line) => log("db", line) });
   log("db", applied.length ? `${applied.length} migration(s) applied` : "schema up to date");
 }
@@ -72,7 +76,10 @@ export interface Sidecar {
 /** Runs `next <command>` as a child, its output prefixed, stopping everything when it exits. */
 export function runNext(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const nextBin = require.resolve("next/dist/bin/next");
-  const child = spawn(process.execPath, [nextBin, ...args], { env, stdio: ["inherit", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [nextBin, ...args], {
+    env,
+    stdio: ["inherit", "pipe", "pipe"],
+  });
   child.stdout?.on("data", (chunk: Buffer) => log("next", chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => log("next", chunk.toString()));
   return child;

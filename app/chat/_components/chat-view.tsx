@@ -23,7 +23,8 @@ function requestError(error: Error | undefined): { code: string; message: string
   if (!error) return null;
   try {
     const parsed = JSON.parse(error.message) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.code && parsed.error.message) return { code: parsed.error.code, message: parsed.error.message };
+    if (parsed.error?.code && parsed.error.message)
+      return { code: parsed.error.code, message: parsed.error.message };
   } catch {
     // Not JSON: a stream error, already described by the message's status.
   }
@@ -58,12 +59,19 @@ export function ChatView({
       new DefaultChatTransport<Message>({
         api: "/api/chat",
         prepareSendMessagesRequest: ({ messages, trigger, body }) => {
-          if (trigger === "regenerate-message") return { body: { action: "regenerate", conversationId } };
+          if (trigger === "regenerate-message")
+            return { body: { action: "regenerate", conversationId } };
           if ((body as ContinueBody | undefined)?.action === "continue") {
             return { body: { action: "continue", conversationId } };
           }
           const last = messages.at(-1)!;
-          return { body: { action: "submit", conversationId, message: { id: last.id, role: "user", parts: last.parts } } };
+          return {
+            body: {
+              action: "submit",
+              conversationId,
+              message: { id: last.id, role: "user", parts: last.parts },
+            },
+          };
         },
       }),
     [conversationId],
@@ -98,7 +106,8 @@ export function ChatView({
           : { id: conversationId, title: "", messages: initialMessages, jobs: initialJobs },
         // An answer still being written by the server (e.g. after a reload): follow it.
         refetchInterval: (query) =>
-          query.state.data?.messages.at(-1)?.metadata?.status === "streaming" && chat.status === "ready"
+          query.state.data?.messages.at(-1)?.metadata?.status === "streaming" &&
+          chat.status === "ready"
             ? 1000
             : false,
       },
@@ -115,7 +124,9 @@ export function ChatView({
     }
     if (wasBusy.current) {
       wasBusy.current = false;
-      void queryClient.invalidateQueries({ queryKey: trpc.chat.byId.queryKey({ id: conversationId }) });
+      void queryClient.invalidateQueries({
+        queryKey: trpc.chat.byId.queryKey({ id: conversationId }),
+      });
       void queryClient.invalidateQueries({ queryKey: trpc.chat.list.queryKey() });
     }
   }, [busy, conversationId, queryClient, trpc]);
@@ -143,12 +154,20 @@ export function ChatView({
   const stop = useMutation(
     trpc.chat.stop.mutationOptions({
       onSuccess: ({ stopped }) => {
-        if (!stopped) setNotice("This answer is being written by another server instance and could not be stopped from here.");
+        if (!stopped)
+          setNotice(
+            "This answer is being written by another server instance and could not be stopped from here.",
+          );
       },
     }),
   );
 
-  const { ref: scrollRef, pinned, onScroll, scrollToBottom } = useStickToBottom<HTMLDivElement>(chat.messages);
+  const {
+    ref: scrollRef,
+    pinned,
+    onScroll,
+    scrollToBottom,
+  } = useStickToBottom<HTMLDivElement>(chat.messages);
 
   const chatJobs = useChatJobs(conversationId, server.data?.jobs ?? initialJobs);
   /** The first message or job makes a new chat a conversation with its own URL. */
@@ -196,14 +215,22 @@ export function ChatView({
         {chat.messages.length === 0 && chatJobs.jobs.length === 0 ? (
           <EmptyState onPick={(text) => setInput(text)} />
         ) : (
-          <ol aria-label="Conversation" className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6" aria-live="polite">
-            <ChatJobCards jobs={chatJobs.jobs.filter((job) => !placed.has(job.afterMessageId ?? ""))} />
+          <ol
+            aria-label="Conversation"
+            className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6"
+            aria-live="polite"
+          >
+            <ChatJobCards
+              jobs={chatJobs.jobs.filter((job) => !placed.has(job.afterMessageId ?? ""))}
+            />
             {chat.messages.map((message, index) => (
               <Fragment key={message.id}>
                 <MessageItem
                   message={message}
                   info={info.get(message.id)}
-                  streaming={(busy || serverStreaming) && index === lastIndex && message.role === "assistant"}
+                  streaming={
+                    (busy || serverStreaming) && index === lastIndex && message.role === "assistant"
+                  }
                   isLast={index === lastIndex}
                   actionsDisabled={busy}
                   onRetry={() => {
@@ -215,7 +242,9 @@ export function ChatView({
                     void chat.sendMessage(undefined, { body: { action: "continue" } });
                   }}
                 />
-                <ChatJobCards jobs={chatJobs.jobs.filter((job) => job.afterMessageId === message.id)} />
+                <ChatJobCards
+                  jobs={chatJobs.jobs.filter((job) => job.afterMessageId === message.id)}
+                />
               </Fragment>
             ))}
             {chat.status === "submitted" && chat.messages.at(-1)?.role === "user" ? (
@@ -237,7 +266,11 @@ export function ChatView({
       </div>
 
       {notice || streamError ? (
-        <div role="alert" data-testid="chat-error" className="mx-auto w-full max-w-3xl px-4 pb-2 text-sm text-red-700 dark:text-red-300">
+        <div
+          role="alert"
+          data-testid="chat-error"
+          className="mx-auto w-full max-w-3xl px-4 pb-2 text-sm text-red-700 dark:text-red-300"
+        >
           {notice ?? streamError}
         </div>
       ) : null}
@@ -269,7 +302,10 @@ function ModelLabel() {
   const trpc = useTRPC();
   const { data } = useSuspenseQuery(trpc.chat.model.queryOptions());
   return (
-    <span data-testid="model-label" title={data.isDemo ? "Configure a real provider in .env" : undefined}>
+    <span
+      data-testid="model-label"
+      title={data.isDemo ? "Configure a real provider in .env" : undefined}
+    >
       {data.label}
     </span>
   );
@@ -280,8 +316,8 @@ function EmptyState({ onPick }: { onPick: (text: string) => void }) {
     <div className="mx-auto flex max-w-xl flex-col items-center px-4 py-16 text-center">
       <h2 className="text-xl font-semibold">Start a conversation</h2>
       <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">
-        Answers stream as they are written. Stop them at any time; if a stream breaks, you keep what arrived and
-        choose to retry or continue.
+        Answers stream as they are written. Stop them at any time; if a stream breaks, you keep what
+        arrived and choose to retry or continue.
       </p>
       <ul className="mt-6 flex w-full flex-col gap-2">
         {SUGGESTIONS.map((suggestion) => (

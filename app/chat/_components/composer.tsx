@@ -78,8 +78,13 @@ export function Composer({
         )}
       </div>
       {tooLong ? (
-        <p id="composer-limit" role="alert" className="mx-auto mt-2 max-w-3xl text-xs text-red-600 dark:text-red-400">
-          {value.length.toLocaleString("en")} / {maxChars.toLocaleString("en")} characters: shorten the message to send it.
+        <p
+          id="composer-limit"
+          role="alert"
+          className="mx-auto mt-2 max-w-3xl text-xs text-red-600 dark:text-red-400"
+        >
+          {value.length.toLocaleString("en")} / {maxChars.toLocaleString("en")} characters: shorten
+          the message to send it.
         </p>
       ) : null}
     </form>

@@ -78,7 +78,9 @@ export function ConversationList() {
                 aria-current={active ? "page" : undefined}
                 className={cn(
                   "min-w-0 flex-1 truncate rounded-md px-2 py-1.5 text-sm",
-                  active ? "bg-zinc-200 dark:bg-zinc-800" : "hover:bg-zinc-100 dark:hover:bg-zinc-900",
+                  active
+                    ? "bg-zinc-200 dark:bg-zinc-800"
+                    : "hover:bg-zinc-100 dark:hover:bg-zinc-900",
                 )}
               >
                 {conversation.title}
@@ -93,7 +95,12 @@ export function ConversationList() {
                   }}
                   className="rounded p-1 text-zinc-500 hover:text-zinc-900 dark:hover:text-white"
                 >
-                  <svg aria-hidden="true" viewBox="0 0 20 20" className="size-4" fill="currentColor">
+                  <svg
+                    aria-hidden="true"
+                    viewBox="0 0 20 20"
+                    className="size-4"
+                    fill="currentColor"
+                  >
                     <path d="M13.6 3.6a2 2 0 0 1 2.8 2.8l-8.5 8.5-3.6.8.8-3.6 8.5-8.5Z" />
                   </svg>
                 </button>
@@ -107,7 +114,12 @@ export function ConversationList() {
                   }}
                   className="rounded p-1 text-zinc-500 hover:text-red-600"
                 >
-                  <svg aria-hidden="true" viewBox="0 0 20 20" className="size-4" fill="currentColor">
+                  <svg
+                    aria-hidden="true"
+                    viewBox="0 0 20 20"
+                    className="size-4"
+                    fill="currentColor"
+                  >
                     <path d="M8 2h4a1 1 0 0 1 1 1v1h4v2H3V4h4V3a1 1 0 0 1 1-1Zm-3 6h10l-.8 9a1 1 0 0 1-1 1H6.8a1 1 0 0 1-1-1L5 8Z" />
                   </svg>
                 </button>

@@ -39,7 +39,11 @@ export function MessageItem({
   const status = streaming ? "streaming" : info?.status;
   const canAct = isLast && !streaming;
   return (
-    <li data-testid="message-assistant" data-status={status ?? "complete"} className="flex flex-col gap-2">
+    <li
+      data-testid="message-assistant"
+      data-status={status ?? "complete"}
+      className="flex flex-col gap-2"
+    >
       {text ? (
         <div className="text-sm leading-relaxed">
           <Markdown streaming={streaming}>{text}</Markdown>
@@ -52,8 +56,8 @@ export function MessageItem({
 
       {status === "interrupted" ? (
         <StatusNote tone="warning" testId="marker-interrupted">
-          <strong>Interrupted.</strong> {info?.errorMessage ?? "The answer broke off."} What is shown above is all
-          that arrived; nothing was retried behind your back.
+          <strong>Interrupted.</strong> {info?.errorMessage ?? "The answer broke off."} What is
+          shown above is all that arrived; nothing was retried behind your back.
         </StatusNote>
       ) : null}
       {status === "stopped" ? (
@@ -103,12 +107,19 @@ function StatusNote({
   children: React.ReactNode;
 }) {
   const styles = {
-    warning: "border-amber-300 bg-amber-50 text-amber-900 dark:border-amber-700 dark:bg-amber-950/50 dark:text-amber-200",
-    neutral: "border-zinc-300 bg-zinc-50 text-zinc-700 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300",
-    error: "border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-950/50 dark:text-red-200",
+    warning:
+      "border-amber-300 bg-amber-50 text-amber-900 dark:border-amber-700 dark:bg-amber-950/50 dark:text-amber-200",
+    neutral:
+      "border-zinc-300 bg-zinc-50 text-zinc-700 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300",
+    error:
+      "border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-950/50 dark:text-red-200",
   }[tone];
   return (
-    <p role="status" data-testid={testId} className={`rounded-md border px-3 py-2 text-xs ${styles}`}>
+    <p
+      role="status"
+      data-testid={testId}
+      className={`rounded-md border px-3 py-2 text-xs ${styles}`}
+    >
       {children}
     </p>
   );

@@ -16,7 +16,10 @@ export interface ChatJob {
  * come back with `chat.byId`); a job just started shows at once, before the
  * conversation is read again.
  */
-export function useChatJobs(conversationId: string, stored: ReadonlyArray<{ id: string; afterMessageId: string | null }>) {
+export function useChatJobs(
+  conversationId: string,
+  stored: ReadonlyArray<{ id: string; afterMessageId: string | null }>,
+) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [started, setStarted] = useState<ChatJob[]>([]);
@@ -30,9 +33,14 @@ export function useChatJobs(conversationId: string, stored: ReadonlyArray<{ id: 
 
   const start = useCallback(
     async (input: CreateJobInput, afterMessageId: string | null) => {
-      const job = await create.mutateAsync({ ...input, fromChat: { conversationId, afterMessageId } });
+      const job = await create.mutateAsync({
+        ...input,
+        fromChat: { conversationId, afterMessageId },
+      });
       setStarted((current) => [...current, { jobId: job.id, afterMessageId }]);
-      void queryClient.invalidateQueries({ queryKey: trpc.chat.byId.queryKey({ id: conversationId }) });
+      void queryClient.invalidateQueries({
+        queryKey: trpc.chat.byId.queryKey({ id: conversationId }),
+      });
       void queryClient.invalidateQueries({ queryKey: trpc.chat.list.queryKey() });
       void queryClient.invalidateQueries({ queryKey: trpc.jobs.list.pathKey() });
       return job;

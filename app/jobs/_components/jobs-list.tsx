@@ -13,7 +13,6 @@ import { useTRPC } from "@/lib/trpc/client";
 // While a job on screen is unfinished, the list refreshes now and then; each job's page is live.
 const ACTIVE_REFRESH_MS = 5000;
 
-
 function StatusFilter({ status }: { status: JobStatus | undefined }) {
   const options: Array<JobStatus | undefined> = [undefined, ...jobStatuses];
   return (

@@ -5,13 +5,18 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
 
 /** Each page is a list of lines; an empty list makes a page with no text layer. */
-export async function makePdf(pages: string[][], options: { title?: string } = {}): Promise<Uint8Array> {
+export async function makePdf(
+  pages: string[][],
+  options: { title?: string } = {},
+): Promise<Uint8Array> {
   const pdf = await PDFDocument.create();
   const font = await pdf.embedFont(StandardFonts.Helvetica);
   if (options.title) pdf.setTitle(options.title);
   for (const lines of pages) {
     const page = pdf.addPage([612, 792]);
-    lines.forEach((line, index) => page.drawText(line, { x: 56, y: 736 - index * 16, size: 11, font }));
+    lines.forEach((line, index) =>
+      page.drawText(line, { x: 56, y: 736 - index * 16, size: 11, font }),
+    );
   }
   return pdf.save();
 }

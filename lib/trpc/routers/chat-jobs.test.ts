@@ -8,7 +8,11 @@ import { callerAsNewOwner } from "@/test/trpc";
 let restore: () => void;
 beforeEach(() => {
   const none = async () => {};
-  restore = setJobDispatcher({ sendJobRequested: none, sendCancelRequested: none, sendInputProvided: none });
+  restore = setJobDispatcher({
+    sendJobRequested: none,
+    sendCancelRequested: none,
+    sendInputProvided: none,
+  });
 });
 afterEach(() => restore());
 
@@ -32,7 +36,10 @@ describe("jobs started from the chat", () => {
       { id: second.id, afterMessageId: "m-after" },
     ]);
     expect(await db.conversation.count({ where: { id: conversationId, ownerId } })).toBe(1);
-    const stored = await db.job.findUniqueOrThrow({ where: { id: first.id }, select: { input: true } });
+    const stored = await db.job.findUniqueOrThrow({
+      where: { id: first.id },
+      select: { input: true },
+    });
     expect(stored.input).not.toHaveProperty("fromChat");
   });
 
@@ -46,8 +53,14 @@ describe("jobs started from the chat", () => {
       fromChat: { conversationId, afterMessageId: null },
     });
     await expect(
-      bob.caller.jobs.create({ kind: "research", question: "Theirs?", fromChat: { conversationId, afterMessageId: null } }),
-    ).rejects.toSatisfy((error: unknown) => error instanceof TRPCError && error.code === "NOT_FOUND");
+      bob.caller.jobs.create({
+        kind: "research",
+        question: "Theirs?",
+        fromChat: { conversationId, afterMessageId: null },
+      }),
+    ).rejects.toSatisfy(
+      (error: unknown) => error instanceof TRPCError && error.code === "NOT_FOUND",
+    );
     expect(await db.job.count({ where: { ownerId: bob.ownerId } })).toBe(0);
     expect((await alice.caller.chat.byId({ id: conversationId }))?.jobs).toHaveLength(1);
   });
@@ -61,7 +74,10 @@ describe("jobs started from the chat", () => {
       fromChat: { conversationId, afterMessageId: null },
     });
     await caller.chat.delete({ id: conversationId });
-    const kept = await db.job.findUniqueOrThrow({ where: { id: job.id }, select: { conversationId: true } });
+    const kept = await db.job.findUniqueOrThrow({
+      where: { id: job.id },
+      select: { conversationId: true },
+    });
     expect(kept.conversationId).toBeNull();
   });
 });

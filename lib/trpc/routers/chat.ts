@@ -48,12 +48,18 @@ export const chatRouter = createTRPCRouter({
           },
         },
         // Jobs started from this conversation; their cards follow `afterMessageId`.
-        jobs: { orderBy: { createdAt: "asc" }, take: 100, select: { id: true, afterMessageId: true } },
+        jobs: {
+          orderBy: { createdAt: "asc" },
+          take: 100,
+          select: { id: true, afterMessageId: true },
+        },
       },
     });
     if (!conversation) return null;
     const messages: ChatUIMessage[] = conversation.messages.map((message) => {
-      const stale = message.status === "streaming" && Date.now() - message.updatedAt.getTime() > STALE_STREAM_MS;
+      const stale =
+        message.status === "streaming" &&
+        Date.now() - message.updatedAt.getTime() > STALE_STREAM_MS;
       return {
         id: message.id,
         role: message.role,
@@ -71,27 +77,36 @@ export const chatRouter = createTRPCRouter({
   }),
 
   rename: ownerProcedure
-    .input(z.object({ id: z.uuid(), title: z.string().trim().min(1, "A title is required.").max(200) }))
+    .input(
+      z.object({ id: z.uuid(), title: z.string().trim().min(1, "A title is required.").max(200) }),
+    )
     .mutation(async ({ ctx, input }) => {
       const { count } = await ctx.db.conversation.updateMany({
         where: { id: input.id, ownerId: ctx.ownerId },
         data: { title: input.title },
       });
-      if (!count) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+      if (!count)
+        throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
       return { id: input.id, title: input.title };
     }),
 
   delete: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
     await stopStream(input.id);
-    const { count } = await ctx.db.conversation.deleteMany({ where: { id: input.id, ownerId: ctx.ownerId } });
-    if (!count) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+    const { count } = await ctx.db.conversation.deleteMany({
+      where: { id: input.id, ownerId: ctx.ownerId },
+    });
+    if (!count)
+      throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
     return { id: input.id };
   }),
 
   /** Stops the answer being written: the model call is aborted, the partial kept as "stopped". */
   stop: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
-    const owned = await ctx.db.conversation.count({ where: { id: input.id, ownerId: ctx.ownerId } });
-    if (!owned) throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+    const owned = await ctx.db.conversation.count({
+      where: { id: input.id, ownerId: ctx.ownerId },
+    });
+    if (!owned)
+      throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
     return { stopped: await stopStream(input.id) };
   }),
 });

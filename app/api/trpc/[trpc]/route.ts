@@ -11,7 +11,11 @@ async function handler(req: Request) {
     createContext: () => createTRPCContext({ headers: req.headers }),
     onError({ path, error, ctx }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
-        logger.error("trpc.error", { path, correlationId: ctx?.correlationId, error: error.cause ?? error });
+        logger.error("trpc.error", {
+          path,
+          correlationId: ctx?.correlationId,
+          error: error.cause ?? error,
+        });
       }
     },
   });

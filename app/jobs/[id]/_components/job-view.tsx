@@ -19,7 +19,6 @@ import { JobActions } from "./job-actions";
 import { Report, SourcesList } from "./report";
 import { StepTimeline } from "./step-timeline";
 
-
 function Section({
   title,
   children,
@@ -128,9 +127,9 @@ function EmailNote({
         ? `The email${address ? ` to ${address}` : ""} could not be sent yet; it is being retried.`
         : state === "gave-up"
           ? `The email${address ? ` to ${address}` : ""} could not be sent; the mail server kept refusing it. This page is the place to follow the job.`
-        : finished
-          ? `An email to ${address} is on its way.`
-          : `You will get an email at ${address} when this job is done or needs you.`;
+          : finished
+            ? `An email to ${address} is on its way.`
+            : `You will get an email at ${address} when this job is done or needs you.`;
   return (
     <p data-testid="email-note" className="mt-3 text-sm text-zinc-600 dark:text-zinc-400">
       {text}

@@ -11,8 +11,7 @@ export function Report({ text, job }: { text: string; job: JobDetail }) {
   );
   const linked = text.replace(/\[(\d{1,3})\](?!\()/g, (marker, digits: string) => {
     const n = Number(digits);
-    const sourceId =
-      sourceIdByMarker.get(n) ?? job.sources.find((source) => source.rank === n)?.id;
+    const sourceId = sourceIdByMarker.get(n) ?? job.sources.find((source) => source.rank === n)?.id;
     return sourceId ? `[[${n}]](#source-${sourceId})` : marker;
   });
   return (
