@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
+import { percentiles } from "./lib/stats";
 import {
   freePort,
   readServerSentEvents,
@@ -26,17 +27,14 @@ export interface StreamSample {
   tokensPerSecond: number;
 }
 
-export interface Distribution {
+/** Median and 99th percentile of a sample (see bench/lib/stats.ts). */
+export function distribution(values: readonly number[]): {
   p50: number;
   p99: number;
   count: number;
-}
-
-export function distribution(values: readonly number[]): Distribution {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99), count: sorted.length };
+} {
+  const { p50, p99, n } = percentiles(values);
+  return { p50, p99, count: n };
 }
 
 /** Starts `lib/ai/demo-model/main.ts` in a child process and waits until it answers. */

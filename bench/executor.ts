@@ -14,17 +14,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startExecutor } from "@/inngest-executor/index";
+import { percentiles, type Percentiles } from "./lib/stats";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const now = () => performance.timeOrigin + performance.now();
-
-export interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-  n: number;
-}
 
 export interface ScenarioResult {
   mode: "checkpointing" | "call-per-step";
@@ -49,21 +42,6 @@ export interface ExecutorBenchResults {
     executorCpuMsPerStep: number;
   }[];
   targets: { eventToFirstStepP95Ms: number; perStepOverheadMs: number };
-}
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-  const round = (v: number) => Math.round(v * 100) / 100;
-  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(sorted.length, 1);
-  return {
-    p50: round(at(0.5)),
-    p95: round(at(0.95)),
-    p99: round(at(0.99)),
-    mean: round(mean),
-    n: sorted.length,
-  };
 }
 
 async function freePort(): Promise<number> {

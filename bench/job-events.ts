@@ -21,19 +21,11 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+import { percentiles, type Percentiles } from "./lib/stats";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-  n: number;
-}
 
 export interface JobEventsBenchResults {
   machine: { cpus: number; node: string; note: string };
@@ -84,22 +76,6 @@ const defaults: Required<BenchOptions> = {
   memorySubscribers: 1000,
   throughputSeconds: 4,
 };
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-  const round = (v: number) => Math.round(v * 100) / 100;
-  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(sorted.length, 1);
-  return {
-    p50: round(at(0.5)),
-    p95: round(at(0.95)),
-    p99: round(at(0.99)),
-    max: round(sorted.at(-1) ?? NaN),
-    mean: round(mean),
-    n: sorted.length,
-  };
-}
 
 async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
