@@ -803,14 +803,7 @@ export class Engine {
         return this.callApp(job, entry);
       case "sleep":
         return this.applyForJob(job, async (tx, run) => {
-          if (job.step_id)
-            await this.memoize(
-              tx,
-              run.id,
-              job.step_id,
-              { type: "data", data: null },
-              { ended: new Date() },
-            );
+          if (job.step_id) await this.memoizeEnded(tx, run.id, job.step_id);
           return {};
         });
       case "wait-timeout":
@@ -820,14 +813,7 @@ export class Engine {
             `DELETE FROM ${this.s}.waits WHERE run_id = $1 AND step_id = $2`,
             [run.id, job.step_id],
           );
-          if (deleted.rowCount)
-            await this.memoize(
-              tx,
-              run.id,
-              job.step_id,
-              { type: "data", data: null },
-              { ended: new Date() },
-            );
+          if (deleted.rowCount) await this.memoizeEnded(tx, run.id, job.step_id);
           return {};
         });
       case "invoke-timeout":
@@ -1212,7 +1198,7 @@ export class Engine {
       { config: config.data, events: [event], parent: { runId: run.id, stepId: op.id } },
     ]);
     if (!childId) {
-      await this.memoize(tx, run.id, op.id, { type: "data", data: null }, { ended: new Date() });
+      await this.memoizeEnded(tx, run.id, op.id);
       return;
     }
     const timeout = opts.timeout ? parseDurationMs(opts.timeout) : undefined;
@@ -1253,6 +1239,11 @@ export class Engine {
       [runId, stepId, name, op, status, parallelMode],
     );
     return (rowCount ?? 0) > 0;
+  }
+
+  /** A step that ends with no data (a sleep, a wait that timed out, an invoke with no target). */
+  private memoizeEnded(tx: Tx, runId: string, stepId: string): Promise<void> {
+    return this.memoize(tx, runId, stepId, { type: "data", data: null }, { ended: new Date() });
   }
 
   /** Records a step's result once: a memoized result is never overwritten. */
