@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
-import { readServerSentEvents, tokenTimer } from "./lib/process";
+import { contentTimer, readServerSentEvents } from "./lib/process";
 import {
   distribution,
   measureStream,
@@ -35,8 +35,23 @@ async function ownerCookie(appUrl: string): Promise<string> {
   return cookie.split(";")[0]!;
 }
 
+interface RouteSample extends StreamSample {
+  /** The route's own phases before its stream started (its Server-Timing header). */
+  phases: Record<string, number>;
+}
+
+function serverTiming(header: string | null): Record<string, number> {
+  const phases: Record<string, number> = {};
+  for (const entry of header?.split(",") ?? []) {
+    const [name, ...params] = entry.trim().split(";");
+    const dur = params.find((param) => param.startsWith("dur="));
+    if (name && dur) phases[name] = Number(dur.slice(4));
+  }
+  return phases;
+}
+
 /** One chat turn through the route, timed at the client like a browser would see it. */
-async function measureRoute(appUrl: string, cookie: string, prompt: string): Promise<StreamSample> {
+async function measureRoute(appUrl: string, cookie: string, prompt: string): Promise<RouteSample> {
   const started = performance.now();
   const response = await fetch(`${appUrl}/api/chat`, {
     method: "POST",
@@ -53,18 +68,21 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
   });
   if (!response.ok || !response.body)
     throw new Error(`chat route answered ${response.status}: ${await response.text()}`);
-  const timer = tokenTimer(started);
+  const timer = contentTimer(started);
   await readServerSentEvents(response.body, (data) => {
-    if (data.includes('"type":"text-delta"')) timer.token();
+    if (data.startsWith('{"type":"text-delta"'))
+      timer.content((JSON.parse(data) as { delta: string }).delta);
   });
-  return timer.sample();
+  return { ...timer.sample(), phases: serverTiming(response.headers.get("server-timing")) };
 }
 
 export interface ChatBenchRow {
   concurrency: number;
   mode: "steady" | "burst";
-  direct: { ttftP50: number; ttftP99: number; tpsP50: number };
-  route: { ttftP50: number; ttftP99: number; tpsP50: number };
+  direct: { ttftP50: number; ttftP99: number; charsPerSecondP50: number };
+  route: { ttftP50: number; ttftP99: number; charsPerSecondP50: number };
+  /** Median of each of the route's phases before its stream started (Server-Timing), ms. */
+  routePhasesP50: Record<string, number>;
   addedTtftP50: number;
   addedTtftP99: number;
   throughputRatio: number;
@@ -104,11 +122,11 @@ export async function run(
     const streamMs = pace.ttftMs + (100 / Math.max(pace.tokensPerSecond, 1)) * 1000;
     for (const { concurrency, mode } of plan) {
       const direct: StreamSample[] = [];
-      const route: StreamSample[] = [];
+      const route: RouteSample[] = [];
       const workers = Array.from({ length: concurrency }, (_, i) => i);
-      const measureAll = async (
-        measure: (i: number) => Promise<StreamSample>,
-        into: StreamSample[],
+      const measureAll = async <S extends StreamSample>(
+        measure: (i: number) => Promise<S>,
+        into: S[],
       ) => {
         if (mode === "burst") {
           for (let round = 0; round < rounds; round++)
@@ -129,13 +147,21 @@ export async function run(
       }
       const d = distribution(direct.map((s) => s.ttftMs));
       const r = distribution(route.map((s) => s.ttftMs));
-      const dTps = distribution(direct.map((s) => s.tokensPerSecond));
-      const rTps = distribution(route.map((s) => s.tokensPerSecond));
+      const dTps = distribution(direct.map((s) => s.charsPerSecond));
+      const rTps = distribution(route.map((s) => s.charsPerSecond));
+      const phaseNames = [...new Set(route.flatMap((s) => Object.keys(s.phases)))];
+      const routePhasesP50 = Object.fromEntries(
+        phaseNames.map((name) => [
+          name,
+          distribution(route.map((s) => s.phases[name] ?? NaN).filter(Number.isFinite)).p50,
+        ]),
+      );
       rows.push({
         concurrency,
         mode,
-        direct: { ttftP50: d.p50, ttftP99: d.p99, tpsP50: dTps.p50 },
-        route: { ttftP50: r.p50, ttftP99: r.p99, tpsP50: rTps.p50 },
+        direct: { ttftP50: d.p50, ttftP99: d.p99, charsPerSecondP50: dTps.p50 },
+        route: { ttftP50: r.p50, ttftP99: r.p99, charsPerSecondP50: rTps.p50 },
+        routePhasesP50,
         addedTtftP50: r.p50 - d.p50,
         addedTtftP99: r.p99 - d.p99,
         throughputRatio: rTps.p50 / dTps.p50,
@@ -151,7 +177,7 @@ export async function run(
     `\nChat: route vs demo model direct (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s, ${rounds} rounds)`,
   );
   console.log(
-    "streams (mode)  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   tok/s p50 direct/route (ratio)",
+    "streams (mode)  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   chars/s p50 direct/route (ratio)   route phases p50 (ms)",
   );
   for (const row of rows) {
     console.log(
@@ -161,7 +187,12 @@ export async function run(
         `${row.direct.ttftP99.toFixed(1)}/${row.route.ttftP99.toFixed(1)} ms (+${row.addedTtftP99.toFixed(1)})`.padEnd(
           35,
         ) +
-        `${row.direct.tpsP50.toFixed(2)}/${row.route.tpsP50.toFixed(2)} (${row.throughputRatio.toFixed(3)}×)`,
+        `${row.direct.charsPerSecondP50.toFixed(1)}/${row.route.charsPerSecondP50.toFixed(1)} (${row.throughputRatio.toFixed(3)}×)`.padEnd(
+          35,
+        ) +
+        Object.entries(row.routePhasesP50)
+          .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+          .join(", "),
     );
   }
   const dir = path.join(process.cwd(), "bench", "results");

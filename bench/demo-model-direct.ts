@@ -15,16 +15,17 @@ import {
   freePort,
   readServerSentEvents,
   stopChild,
-  tokenTimer,
+  contentTimer,
   waitUntilReady,
 } from "./lib/process";
 
 export interface StreamSample {
   /** Request sent → first content token received. */
   ttftMs: number;
-  tokens: number;
-  /** First token → last token, over the tokens after the first. */
-  tokensPerSecond: number;
+  /** Characters of content received. */
+  chars: number;
+  /** First content → last content, over the characters after the first piece. */
+  charsPerSecond: number;
 }
 
 /** Median and 99th percentile of a sample (see bench/lib/stats.ts). */
@@ -70,12 +71,12 @@ export async function measureStream(url: string, prompt: string): Promise<Stream
     }),
   });
   if (!response.ok || !response.body) throw new Error(`demo model answered ${response.status}`);
-  const timer = tokenTimer(started);
+  const timer = contentTimer(started);
   await readServerSentEvents(response.body, (data) => {
     if (data === "[DONE]") return;
     const content = (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> })
       .choices[0]?.delta.content;
-    if (content) timer.token();
+    if (content) timer.content(content);
   });
   return timer.sample();
 }
@@ -114,7 +115,7 @@ async function main() {
     console.log(
       `demo model direct (pid ${model.pid}), ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tokens/s`,
     );
-    console.log("concurrency  ttft p50  ttft p99  tok/s p50  tok/s p99  samples");
+    console.log("concurrency  ttft p50  ttft p99  chars/s p50  chars/s p1  samples");
     for (const concurrency of levels) {
       const samples = await measureConcurrent(
         (i) =>
@@ -124,14 +125,14 @@ async function main() {
       );
       const ttft = distribution(samples.map((s) => s.ttftMs));
       // For throughput the low tail matters, so p99 is the 1st percentile.
-      const tps = distribution(samples.map((s) => -s.tokensPerSecond));
+      const tps = distribution(samples.map((s) => -s.charsPerSecond));
       console.log(
         [
           String(concurrency).padStart(11),
           ttft.p50.toFixed(1).padStart(9),
           ttft.p99.toFixed(1).padStart(9),
-          (-tps.p50).toFixed(1).padStart(10),
-          (-tps.p99).toFixed(1).padStart(10),
+          (-tps.p50).toFixed(1).padStart(12),
+          (-tps.p99).toFixed(1).padStart(12),
           String(ttft.count).padStart(8),
         ].join(""),
       );

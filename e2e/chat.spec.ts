@@ -62,6 +62,24 @@ test.describe("chat", () => {
     await expect(answer(page).locator(".prose-dispatch")).toHaveText(partial);
   });
 
+  test("closing the tab mid-answer is not a stop: the whole answer is there on return", async ({
+    context,
+  }) => {
+    const page = await context.newPage();
+    await page.goto("/chat");
+    await send(page, "What happens if I leave? [[demo:tps=15]]");
+    await expect(answer(page)).toContainText(/\w+ \w+ \w+/);
+    const url = page.url();
+    await page.close();
+
+    // Generation went on without a reader; the answer is stored complete.
+    const again = await context.newPage();
+    await again.goto(url);
+    await expect(answer(again)).toHaveAttribute("data-status", "complete", { timeout: 30_000 });
+    await expect(answer(again)).toContainText("offline demo model");
+    await expect(again.getByTestId("marker-stopped")).toHaveCount(0);
+  });
+
   test("a stream dropped mid-answer is marked interrupted, and Continue completes it without duplicating text", async ({
     page,
   }) => {

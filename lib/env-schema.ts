@@ -43,6 +43,7 @@ export const envSchema = z
     CHAT_MAX_MESSAGE_CHARS: z.coerce.number().int().min(100).max(200_000).default(16_000),
     CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(500).default(8_000),
     CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+    CHAT_STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1000).default(40),
 
     INNGEST_DEV: optionalString,
     INNGEST_BASE_URL: optionalUrl,

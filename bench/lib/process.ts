@@ -68,23 +68,33 @@ export async function readServerSentEvents(
   }
 }
 
-/** Times the tokens of one stream: `token()` at each, `sample()` at the end. */
-export function tokenTimer(started: number) {
+/**
+ * Times the content of one stream: `content(text)` as each piece arrives,
+ * `sample()` at the end. Throughput is counted in characters, not events, so
+ * a path that sends several tokens per event is measured the same way as one
+ * that sends one.
+ */
+export function contentTimer(started: number) {
   let first = NaN;
   let last = NaN;
-  let tokens = 0;
+  let firstChars = 0;
+  let chars = 0;
   return {
-    token() {
+    content(text: string) {
+      if (!text) return;
       const now = performance.now();
-      if (tokens === 0) first = now;
+      if (chars === 0) {
+        first = now;
+        firstChars = text.length;
+      }
       last = now;
-      tokens += 1;
+      chars += text.length;
     },
     sample() {
       return {
         ttftMs: first - started,
-        tokens,
-        tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (last - first) : NaN,
+        chars,
+        charsPerSecond: last > first ? ((chars - firstChars) * 1000) / (last - first) : NaN,
       };
     },
   };

@@ -117,3 +117,105 @@ describe("first-token retry middleware", () => {
     expect((refused.errors[0] as APICallError).statusCode).toBe(400);
   });
 });
+
+describe("text delta coalescing after the first token", () => {
+  /** A model whose stream is driven by the test: `push` parts, then `end` or `fail`. */
+  function controlledModel(coalesceMs: number) {
+    let controller!: ReadableStreamDefaultController<LanguageModelV3StreamPart>;
+    const stream = new ReadableStream<LanguageModelV3StreamPart>({
+      start: (c) => void (controller = c),
+    });
+    const model = wrapLanguageModel({
+      model: new MockLanguageModelV3({ doStream: async () => ({ stream }) }),
+      middleware: firstTokenRetryMiddleware({ policy, coalesceMs }),
+    });
+    const result = streamText({ model, prompt: "hi", maxRetries: 0, onError: () => {} });
+    const deltas: string[] = [];
+    const seen: Array<() => void> = [];
+    const collected = (async () => {
+      for await (const part of result.fullStream) {
+        if (part.type === "text-delta") deltas.push(part.text);
+        if (part.type === "error") deltas.push(`<error: ${(part.error as Error).message}>`);
+        seen.splice(0).forEach((wake) => wake());
+      }
+    })();
+    const push = (...parts: LanguageModelV3StreamPart[]) =>
+      parts.forEach((part) => controller.enqueue(part));
+    const delta = (delta: string, id = "t"): LanguageModelV3StreamPart => ({
+      type: "text-delta",
+      id,
+      delta,
+    });
+    /** Resolves once `count` deltas have reached the consumer. */
+    const received = async (count: number) => {
+      while (deltas.length < count) await new Promise<void>((wake) => seen.push(wake));
+    };
+    return { push, delta, received, deltas, collected, controller: () => controller };
+  }
+  const start: LanguageModelV3StreamPart[] = [
+    { type: "stream-start", warnings: [] },
+    { type: "text-start", id: "t" },
+  ];
+  const finish = textParts([]).slice(-2);
+
+  it("passes the first token on at once and merges the burst after it, losing nothing", async () => {
+    const m = controlledModel(60_000);
+    m.push(...start, m.delta("First"));
+    await m.received(1);
+    expect(m.deltas).toEqual(["First"]);
+    m.push(m.delta(" two"), m.delta(" three"), m.delta(" four"), ...finish);
+    m.controller().close();
+    await m.collected;
+    // The end of the stream flushes what was held, without waiting out the window.
+    expect(m.deltas).toEqual(["First", " two three four"]);
+  });
+
+  it("passes held text on when the window ends, without waiting for more", async () => {
+    const m = controlledModel(20);
+    m.push(...start, m.delta("a"), m.delta("b"));
+    // The stream stays open with nothing more coming: "b" must still arrive.
+    await m.received(2);
+    expect(m.deltas).toEqual(["a", "b"]);
+    m.push(...finish);
+    m.controller().close();
+    await m.collected;
+  });
+
+  it("never merges across text parts and flushes held text before a later error", async () => {
+    const delta = (delta: string, id = "t"): LanguageModelV3StreamPart => ({
+      type: "text-delta",
+      id,
+      delta,
+    });
+    const stream = failingStream(
+      [
+        ...start,
+        delta("x"),
+        delta("y"),
+        { type: "text-start", id: "u" },
+        delta("z", "u"),
+        delta("w", "u"),
+      ],
+      new TypeError("terminated"),
+    );
+    const model = wrapLanguageModel({
+      model: new MockLanguageModelV3({ doStream: async () => ({ stream }) }),
+      middleware: firstTokenRetryMiddleware({ policy, coalesceMs: 60_000 }),
+    });
+    const result = streamText({ model, prompt: "hi", maxRetries: 0, onError: () => {} });
+    const seen: string[] = [];
+    for await (const part of result.fullStream) {
+      if (part.type === "text-delta") seen.push(part.text);
+      if (part.type === "error") seen.push(`<error: ${(part.error as Error).message}>`);
+    }
+    expect(seen).toEqual(["x", "y", "zw", "<error: terminated>"]);
+  });
+
+  it("with a window of 0 passes every delta on as it came", async () => {
+    const m = controlledModel(0);
+    m.push(...start, m.delta("1"), m.delta("2"), m.delta("3"), ...finish);
+    m.controller().close();
+    await m.collected;
+    expect(m.deltas).toEqual(["1", "2", "3"]);
+  });
+});

@@ -19,6 +19,9 @@ beforeAll(async () => {
   process.env.DEMO_MODEL_URL = model.url;
   process.env.AI_PROVIDER = "demo";
   process.env.CHAT_RATE_LIMIT_PER_MINUTE = "1000";
+  // One stream event per token, so counts can be checked exactly (merging is
+  // tested in first-token-retry.test.ts).
+  process.env.CHAT_STREAM_COALESCE_MS = "0";
   ({ handleChatRequest } = await import("@/lib/chat/respond"));
   ({ db } = await import("@/lib/db"));
   ({ stopStream } = await import("@/lib/chat/active-streams"));

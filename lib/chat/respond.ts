@@ -22,6 +22,7 @@ import { firstTokenRetryMiddleware } from "@/lib/chat/first-token-retry";
 import { describeModelError } from "@/lib/chat/model-errors";
 import { consumeRateLimit } from "@/lib/chat/rate-limit";
 import { ChatError, chatRequestSchema, type ChatMetadata } from "@/lib/chat/schema";
+import { uiMessageStreamResponse } from "@/lib/chat/ui-stream-response";
 import {
   beginTurn,
   planTurn,
@@ -153,6 +154,7 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
             error: describeModelError(error),
           }),
         onFirstToken: (attempt) => recorder.setAttempts(attempt),
+        coalesceMs: env.CHAT_STREAM_COALESCE_MS,
       }),
     }),
     system,
@@ -183,9 +185,6 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
       logger.error("chat.turn_failed", { ...log, code: described.code, error });
     },
   });
-  // The answer is generated to the end even if the browser goes away.
-  void result.consumeStream({ onError: () => {} });
-
   try {
     await begun;
   } catch (error) {
@@ -202,14 +201,8 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
   });
 
   const metadata: ChatMetadata = { correlationId, model: modelLabel };
-  return result.toUIMessageStreamResponse({
-    headers: {
-      "x-correlation-id": correlationId,
-      "server-timing": timing.header(),
-      // NOTE: no-transform keeps compression proxies (and next start's own gzip) from
-      // buffering the stream: every token is flushed as it comes.
-      "cache-control": "no-cache, no-transform",
-    },
+  // The answer is generated to the end even if the browser goes away (see ui-stream-response.ts).
+  const stream = result.toUIMessageStream({
     originalMessages: turn.history,
     generateMessageId: () => turn.assistantMessageId,
     messageMetadata: ({ part }) => {
@@ -219,5 +212,14 @@ async function streamAnswer(turn: TurnPlan, correlationId: string, timing: Serve
       return undefined;
     },
     onError: (error) => describeModelError(error).message,
+  });
+  return uiMessageStreamResponse(stream, {
+    headers: {
+      "x-correlation-id": correlationId,
+      "server-timing": timing.header(),
+      // NOTE: no-transform keeps compression proxies (and next start's own gzip) from
+      // buffering the stream: every token is flushed as it comes.
+      "cache-control": "no-cache, no-transform",
+    },
   });
 }
