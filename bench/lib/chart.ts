@@ -5,6 +5,8 @@
 export interface BarGroup {
   label: string;
   bars: Array<{ series: string; value: number }>;
+  /** Drawn as a dashed line across the group, e.g. a benchmark's target. */
+  target?: number;
 }
 
 const COLOURS = ["#6366f1", "#f59e0b", "#10b981", "#ef4444", "#0ea5e9", "#a855f7"];
@@ -16,9 +18,29 @@ function escape(text: string) {
   );
 }
 
-export function barChart(options: { title: string; unit: string; groups: BarGroup[] }): string {
+export function barChart(options: {
+  title: string;
+  unit: string;
+  groups: BarGroup[];
+  /** "log" (base 10) when values span orders of magnitude; default linear. */
+  scale?: "linear" | "log";
+}): string {
   const series = [...new Set(options.groups.flatMap((g) => g.bars.map((b) => b.series)))];
-  const max = Math.max(...options.groups.flatMap((g) => g.bars.map((b) => b.value)), 1);
+  const values = options.groups.flatMap((g) => [...g.bars.map((b) => b.value), g.target ?? 0]);
+  const max = Math.max(...values, 1);
+  const log = options.scale === "log";
+  // Log scale: whole decades from the smallest value's (at least 0.1) to the largest's.
+  const logMin = Math.floor(
+    Math.log10(Math.max(Math.min(...values.filter((v) => v > 0), max), 0.1)),
+  );
+  const logMax = Math.max(Math.ceil(Math.log10(max)), logMin + 1);
+  const fraction = (value: number) =>
+    log
+      ? Math.min(
+          Math.max((Math.log10(Math.max(value, 10 ** logMin)) - logMin) / (logMax - logMin), 0),
+          1,
+        )
+      : value / max;
   const barWidth = 26;
   const groupGap = 36;
   const left = 60;
@@ -32,27 +54,35 @@ export function barChart(options: { title: string; unit: string; groups: BarGrou
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="${left}" y="20" font-size="14" font-weight="600">${escape(options.title)}</text>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const value = (max * i) / 4;
-    const y = top + height - (height * i) / 4;
+  const ticks = log
+    ? Array.from({ length: logMax - logMin + 1 }, (_, i) => 10 ** (logMin + i))
+    : [0, 1, 2, 3, 4].map((i) => (max * i) / 4);
+  for (const value of ticks) {
+    const y = top + height - height * fraction(value);
     parts.push(
       `<line x1="${left}" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#e4e4e7"/>`,
       `<text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#52525b">${value < 10 ? value.toFixed(1) : Math.round(value)}</text>`,
     );
   }
   parts.push(
-    `<text x="12" y="${top + height / 2}" transform="rotate(-90 12 ${top + height / 2})" text-anchor="middle" fill="#52525b">${escape(options.unit)}</text>`,
+    `<text x="12" y="${top + height / 2}" transform="rotate(-90 12 ${top + height / 2})" text-anchor="middle" fill="#52525b">${escape(log ? `${options.unit} (log scale)` : options.unit)}</text>`,
   );
   options.groups.forEach((group, g) => {
     const x0 = left + 10 + g * groupWidth;
     group.bars.forEach((bar) => {
       const s = series.indexOf(bar.series);
-      const h = (height * bar.value) / max;
+      const h = height * fraction(bar.value);
       const x = x0 + s * barWidth;
       parts.push(
         `<rect x="${x}" y="${top + height - h}" width="${barWidth - 4}" height="${h}" fill="${COLOURS[s % COLOURS.length]}"><title>${escape(`${bar.series}: ${bar.value.toFixed(2)} ${options.unit}`)}</title></rect>`,
       );
     });
+    if (group.target !== undefined) {
+      const y = top + height - height * fraction(group.target);
+      parts.push(
+        `<line x1="${x0 - 6}" x2="${x0 + series.length * barWidth + 2}" y1="${y}" y2="${y}" stroke="#18181b" stroke-dasharray="4 3"><title>${escape(`target: ${group.target} ${options.unit}`)}</title></line>`,
+      );
+    }
     parts.push(
       `<text x="${x0 + (series.length * barWidth) / 2}" y="${top + height + 18}" text-anchor="middle">${escape(group.label)}</text>`,
     );
