@@ -101,9 +101,30 @@ interface JobOutcome {
 
 interface InflightJob {
   job: JobRow;
+  /** When the call was sent: the run's start, if it has none yet. */
+  sent?: Date;
   /** When the last step result of this call was recorded: the next step's start. */
   mark: Date;
   abort: AbortController;
+}
+
+/** What a call to the app needs to know about its run: read from Postgres, or known already. */
+interface CallContext {
+  run: RunRow;
+  url: string | null;
+  steps: { step_id: string; state: StepState }[];
+}
+
+/** A job this worker holds and runs next, with its call context when that is known already. */
+interface NextJob {
+  job: JobRow;
+  context?: CallContext;
+}
+
+/** A synced function as the engine plans runs of it. */
+interface SyncedFunction {
+  config: FunctionConfig;
+  url: string;
 }
 
 export class Engine {
@@ -116,7 +137,17 @@ export class Engine {
   private stopped = false;
   private dirty = true;
   private wakeWaiter: (() => void) | undefined;
+  /** The loop is waiting for a job to finish because every slot is taken. */
+  private atCapacity = false;
   private readonly inflight = new Map<string, InflightJob>();
+  /** Slots promised to runs that open transactions will hand straight to this worker. */
+  private reserved = 0;
+  /** Callbacks to run when a transaction ends (committed or not). */
+  private readonly txEndHooks = new WeakMap<Tx, ((committed: boolean) => void)[]>();
+  /** Synced functions, keyed by the apps' config hashes, so planning runs does not read them each time. */
+  private functionCache: { version: string; functions: SyncedFunction[] } | undefined;
+  /** Prepared-statement names, so Postgres parses and plans the hot statements once per connection. */
+  private readonly statementNames = new Map<string, string>();
   private readonly running = new Set<Promise<void>>();
   private loopPromise: Promise<void> | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
@@ -150,7 +181,10 @@ export class Engine {
       this.livenessClient = client;
     });
     this.listenClient = await this.dedicatedConnection("listen", async (client) => {
-      client.on("notification", () => this.wake());
+      // Our own notifications were already signalled in-process (notify() wakes this worker).
+      client.on("notification", (msg) => {
+        if (msg.payload !== String(this.workerId)) this.wake();
+      });
       await client.query(`LISTEN ${this.wakeChannel}`);
       this.listenClient = client;
       this.wake();
@@ -254,10 +288,12 @@ export class Engine {
       }
       return true;
     });
-    if (modified)
+    if (modified) {
+      this.functionCache = undefined;
       this.options.log(
         `synced app ${body.appName}: ${body.functions.length} function(s) at ${body.url}`,
       );
+    }
     return { appId: body.appName, functions: body.functions.length, modified };
   }
 
@@ -281,47 +317,49 @@ export class Engine {
    */
   private async ingestInTx(tx: Tx, events: StoredEvent[]): Promise<void> {
     const unique = [...new Map(events.map((event) => [event.id, event])).values()];
-    const { rows: inserted } = await tx.query<{ id: string }>(
-      `INSERT INTO ${this.s}.events (id, name, payload)
-       SELECT x.id, x.name, x.payload FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text, payload jsonb)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [JSON.stringify(unique.map((event) => ({ id: event.id, name: event.name, payload: event })))],
+    const names = [...new Set(unique.map((event) => event.name))];
+    // One statement stores the events and says which were new, which functions are synced and who listens.
+    const { rows } = await this.query<{
+      inserted: string[];
+      functions_version: string | null;
+      waited: string[];
+      cancelling: string[];
+    }>(
+      tx,
+      `WITH inserted AS (
+         INSERT INTO ${this.s}.events (id, name, payload)
+         SELECT x.id, x.name, x.payload FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text, payload jsonb)
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       )
+       SELECT ARRAY(SELECT id FROM inserted) AS inserted,
+         (SELECT string_agg(id || ':' || COALESCE(config_hash, synced_at::text), ',' ORDER BY id) FROM ${this.s}.apps) AS functions_version,
+         ARRAY(SELECT DISTINCT event_name FROM ${this.s}.waits WHERE event_name = ANY($2)) AS waited,
+         ARRAY(SELECT DISTINCT event_name FROM ${this.s}.cancellations WHERE event_name = ANY($2)) AS cancelling`,
+      [
+        JSON.stringify(unique.map((event) => ({ id: event.id, name: event.name, payload: event }))),
+        names,
+      ],
     );
-    const insertedIds = new Set(inserted.map((row) => row.id));
+    const stored = rows[0];
+    const insertedIds = new Set(stored?.inserted ?? []);
     const fresh = unique.filter((event) => insertedIds.has(event.id));
-    if (fresh.length === 0) return;
-    const { rows: functions } = await tx.query<{ id: string; config: unknown }>(
-      `SELECT id, config FROM ${this.s}.functions`,
-    );
-    const configs = functions.flatMap((fn) => {
-      const parsed = functionConfigSchema.safeParse(fn.config);
-      return parsed.success ? [parsed.data] : [];
-    });
+    if (!stored || fresh.length === 0) return;
+    const functions = await this.syncedFunctions(tx, stored.functions_version);
     const planned: PlannedRun[] = [];
     for (const event of fresh) {
-      for (const config of configs) {
+      for (const { config, url } of functions) {
         const triggered = config.triggers.some(
           (trigger) =>
             trigger.event !== undefined &&
             eventNameMatches(trigger.event, event.name) &&
             expressionMatches(trigger.expression, { event }),
         );
-        if (triggered) planned.push({ config, events: [event] });
+        if (triggered) planned.push({ config, url, events: [event] });
       }
     }
-    let wake = (await this.createRuns(tx, planned)).length > 0;
-    const names = [...new Set(fresh.map((event) => event.name))];
-    const { rows: listeners } = await tx.query<{ kind: "wait" | "cancel"; event_name: string }>(
-      `SELECT DISTINCT 'wait' AS kind, event_name FROM ${this.s}.waits WHERE event_name = ANY($1)
-       UNION SELECT DISTINCT 'cancel', event_name FROM ${this.s}.cancellations WHERE event_name = ANY($1)`,
-      [names],
-    );
-    const waitedFor = new Set(
-      listeners.filter((row) => row.kind === "wait").map((row) => row.event_name),
-    );
-    const cancelledBy = new Set(
-      listeners.filter((row) => row.kind === "cancel").map((row) => row.event_name),
-    );
+    let wake = (await this.createRuns(tx, planned)).queued;
+    const waitedFor = new Set(stored.waited);
+    const cancelledBy = new Set(stored.cancelling);
     for (const event of fresh) {
       if (waitedFor.has(event.name) && (await this.matchWaits(tx, event))) wake = true;
       if (cancelledBy.has(event.name)) await this.matchCancellations(tx, event);
@@ -329,41 +367,70 @@ export class Engine {
     if (wake) await this.notify(tx);
   }
 
-  /** Creates runs with their first jobs; returns the ids of those an idempotency key did not suppress. */
-  private async createRuns(tx: Tx, planned: PlannedRun[]): Promise<string[]> {
-    if (planned.length === 0) return [];
+  /** The synced functions; read again only when an app's config changed (its hash is in `version`). */
+  private async syncedFunctions(tx: Tx, version: string | null): Promise<SyncedFunction[]> {
+    const cached = this.functionCache;
+    if (cached && version !== null && cached.version === version) return cached.functions;
+    const { rows } = await tx.query<{ url: string; config: unknown }>(
+      `SELECT url, config FROM ${this.s}.functions ORDER BY id`,
+    );
+    const functions = rows.flatMap((row) => {
+      const parsed = functionConfigSchema.safeParse(row.config);
+      return parsed.success ? [{ config: parsed.data, url: row.url }] : [];
+    });
+    if (version !== null) this.functionCache = { version, functions };
+    return functions;
+  }
+
+  /**
+   * Creates runs with their first jobs, in one statement. A run with no
+   * concurrency key is handed straight to this worker when it has a free slot:
+   * its first call is leased in the same transaction and sent as soon as that
+   * commits, with no queue poll and no read in between. Returns the ids of the
+   * runs an idempotency key did not suppress, and whether any job was left on
+   * the queue (to wake the workers).
+   */
+  private async createRuns(
+    tx: Tx,
+    planned: PlannedRun[],
+  ): Promise<{ created: string[]; queued: boolean }> {
+    if (planned.length === 0) return { created: [], queued: false };
     const now = Date.now();
-    const rows = planned.map(({ config, events, parent }) => {
+    const rows = planned.map(({ config, url, events, parent }) => {
       const vars = { event: events[0] };
+      const concurrencyKeys = concurrencyKeysFor(config, vars);
+      const direct =
+        concurrencyKeys.length === 0 &&
+        !this.stopped &&
+        this.inflight.size + this.reserved < this.options.workerConcurrency;
+      if (direct) this.reserved++;
       return {
         id: newUlid(now),
         function_id: config.id,
         event_id: events[0]?.id ?? null,
         events,
         idempotency_key: config.idempotency ? evaluateKey(config.idempotency, vars) : null,
-        concurrency_keys: concurrencyKeysFor(config, vars),
+        concurrency_keys: concurrencyKeys,
         max_attempts: (Object.values(config.steps)[0]?.retries?.attempts ?? DEFAULT_RETRIES) + 1,
         parent_run_id: parent?.runId ?? null,
         parent_step_id: parent?.stepId ?? null,
         config,
+        url,
+        lease_token: direct ? randomBytes(8).toString("hex") : null,
       };
     });
-    const { rows: created } = await tx.query<{ id: string }>(
-      `INSERT INTO ${this.s}.runs (id, function_id, event_id, events, status, idempotency_key, concurrency_keys, max_attempts, parent_run_id, parent_step_id)
-       SELECT x.id, x.function_id, x.event_id, x.events, 'running', x.idempotency_key,
-              ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)), x.max_attempts, x.parent_run_id, x.parent_step_id
-       FROM jsonb_to_recordset($1::jsonb) AS x(id text, function_id text, event_id text, events jsonb, idempotency_key text,
-            concurrency_keys jsonb, max_attempts int, parent_run_id text, parent_step_id text)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [JSON.stringify(rows.map(({ config: _config, ...row }) => row))],
-    );
-    const createdIds = new Set(created.map((row) => row.id));
+    let reserved = rows.filter((row) => row.lease_token !== null).length;
+    const release = (count: number) => {
+      this.reserved -= count;
+      reserved -= count;
+    };
     const jobs: {
       run_id: string;
       kind: string;
       step_id: string | null;
       run_at: Date;
       concurrency_keys: string[];
+      lease_token: string | null;
     }[] = [];
     const cancellations: {
       run_id: string;
@@ -372,18 +439,13 @@ export class Engine {
       expires_at: Date | null;
     }[] = [];
     for (const row of rows) {
-      if (!createdIds.has(row.id)) {
-        this.options.log(
-          `run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`,
-        );
-        continue;
-      }
       jobs.push({
         run_id: row.id,
         kind: "call",
         step_id: null,
         run_at: new Date(now),
         concurrency_keys: row.concurrency_keys,
+        lease_token: row.lease_token,
       });
       for (const which of ["start", "finish"] as const) {
         const limit = row.config.timeouts?.[which]
@@ -396,6 +458,7 @@ export class Engine {
             step_id: which,
             run_at: new Date(now + limit),
             concurrency_keys: [],
+            lease_token: null,
           });
       }
       for (const cancel of row.config.cancel ?? []) {
@@ -407,27 +470,122 @@ export class Engine {
           expires_at: timeout === undefined ? null : new Date(now + timeout),
         });
       }
+    }
+    let result: { created: string[]; leased: { id: string; run_id: string }[]; queued: boolean };
+    try {
+      const { rows: out } = await this.query<{
+        created: string[];
+        leased: { id: string; run_id: string }[];
+        queued: boolean;
+      }>(
+        tx,
+        `WITH created AS (
+           INSERT INTO ${this.s}.runs (id, function_id, event_id, events, status, idempotency_key, concurrency_keys, max_attempts, parent_run_id, parent_step_id)
+           SELECT x.id, x.function_id, x.event_id, x.events, 'running', x.idempotency_key,
+                  ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)), x.max_attempts, x.parent_run_id, x.parent_step_id
+           FROM jsonb_to_recordset($1::jsonb) AS x(id text, function_id text, event_id text, events jsonb, idempotency_key text,
+                concurrency_keys jsonb, max_attempts int, parent_run_id text, parent_step_id text)
+           ON CONFLICT DO NOTHING RETURNING id
+         ), queued AS (
+           INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at, concurrency_keys, leased_by, lease_token, lease_until)
+           SELECT x.run_id, x.kind, x.step_id, x.run_at, ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)),
+                  CASE WHEN x.lease_token IS NOT NULL THEN $4::bigint END, x.lease_token,
+                  CASE WHEN x.lease_token IS NOT NULL THEN now() + make_interval(secs => $5) END
+           FROM jsonb_to_recordset($2::jsonb) AS x(run_id text, kind text, step_id text, run_at timestamptz,
+                concurrency_keys jsonb, lease_token text)
+           WHERE x.run_id IN (SELECT id FROM created)
+           RETURNING id, run_id, lease_token
+         ), cancellations AS (
+           INSERT INTO ${this.s}.cancellations (run_id, event_name, expression, expires_at)
+           SELECT x.run_id, x.event_name, x.expression, x.expires_at
+           FROM jsonb_to_recordset($3::jsonb) AS x(run_id text, event_name text, expression text, expires_at timestamptz)
+           WHERE x.run_id IN (SELECT id FROM created)
+         )
+         SELECT ARRAY(SELECT id FROM created) AS created,
+           COALESCE((SELECT json_agg(json_build_object('id', id::text, 'run_id', run_id)) FROM queued WHERE lease_token IS NOT NULL), '[]') AS leased,
+           EXISTS (SELECT 1 FROM queued WHERE lease_token IS NULL) AS queued`,
+        [
+          JSON.stringify(
+            rows.map(({ config: _config, url: _url, lease_token: _token, ...row }) => row),
+          ),
+          JSON.stringify(jobs),
+          JSON.stringify(cancellations),
+          this.workerId,
+          this.options.callTimeoutMs / 1000 + 60,
+        ],
+      );
+      result = out[0] ?? { created: [], leased: [], queued: false };
+    } catch (err) {
+      release(reserved);
+      throw err;
+    }
+    // Runs an idempotency key suppressed need no slot.
+    release(reserved - result.leased.length);
+    const createdIds = new Set(result.created);
+    for (const row of rows) {
+      if (!createdIds.has(row.id)) {
+        this.options.log(
+          `run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`,
+        );
+        continue;
+      }
       this.options.log(
         `run ${row.id} queued: ${row.function_id} for ${row.events[0]?.name} (${row.event_id})`,
       );
     }
-    if (jobs.length > 0) {
-      await tx.query(
-        `INSERT INTO ${this.s}.jobs (run_id, kind, step_id, run_at, concurrency_keys)
-         SELECT x.run_id, x.kind, x.step_id, x.run_at, ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys))
-         FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, kind text, step_id text, run_at timestamptz, concurrency_keys jsonb)`,
-        [JSON.stringify(jobs)],
-      );
+    if (result.leased.length > 0) {
+      const byRun = new Map(rows.map((row) => [row.id, row]));
+      const handOff = result.leased.flatMap(({ id, run_id }) => {
+        const row = byRun.get(run_id);
+        if (!row?.lease_token) return [];
+        const job: JobRow = {
+          id,
+          run_id,
+          kind: "call",
+          step_id: null,
+          attempt: 0,
+          network_failures: 0,
+          concurrency_keys: [],
+          lease_token: row.lease_token,
+        };
+        const run: RunRow = {
+          id: row.id,
+          function_id: row.function_id,
+          event_id: row.event_id,
+          events: row.events,
+          status: "running",
+          max_attempts: row.max_attempts,
+          disable_immediate: false,
+          parent_run_id: row.parent_run_id,
+          parent_step_id: row.parent_step_id,
+          concurrency_keys: [],
+          created_at: new Date(now),
+          started_at: null,
+        };
+        return [{ job, context: { run, url: row.url, steps: [] } }];
+      });
+      const count = result.leased.length;
+      this.afterTransaction(tx, (committed) => {
+        release(count);
+        if (committed && !this.stopped) {
+          for (const next of handOff) this.track(this.runJob(next));
+          return;
+        }
+        // Rolled back: nothing to hand back. But a COMMIT lost with its connection may have committed,
+        // and this worker stays alive, so its leases would not be reclaimed: give them back to the queue.
+        void this.pool
+          .query(
+            `UPDATE ${this.s}.jobs SET leased_by = NULL, lease_token = NULL, lease_until = NULL
+             WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::text[])`,
+            [handOff.map((next) => next.job.id), handOff.map((next) => next.job.lease_token)],
+          )
+          .then(
+            () => this.wake(),
+            () => undefined,
+          );
+      });
     }
-    if (cancellations.length > 0) {
-      await tx.query(
-        `INSERT INTO ${this.s}.cancellations (run_id, event_name, expression, expires_at)
-         SELECT x.run_id, x.event_name, x.expression, x.expires_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, event_name text, expression text, expires_at timestamptz)`,
-        [JSON.stringify(cancellations)],
-      );
-    }
-    return rows.filter((row) => createdIds.has(row.id)).map((row) => row.id);
+    return { created: result.created, queued: result.queued };
   }
 
   private async matchWaits(tx: Tx, event: StoredEvent): Promise<boolean> {
@@ -552,9 +710,11 @@ export class Engine {
     if (!jobId || !token) return "stale";
     const mark = inflight?.mark ?? new Date();
     if (body.steps.every((op) => op.op === "StepRun" || op.op === "Step")) {
-      const result = await this.memoizeCheckpointedSteps(runId, jobId, token, body.steps, mark);
+      const recorded = await this.recordSteps(runId, jobId, token, body.steps, mark, {
+        runStartedAt: inflight?.sent,
+      });
       if (inflight) inflight.mark = new Date();
-      return result;
+      return recorded ? "ok" : "stale";
     }
     return this.transaction(async (tx) => {
       const { rows } = await tx.query<RunRow & { job: JobRow | null }>(
@@ -572,46 +732,51 @@ export class Engine {
   }
 
   /**
-   * Step results only (a checkpoint, or a call that ran one step) as one
-   * statement: it locks the run, checks the lease and memoizes the results
-   * atomically, in one round trip.
+   * Step results only (a checkpoint, or a call that ran one step), in one
+   * round trip: record_steps locks the run, checks the lease, memoizes the
+   * results and sets the run's start if it has none. With `nextCall` it also
+   * returns what the run's next call needs, read after the lock. Returns null
+   * when the lease is gone or the run has ended.
    */
-  private async memoizeCheckpointedSteps(
+  private async recordSteps(
     runId: string,
     jobId: string,
     token: string,
     ops: Op[],
     mark: Date,
-    resetJobAttempt = false,
-  ): Promise<"ok" | "stale"> {
+    options: { resetJob?: boolean; runStartedAt?: Date; nextCall?: boolean } = {},
+  ): Promise<{
+    disable_immediate?: boolean;
+    url?: string | null;
+    steps?: { step_id: string; state: StepState }[];
+  } | null> {
     const steps = ops.map((op) => ({
       step_id: op.id,
       name: op.displayName ?? op.name ?? op.id,
       op: op.op,
       state: { type: "data", data: op.data ?? null },
     }));
-    const { rows } = await this.pool.query<{ n: number }>(
-      `WITH run AS (
-         SELECT r.id FROM ${this.s}.runs r
-         WHERE r.id = $1 AND r.status = 'running'
-           AND EXISTS (SELECT 1 FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3 AND j.run_id = r.id)
-         FOR UPDATE OF r
-       ), input AS (
-         SELECT * FROM jsonb_to_recordset($4::jsonb) AS x(step_id text, name text, op text, state jsonb)
-       ), saved AS (
-         INSERT INTO ${this.s}.run_steps (run_id, step_id, name, op, status, state, attempts, seq, started_at, ended_at)
-         SELECT run.id, input.step_id, input.name, input.op, 'completed', input.state, 1, nextval('${this.s}.step_seq'), $5, now()
-         FROM run, input
-         ON CONFLICT (run_id, step_id) DO UPDATE SET state = EXCLUDED.state, status = EXCLUDED.status, error = NULL,
-           seq = EXCLUDED.seq, ended_at = EXCLUDED.ended_at, started_at = COALESCE(${this.s}.run_steps.started_at, EXCLUDED.started_at)
-         WHERE ${this.s}.run_steps.state IS NULL
-       ), reset AS (
-         UPDATE ${this.s}.jobs SET attempt = 0, network_failures = 0 WHERE $6 AND id = $2 AND id IN (SELECT $2::bigint FROM run)
-       )
-       SELECT count(*)::int AS n FROM run`,
-      [runId, jobId, token, JSON.stringify(steps), mark, resetJobAttempt],
+    const { rows } = await this.query<{
+      recorded: {
+        disable_immediate?: boolean;
+        url?: string | null;
+        steps?: { step_id: string; state: StepState }[];
+      } | null;
+    }>(
+      this.pool,
+      `SELECT ${this.s}.record_steps($1, $2, $3, $4::jsonb, $5, $6, $7, $8) AS recorded`,
+      [
+        runId,
+        jobId,
+        token,
+        JSON.stringify(steps),
+        mark,
+        options.resetJob ?? false,
+        options.runStartedAt ?? null,
+        options.nextCall ?? false,
+      ],
     );
-    return (rows[0]?.n ?? 0) > 0 ? "ok" : "stale";
+    return rows[0]?.recorded ?? null;
   }
 
   // ---------------------------------------------------------------- worker
@@ -625,8 +790,9 @@ export class Engine {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const free = this.options.workerConcurrency - this.inflight.size;
-      if (free <= 0) {
+      const free = this.options.workerConcurrency - this.inflight.size - this.reserved;
+      this.atCapacity = free <= 0;
+      if (this.atCapacity) {
         // NOTE: clear the flag first, or a wake-up while at capacity would spin this loop without yielding.
         this.dirty = false;
         await this.waitForWake(1000);
@@ -642,7 +808,7 @@ export class Engine {
         await delay(250);
         continue;
       }
-      for (const job of jobs) this.track(this.runJob(job));
+      for (const job of jobs) this.track(this.runJob({ job }));
       if (jobs.length > 0) continue;
       if (this.dirty) continue;
       const next = await this.nextDueInMs().catch(() => 1000);
@@ -654,7 +820,8 @@ export class Engine {
     this.running.add(promise);
     void promise.finally(() => {
       this.running.delete(promise);
-      this.wake();
+      // A freed slot matters only to a loop waiting for one; new work signals itself (notify).
+      if (this.atCapacity) this.wake();
     });
   }
 
@@ -760,16 +927,16 @@ export class Engine {
   }
 
   /** Runs a leased job, then any follow-up job the result handed straight back to this worker. */
-  private async runJob(first: JobRow): Promise<void> {
-    let job: JobRow | undefined = first;
-    while (job && !this.stopped) {
-      const current: JobRow = job;
+  private async runJob(first: NextJob): Promise<void> {
+    let next: NextJob | undefined = first;
+    while (next && !this.stopped) {
+      const current: JobRow = next.job;
       const entry: InflightJob = { job: current, mark: new Date(), abort: new AbortController() };
       this.inflight.set(current.id, entry);
       try {
-        job = await this.processJob(current, entry);
+        next = await this.processJob(current, entry, next.context);
       } catch (err) {
-        job = undefined;
+        next = undefined;
         if (!this.stopped) {
           this.options.log(
             `job ${current.id} (${current.kind}) of run ${current.run_id} errored: ${(err as Error).message}`,
@@ -790,6 +957,7 @@ export class Engine {
             if (released || this.stopped) break;
             await delay(200 * (attempt + 1));
           }
+          this.wake();
         }
       } finally {
         this.inflight.delete(current.id);
@@ -797,10 +965,14 @@ export class Engine {
     }
   }
 
-  private async processJob(job: JobRow, entry: InflightJob): Promise<JobRow | undefined> {
+  private async processJob(
+    job: JobRow,
+    entry: InflightJob,
+    context: CallContext | undefined,
+  ): Promise<NextJob | undefined> {
     switch (job.kind) {
       case "call":
-        return this.callApp(job, entry);
+        return this.callApp(job, entry, context);
       case "sleep":
         return this.applyForJob(job, async (tx, run) => {
           if (job.step_id) await this.memoizeEnded(tx, run.id, job.step_id);
@@ -850,18 +1022,33 @@ export class Engine {
     }
   }
 
-  private async callApp(job: JobRow, entry: InflightJob): Promise<JobRow | undefined> {
-    const { rows: runRows } = await this.pool.query<
+  /** Reads what a call needs: the run, its function's URL and its memoized steps. */
+  private async readCallContext(runId: string): Promise<CallContext | undefined> {
+    const { rows } = await this.query<
       RunRow & { url: string | null; steps: { step_id: string; state: StepState }[] }
     >(
+      this.pool,
       `SELECT r.*, f.url, COALESCE((SELECT json_agg(json_build_object('step_id', s.step_id, 'state', s.state) ORDER BY s.seq)
          FROM ${this.s}.run_steps s WHERE s.run_id = r.id AND s.state IS NOT NULL), '[]') AS steps
        FROM ${this.s}.runs r LEFT JOIN ${this.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
-      [job.run_id],
+      [runId],
     );
-    const run = runRows[0];
-    if (!run || run.status !== "running") return this.applyForJob(job, async () => ({}));
-    if (!run.url) {
+    const row = rows[0];
+    if (!row) return undefined;
+    const { url, steps, ...run } = row;
+    return { run, url, steps };
+  }
+
+  private async callApp(
+    job: JobRow,
+    entry: InflightJob,
+    known: CallContext | undefined,
+  ): Promise<NextJob | undefined> {
+    const context = known ?? (await this.readCallContext(job.run_id));
+    const run = context?.run;
+    if (!context || !run || run.status !== "running")
+      return this.applyForJob(job, async () => ({}));
+    if (!context.url) {
       return this.applyForJob(job, async (tx, locked) => {
         await this.finishRun(tx, locked, "failed", {
           error: { name: "Error", message: `Function ${run.function_id} is not synced` },
@@ -869,10 +1056,10 @@ export class Engine {
         return {};
       });
     }
-    const stepRows = run.steps;
+    const stepRows = context.steps;
     const steps = Object.fromEntries(stepRows.map((row) => [row.step_id, row.state]));
     const stack = stepRows.map((row) => row.step_id);
-    const url = new URL(run.url);
+    const url = new URL(context.url);
     url.searchParams.set("stepId", job.step_id ?? "step");
     const body = {
       event: run.events[0],
@@ -891,6 +1078,7 @@ export class Engine {
     };
     const started = new Date();
     entry.mark = started;
+    entry.sent = started;
     let response: { status: number; headers: Headers; text: string } | undefined;
     let networkError: string | undefined;
     try {
@@ -910,25 +1098,40 @@ export class Engine {
       networkError = (err as Error).message;
     }
     if (this.stopped) return undefined;
-    if (response?.status === 206 && job.step_id === null && run.started_at) {
+    if (response?.status === 206 && job.step_id === null) {
       const ops = opsResponseSchema.safeParse(parseJson(response.text));
       if (
         ops.success &&
         ops.data.length > 0 &&
         ops.data.every((op) => op.op === "StepRun" || op.op === "Step")
       ) {
-        // The classic protocol's common case: a discovery call ran one step. Record it and call again on the same lease.
-        if (
-          (await this.memoizeCheckpointedSteps(
-            run.id,
-            job.id,
-            job.lease_token,
-            ops.data,
-            started,
-            true,
-          )) === "ok"
-        ) {
-          return { ...job, attempt: 0, network_failures: 0 };
+        // The classic protocol's common case: a discovery call ran one step. Record it and call again on
+        // the same lease, with what the next call needs read in the same round trip.
+        const recorded = await this.recordSteps(
+          run.id,
+          job.id,
+          job.lease_token,
+          ops.data,
+          started,
+          {
+            resetJob: true,
+            runStartedAt: started,
+            nextCall: true,
+          },
+        );
+        if (recorded) {
+          return {
+            job: { ...job, attempt: 0, network_failures: 0 },
+            context: {
+              run: {
+                ...run,
+                disable_immediate: recorded.disable_immediate ?? run.disable_immediate,
+                started_at: run.started_at ?? started,
+              },
+              url: recorded.url ?? null,
+              steps: recorded.steps ?? [],
+            },
+          };
         }
       }
     }
@@ -1162,8 +1365,8 @@ export class Engine {
     const opts = invokeOptsSchema.parse(op.opts ?? {});
     // An invoke already under way (its step is recorded) must not start a second child.
     if (!(await this.markWaiting(tx, run.id, op.id, name, "InvokeFunction", "waiting"))) return;
-    const { rows } = await tx.query<{ config: FunctionConfig }>(
-      `SELECT config FROM ${this.s}.functions WHERE id = $1`,
+    const { rows } = await tx.query<{ config: FunctionConfig; url: string }>(
+      `SELECT config, url FROM ${this.s}.functions WHERE id = $1`,
       [opts.function_id],
     );
     const config = rows[0] ? functionConfigSchema.safeParse(rows[0].config) : undefined;
@@ -1194,8 +1397,16 @@ export class Engine {
       event.name,
       JSON.stringify(event),
     ]);
-    const [childId] = await this.createRuns(tx, [
-      { config: config.data, events: [event], parent: { runId: run.id, stepId: op.id } },
+    const {
+      created: [childId],
+      queued,
+    } = await this.createRuns(tx, [
+      {
+        config: config.data,
+        url: rows[0]?.url ?? "",
+        events: [event],
+        parent: { runId: run.id, stepId: op.id },
+      },
     ]);
     if (!childId) {
       await this.memoizeEnded(tx, run.id, op.id);
@@ -1204,7 +1415,7 @@ export class Engine {
     const timeout = opts.timeout ? parseDurationMs(opts.timeout) : undefined;
     if (timeout !== undefined)
       await this.insertJob(tx, run, "invoke-timeout", op.id, new Date(Date.now() + timeout), 0);
-    await this.notify(tx);
+    if (queued) await this.notify(tx);
   }
 
   private async insertJob(
@@ -1345,9 +1556,10 @@ export class Engine {
   private async applyForJob(
     job: JobRow,
     apply: (tx: Tx, run: RunRow) => Promise<JobOutcome>,
-  ): Promise<JobRow | undefined> {
-    return this.transaction(async (tx) => {
-      const { rows } = await tx.query<RunRow & { job_held: boolean }>(
+  ): Promise<NextJob | undefined> {
+    const next = await this.transaction(async (tx) => {
+      const { rows } = await this.query<RunRow & { job_held: boolean }>(
+        tx,
         `SELECT r.*, EXISTS (SELECT 1 FROM ${this.s}.jobs j WHERE j.id = $2 AND j.lease_token = $3) AS job_held
          FROM ${this.s}.runs r WHERE r.id = $1 FOR UPDATE OF r`,
         [job.run_id, job.id, job.lease_token],
@@ -1402,6 +1614,7 @@ export class Engine {
         !outcome.idle,
       );
     });
+    return next ? { job: next } : undefined;
   }
 
   private async finishRun(
@@ -1411,8 +1624,19 @@ export class Engine {
     result: { output?: unknown; error?: SerializedError },
   ): Promise<void> {
     run.status = status;
-    await tx.query(
-      `UPDATE ${this.s}.runs SET status = $2, output = $3, error = $4, ended_at = now() WHERE id = $1`,
+    // One statement ends the run and clears everything pending for it.
+    await this.query(
+      tx,
+      `WITH ended AS (
+         UPDATE ${this.s}.runs SET status = $2, output = $3, error = $4, ended_at = now() WHERE id = $1
+       ), jobs AS (
+         DELETE FROM ${this.s}.jobs WHERE run_id = $1
+       ), waits AS (
+         DELETE FROM ${this.s}.waits WHERE run_id = $1
+       ), cancellations AS (
+         DELETE FROM ${this.s}.cancellations WHERE run_id = $1
+       )
+       UPDATE ${this.s}.run_steps SET status = 'cancelled' WHERE run_id = $1 AND status IN ('waiting', 'queued', 'retrying')`,
       [
         run.id,
         status,
@@ -1420,18 +1644,12 @@ export class Engine {
         result.error ? JSON.stringify(result.error) : null,
       ],
     );
-    await tx.query(`DELETE FROM ${this.s}.jobs WHERE run_id = $1`, [run.id]);
-    await tx.query(`DELETE FROM ${this.s}.waits WHERE run_id = $1`, [run.id]);
-    await tx.query(`DELETE FROM ${this.s}.cancellations WHERE run_id = $1`, [run.id]);
-    await tx.query(
-      `UPDATE ${this.s}.run_steps SET status = 'cancelled' WHERE run_id = $1 AND status IN ('waiting', 'queued', 'retrying')`,
-      [run.id],
-    );
     const took = run.created_at ? `${Date.now() - new Date(run.created_at).getTime()}ms` : "";
     this.options.log(
       `run ${run.id} ${status}: ${run.function_id}${result.error ? ` (${result.error.message})` : ""} after ${took}`,
     );
-    await this.notify(tx);
+    // Its concurrency slots are free now: wake the workers that may be holding back a job for them.
+    if (run.concurrency_keys.length > 0) await this.notify(tx);
     if (run.parent_run_id && run.parent_step_id) await this.resumeParent(tx, run, status, result);
     // Lifecycle events, as Inngest emits them; functions (onFailure among them) can be triggered by them.
     const original = run.events[0];
@@ -1492,8 +1710,29 @@ export class Engine {
   }
 
   private async notify(tx: Tx): Promise<void> {
-    await tx.query("SELECT pg_notify($1, '')", [this.wakeChannel]);
+    await this.query(tx, "SELECT pg_notify($1, $2)", [this.wakeChannel, String(this.workerId)]);
     this.wake();
+  }
+
+  /** A query as a named prepared statement: Postgres parses and plans it once per connection. */
+  private query<R extends pg.QueryResultRow>(
+    client: pg.Pool | Tx,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `ie_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+      this.statementNames.set(text, name);
+    }
+    return client.query<R>({ name, text, values });
+  }
+
+  /** Runs `callback` when the transaction `tx` ends: after its COMMIT, or with false if it rolled back. */
+  private afterTransaction(tx: Tx, callback: (committed: boolean) => void): void {
+    const hooks = this.txEndHooks.get(tx);
+    if (!hooks) throw new Error("afterTransaction called outside a transaction");
+    hooks.push(callback);
   }
 
   /** Runs fn in a transaction, retrying on deadlocks and serialization failures. */
@@ -1507,12 +1746,22 @@ export class Engine {
         lost = err;
       };
       client.on("error", onError);
+      const hooks: ((committed: boolean) => void)[] = [];
+      this.txEndHooks.set(client, hooks);
+      const end = (committed: boolean) => {
+        this.txEndHooks.delete(client);
+        for (const hook of hooks) hook(committed);
+      };
       try {
         await client.query("BEGIN");
         const result = await fn(client);
         await client.query("COMMIT");
+        end(true);
         return result;
       } catch (err) {
+        // NOTE: a COMMIT that failed on a dropped connection may still have committed; hooks then see
+        // false, and what they would have started is recovered like any lease of a stopped worker.
+        end(false);
         if (!lost) await client.query("ROLLBACK").catch(() => undefined);
         const code = (err as { code?: string }).code;
         if ((code === "40P01" || code === "40001") && attempt < 5) continue;
@@ -1530,6 +1779,8 @@ export class Engine {
 
 interface PlannedRun {
   config: FunctionConfig;
+  /** The function's serve URL (where its calls go). */
+  url: string;
   events: StoredEvent[];
   parent?: { runId: string; stepId: string };
 }

@@ -112,6 +112,49 @@ CREATE INDEX cancellations_event ON ${s}.cancellations (event_name);
   (s) => `ALTER TABLE ${s}.apps ADD COLUMN config_hash text;`,
   // v3: the parallel mode of a planned step ("race" resumes the run as soon as one branch is done).
   (s) => `ALTER TABLE ${s}.run_steps ADD COLUMN parallel_mode text;`,
+  // v4: step results in one round trip (a checkpoint, or a call that ran one step). The run is locked
+  // first and every later statement takes a fresh snapshot (PL/pgSQL, READ COMMITTED), so the lease
+  // check and the steps returned for the next call include everything committed before the lock.
+  // Returns NULL when the job's lease is gone or the run has ended.
+  (s) => `
+CREATE FUNCTION ${s}.record_steps(p_run_id text, p_job_id bigint, p_lease_token text, p_steps jsonb,
+  p_step_started_at timestamptz, p_reset_job boolean, p_run_started_at timestamptz, p_next_call boolean)
+RETURNS json LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_disable_immediate boolean;
+  v_started_at timestamptz;
+BEGIN
+  PERFORM 1 FROM ${s}.runs WHERE id = p_run_id FOR UPDATE;
+  SELECT r.disable_immediate, r.started_at INTO v_disable_immediate, v_started_at FROM ${s}.runs r
+  WHERE r.id = p_run_id AND r.status = 'running'
+    AND EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = p_job_id AND j.lease_token = p_lease_token AND j.run_id = r.id);
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO ${s}.run_steps AS rs (run_id, step_id, name, op, status, state, attempts, seq, started_at, ended_at)
+  SELECT p_run_id, x.step_id, x.name, x.op, 'completed', x.state, 1, nextval('${s}.step_seq'), p_step_started_at, now()
+  FROM jsonb_to_recordset(p_steps) AS x(step_id text, name text, op text, state jsonb)
+  ON CONFLICT (run_id, step_id) DO UPDATE SET state = EXCLUDED.state, status = EXCLUDED.status, error = NULL,
+    seq = EXCLUDED.seq, ended_at = EXCLUDED.ended_at, started_at = COALESCE(rs.started_at, EXCLUDED.started_at)
+  WHERE rs.state IS NULL;
+  IF p_reset_job THEN
+    UPDATE ${s}.jobs SET attempt = 0, network_failures = 0
+    WHERE id = p_job_id AND (attempt <> 0 OR network_failures <> 0);
+  END IF;
+  IF v_started_at IS NULL AND p_run_started_at IS NOT NULL THEN
+    UPDATE ${s}.runs SET started_at = p_run_started_at WHERE id = p_run_id;
+  END IF;
+  IF NOT p_next_call THEN
+    RETURN '{}'::json;
+  END IF;
+  RETURN json_build_object(
+    'disable_immediate', v_disable_immediate,
+    'url', (SELECT f.url FROM ${s}.runs r JOIN ${s}.functions f ON f.id = r.function_id WHERE r.id = p_run_id),
+    'steps', COALESCE((SELECT json_agg(json_build_object('step_id', st.step_id, 'state', st.state) ORDER BY st.seq)
+      FROM ${s}.run_steps st WHERE st.run_id = p_run_id AND st.state IS NOT NULL), '[]'::json));
+END
+$fn$;
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
