@@ -64,6 +64,8 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
         role: "user",
         parts: [{ type: "text", text: prompt }],
       },
+      // As the browser sends it: the conversation so far (a new one here).
+      history: [],
     }),
   });
   if (!response.ok || !response.body)

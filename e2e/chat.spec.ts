@@ -43,6 +43,19 @@ test.describe("chat", () => {
     ).toBeVisible();
   });
 
+  test("a follow-up starts the model on the history the page shows", async ({ page }) => {
+    await page.goto("/chat");
+    await send(page, "First question");
+    await expect(answer(page)).toHaveAttribute("data-status", "complete", { timeout: 30_000 });
+    // The page's copy of the conversation matched the stored one, so the
+    // model call that started before the server read it was used.
+    const followUp = page.waitForResponse((r) => r.url().endsWith("/api/chat"));
+    await send(page, "Second question");
+    expect((await followUp).headers()["server-timing"]).toContain("speculation;desc=hit");
+    await expect(answer(page)).toHaveAttribute("data-status", "complete", { timeout: 30_000 });
+    await expect(page.getByTestId("message-user")).toHaveCount(2);
+  });
+
   test("Stop aborts the answer on the server and keeps the partial, also after a reload", async ({
     page,
   }) => {

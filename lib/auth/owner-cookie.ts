@@ -31,13 +31,24 @@ export async function sealOwnerId(ownerId: string): Promise<string> {
   });
 }
 
+// Seals already verified: unsealing is several Web Crypto calls per request.
+// A seal never expires (ttl 0) and the same string always unseals to the
+// same owner under one secret, so a verified result can be reused as is.
+const verifiedSeals = new Map<string, string>();
+const VERIFIED_SEALS_MAX = 10_000;
+
 /** The owner id in a cookie value, or null when it is missing, forged or corrupt. */
 export async function unsealOwnerId(value: string | undefined | null): Promise<string | null> {
   if (!value) return null;
+  const known = verifiedSeals.get(value);
+  if (known) return known;
   try {
     const data = await unsealData<unknown>(value, { password: env.SESSION_SECRET, ttl: 0 });
     const parsed = ownerSealSchema.safeParse(data);
-    return parsed.success ? parsed.data.ownerId : null;
+    if (!parsed.success) return null;
+    if (verifiedSeals.size >= VERIFIED_SEALS_MAX) verifiedSeals.clear();
+    verifiedSeals.set(value, parsed.data.ownerId);
+    return parsed.data.ownerId;
   } catch {
     return null;
   }

@@ -10,6 +10,10 @@ export const MESSAGE_ID = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/);
 
+/** Longest history a browser may send along with a message (see `history` below). */
+export const MAX_HISTORY_MESSAGES = 400;
+export const MAX_HISTORY_CHARS = 400_000;
+
 export const userTextPartSchema = z.object({ type: z.literal("text"), text: z.string() });
 
 export const chatRequestSchema = z.discriminatedUnion("action", [
@@ -21,6 +25,22 @@ export const chatRequestSchema = z.discriminatedUnion("action", [
       role: z.literal("user"),
       parts: z.array(userTextPartSchema).min(1).max(20),
     }),
+    /**
+     * The conversation as the browser shows it (text parts only), optional.
+     * The model call starts on it at once; it is used only if the stored
+     * history gives the model exactly the same input (see respond.ts).
+     */
+    history: z
+      .array(
+        z.object({
+          id: MESSAGE_ID,
+          role: z.enum(["user", "assistant"]),
+          parts: z.array(userTextPartSchema).max(100),
+        }),
+      )
+      .max(MAX_HISTORY_MESSAGES)
+      .refine((history) => historyChars(history) <= MAX_HISTORY_CHARS, "The history is too long.")
+      .optional(),
   }),
   z.object({ action: z.literal("regenerate"), conversationId: z.uuid() }),
   z.object({ action: z.literal("continue"), conversationId: z.uuid() }),
@@ -77,4 +97,38 @@ export function messageText(parts: ReadonlyArray<{ type: string; text?: string }
     .filter((part) => part.type === "text")
     .map((part) => part.text ?? "")
     .join("");
+}
+
+type HistoryMessage = {
+  id: string;
+  role: "user" | "assistant";
+  parts: Array<{ type: "text"; text: string }>;
+};
+
+function historyChars(history: ReadonlyArray<HistoryMessage>): number {
+  let chars = 0;
+  for (const message of history) for (const part of message.parts) chars += part.text.length;
+  return chars;
+}
+
+/**
+ * The history a browser sends along with a new message: its messages' text
+ * parts, or nothing when it is too long to be worth sending (the server then
+ * reads it first, as it always can).
+ */
+export function historyForSpeculation(
+  messages: ReadonlyArray<{ id: string; role: string; parts: ReadonlyArray<{ type: string }> }>,
+): HistoryMessage[] | undefined {
+  if (messages.length > MAX_HISTORY_MESSAGES) return undefined;
+  const history: HistoryMessage[] = [];
+  for (const { id, role, parts } of messages) {
+    if (role !== "user" && role !== "assistant") return undefined;
+    const text = parts.flatMap((part) =>
+      part.type === "text" && "text" in part && typeof part.text === "string"
+        ? [{ type: "text" as const, text: part.text }]
+        : [],
+    );
+    history.push({ id, role, parts: text });
+  }
+  return historyChars(history) <= MAX_HISTORY_CHARS ? history : undefined;
 }

@@ -146,7 +146,11 @@ function plan(
  * Reads the conversation (one query) and plans the turn, without writing:
  * the model call can start on this while `beginTurn` writes.
  */
-export async function planTurn(ownerId: string, request: ChatRequest): Promise<TurnPlan> {
+export async function planTurn(
+  ownerId: string,
+  request: ChatRequest,
+  assistantMessageId: string = randomUUID(),
+): Promise<TurnPlan> {
   const conversation = await db.conversation.findUnique({
     where: { id: request.conversationId },
     select: { ownerId: true, messages: { orderBy: { position: "asc" }, select: messageSelect } },
@@ -166,7 +170,7 @@ export async function planTurn(ownerId: string, request: ChatRequest): Promise<T
     });
     last.status = "interrupted";
   }
-  return plan(ownerId, request, conversation?.messages ?? []);
+  return plan(ownerId, request, conversation?.messages ?? [], assistantMessageId);
 }
 
 /**
@@ -313,7 +317,8 @@ export class TurnRecorder {
   private text: string;
   private events: number;
   private attempts = 0;
-  private lastWrite = 0;
+  // The first checkpoint is one interval in: the first tokens go out unhindered.
+  private lastWrite = Date.now();
   private writes: Promise<unknown>;
   private enabled = false;
   private finished = false;
@@ -362,6 +367,8 @@ export class TurnRecorder {
     const events = this.events;
     const attempts = this.attempts;
     this.writes = this.writes
+      // Off the token's path: the write is prepared after the stream's current work.
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
       .then(() =>
         !this.enabled
           ? undefined

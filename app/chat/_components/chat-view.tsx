@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from "@tansta
 import { DefaultChatTransport, type UIMessage } from "ai";
 import { Fragment, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import type { ChatMetadata } from "@/lib/chat/schema";
-import { messageText } from "@/lib/chat/schema";
+import { historyForSpeculation, messageText } from "@/lib/chat/schema";
 import { useTRPC } from "@/lib/trpc/client";
 import type { ChatUIMessage } from "@/lib/trpc/routers/chat";
 import { ChatJobCards, JobShortcuts } from "./chat-jobs";
@@ -70,6 +70,7 @@ export function ChatView({
               action: "submit",
               conversationId,
               message: { id: last.id, role: "user", parts: last.parts },
+              history: historyForSpeculation(messages.slice(0, -1)),
             },
           };
         },
