@@ -126,19 +126,21 @@ export async function run(
       const direct: StreamSample[] = [];
       const route: RouteSample[] = [];
       const workers = Array.from({ length: concurrency }, (_, i) => i);
+      // At least 20 samples per path, also for a single stream.
+      const levelRounds = Math.max(rounds, Math.ceil(10 / concurrency));
       const measureAll = async <S extends StreamSample>(
         measure: (i: number) => Promise<S>,
         into: S[],
       ) => {
         if (mode === "burst") {
-          for (let round = 0; round < rounds; round++)
+          for (let round = 0; round < levelRounds; round++)
             into.push(...(await Promise.all(workers.map(measure))));
           return;
         }
         await Promise.all(
           workers.map(async (i) => {
             await new Promise((resolve) => setTimeout(resolve, (i * streamMs) / concurrency));
-            for (let round = 0; round < rounds; round++) into.push(await measure(i));
+            for (let round = 0; round < levelRounds; round++) into.push(await measure(i));
           }),
         );
       };

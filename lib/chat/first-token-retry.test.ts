@@ -118,6 +118,43 @@ describe("first-token retry middleware", () => {
   });
 });
 
+describe("first-token retry middleware: stopping", () => {
+  it("treats a stop while waiting for the first token as an abort, not a failure", async () => {
+    const abort = new AbortController();
+    const model = wrapLanguageModel({
+      model: new MockLanguageModelV3({
+        // A model that has not said anything yet.
+        doStream: async ({ abortSignal }) => ({
+          stream: new ReadableStream<LanguageModelV3StreamPart>({
+            start(controller) {
+              controller.enqueue({ type: "stream-start", warnings: [] });
+              abortSignal?.addEventListener("abort", () => controller.error(abortSignal.reason));
+            },
+          }),
+        }),
+      }),
+      middleware: firstTokenRetryMiddleware({ policy }),
+    });
+    const errors: unknown[] = [];
+    let aborted = false;
+    const result = streamText({
+      model,
+      prompt: "hi",
+      maxRetries: 0,
+      abortSignal: abort.signal,
+      onError: ({ error }) => void errors.push(error),
+      onAbort: () => void (aborted = true),
+    });
+    setTimeout(() => abort.abort(), 20);
+    const parts: string[] = [];
+    for await (const part of result.fullStream) parts.push(part.type);
+    expect(aborted).toBe(true);
+    expect(errors).toEqual([]);
+    expect(parts).toContain("abort");
+    expect(parts).not.toContain("text-delta");
+  });
+});
+
 describe("text delta coalescing after the first token", () => {
   /** A model whose stream is driven by the test: `push` parts, then `end` or `fail`. */
   function controlledModel(coalesceMs: number) {

@@ -13,11 +13,7 @@
  * socket writes) handles fewer, larger events. At 50 concurrent streams that
  * is most of a chat server's CPU (see bench/chat.ts).
  */
-import type {
-  LanguageModelV3Middleware,
-  LanguageModelV3StreamPart,
-  LanguageModelV3StreamResult,
-} from "@ai-sdk/provider";
+import type { LanguageModelV3Middleware, LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { defaultRetryPolicy, retryDelay, type RetryPolicy } from "@/lib/chat/retry-policy";
 
 const FIRST_TOKEN_PARTS = new Set<LanguageModelV3StreamPart["type"]>([
@@ -66,124 +62,146 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-type TextDelta = Extract<LanguageModelV3StreamPart, { type: "text-delta" }>;
-
-/** Reads until the first token; throws if the stream fails before it. */
-async function untilFirstToken(
-  result: LanguageModelV3StreamResult,
-  coalesceMs: number,
-): Promise<LanguageModelV3StreamResult> {
-  const reader = result.stream.getReader();
-  const buffered: LanguageModelV3StreamPart[] = [];
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (value.type === "error") throw value.error;
-      buffered.push(value);
-      if (FIRST_TOKEN_PARTS.has(value.type)) break;
-    }
-  } catch (error) {
-    reader.cancel().catch(() => {});
-    throw error;
-  }
-  return { ...result, stream: forward(reader, buffered, coalesceMs) };
-}
+type Part = LanguageModelV3StreamPart;
+type TextDelta = Extract<Part, { type: "text-delta" }>;
 
 /**
- * The stream from the first token on: what was read so far, then the rest,
- * with text deltas merged within `coalesceMs` of the last one passed on.
+ * Merges text deltas that arrive within `coalesceMs` of the last one passed
+ * on; `flush` passes on what is held. Text is never reordered or dropped.
  */
-function forward(
-  reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart>,
-  buffered: LanguageModelV3StreamPart[],
-  coalesceMs: number,
-): ReadableStream<LanguageModelV3StreamPart> {
-  let output!: ReadableStreamDefaultController<LanguageModelV3StreamPart>;
-  let pending: TextDelta | undefined;
-  let lastPassedOn = -Infinity;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+class DeltaCoalescer {
+  private pending: TextDelta | undefined;
+  private lastPassedOn = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    if (!pending) return;
-    output.enqueue(pending);
-    pending = undefined;
-    lastPassedOn = performance.now();
-  };
+  constructor(
+    private readonly output: ReadableStreamDefaultController<Part>,
+    private readonly coalesceMs: number,
+  ) {}
+
   /** Takes one part; true when something was passed on. */
-  const accept = (part: LanguageModelV3StreamPart): boolean => {
-    if (part.type !== "text-delta" || coalesceMs <= 0 || part.providerMetadata) {
-      flush();
-      output.enqueue(part);
-      if (part.type === "text-delta") lastPassedOn = performance.now();
+  accept(part: Part): boolean {
+    if (part.type !== "text-delta" || this.coalesceMs <= 0 || part.providerMetadata) {
+      this.flush();
+      this.output.enqueue(part);
+      if (part.type === "text-delta") this.lastPassedOn = performance.now();
       return true;
     }
-    if (pending && pending.id !== part.id) flush();
-    pending = pending ? { ...pending, delta: pending.delta + part.delta } : part;
-    const wait = lastPassedOn + coalesceMs - performance.now();
+    if (this.pending && this.pending.id !== part.id) this.flush();
+    this.pending = this.pending
+      ? { ...this.pending, delta: this.pending.delta + part.delta }
+      : part;
+    const wait = this.lastPassedOn + this.coalesceMs - performance.now();
     if (wait <= 0) {
-      flush();
+      this.flush();
       return true;
     }
-    timer ??= setTimeout(flush, wait);
+    this.timer ??= setTimeout(() => this.flush(), wait);
     return false;
-  };
+  }
 
-  return new ReadableStream<LanguageModelV3StreamPart>({
-    start(controller) {
-      output = controller;
-      for (const part of buffered) accept(part);
-    },
-    async pull(controller) {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) {
-            flush();
-            controller.close();
-            return;
-          }
-          if (accept(value)) return;
-        }
-      } catch (error) {
-        // A failure after the first token (e.g. the connection dropped) ends
-        // the stream as an error part, so the caller records what arrived
-        // instead of the whole response breaking.
-        flush();
-        controller.enqueue({ type: "error", error });
-        controller.close();
-      }
-    },
-    cancel(reason) {
-      clearTimeout(timer);
-      pending = undefined;
-      return reader.cancel(reason);
-    },
-  });
+  flush() {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending) return;
+    this.output.enqueue(this.pending);
+    this.pending = undefined;
+    this.lastPassedOn = performance.now();
+  }
+
+  discard() {
+    clearTimeout(this.timer);
+    this.pending = undefined;
+  }
 }
 
 export function firstTokenRetryMiddleware(
   options: FirstTokenRetryOptions = {},
 ): LanguageModelV3Middleware {
   const policy = options.policy ?? defaultRetryPolicy;
+  const coalesceMs = options.coalesceMs ?? 0;
   return {
     specificationVersion: "v3",
+    // NOTE: the stream is returned at once and the call (and its retries)
+    // happen inside it, so the SDK sets its pipeline up while the model is
+    // still thinking rather than when the first token arrives. The provider's
+    // request and response metadata are therefore not passed on.
     async wrapStream({ doStream, params }) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const result = await untilFirstToken(await doStream(), options.coalesceMs ?? 0);
-          options.onFirstToken?.(attempt);
-          return result;
-        } catch (error) {
-          if (params.abortSignal?.aborted) throw error;
-          const delayMs = retryDelay(error, attempt - 1, policy, options.random);
-          if (delayMs === null) throw error;
-          options.onRetry?.({ attempt, error, delayMs });
-          await sleep(delayMs, params.abortSignal);
+      const signal = params.abortSignal;
+      let attempt = 1;
+      let call = Promise.resolve(doStream());
+      call.catch(() => {}); // handled when the stream is read
+      let reader: ReadableStreamDefaultReader<Part> | undefined;
+      let coalescer!: DeltaCoalescer;
+      let streaming = false;
+      const buffered: Part[] = [];
+
+      /** Reads until the first token; a failure before it is retried while the policy allows. */
+      const untilFirstToken = async (controller: ReadableStreamDefaultController<Part>) => {
+        for (;;) {
+          try {
+            reader ??= (await call).stream.getReader();
+            const { done, value } = await reader.read();
+            if (done) break;
+            if (value.type === "error") throw value.error;
+            buffered.push(value);
+            if (FIRST_TOKEN_PARTS.has(value.type)) break;
+          } catch (error) {
+            reader?.cancel().catch(() => {});
+            reader = undefined;
+            buffered.length = 0;
+            if (signal?.aborted) throw signal.reason;
+            const delayMs = retryDelay(error, attempt - 1, policy, options.random);
+            if (delayMs === null) {
+              controller.enqueue({ type: "error", error });
+              controller.close();
+              return false;
+            }
+            options.onRetry?.({ attempt, error, delayMs });
+            await sleep(delayMs, signal);
+            attempt += 1;
+            call = Promise.resolve(doStream());
+            call.catch(() => {});
+          }
         }
-      }
+        options.onFirstToken?.(attempt);
+        streaming = true;
+        for (const part of buffered.splice(0)) coalescer.accept(part);
+        return true;
+      };
+
+      const stream = new ReadableStream<Part>({
+        start(controller) {
+          coalescer = new DeltaCoalescer(controller, coalesceMs);
+        },
+        async pull(controller) {
+          if (!streaming && !(await untilFirstToken(controller))) return;
+          try {
+            for (;;) {
+              const { done, value } = await reader!.read();
+              if (done) {
+                coalescer.flush();
+                controller.close();
+                return;
+              }
+              if (coalescer.accept(value)) return;
+            }
+          } catch (error) {
+            // A failure after the first token (e.g. the connection dropped) ends
+            // the stream as an error part, so the caller records what arrived
+            // instead of the whole response breaking.
+            coalescer.flush();
+            if (signal?.aborted) return controller.error(signal.reason);
+            controller.enqueue({ type: "error", error });
+            controller.close();
+          }
+        },
+        cancel(reason) {
+          coalescer.discard();
+          return reader?.cancel(reason);
+        },
+      });
+      return { stream };
     },
   };
 }
