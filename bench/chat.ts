@@ -78,17 +78,40 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
   return { ...timer.sample(), phases: serverTiming(response.headers.get("server-timing")) };
 }
 
+interface PathFigures {
+  ttftP50: number;
+  ttftP99: number;
+  charsPerSecondP50: number;
+}
+
 export interface ChatBenchRow {
   concurrency: number;
   mode: "steady" | "burst";
-  direct: { ttftP50: number; ttftP99: number; charsPerSecondP50: number };
-  route: { ttftP50: number; ttftP99: number; charsPerSecondP50: number };
+  /** The demo model called directly. */
+  direct: PathFigures;
+  /** The least a Next.js route can do: forward to the demo model, return its body (/api/bench/v1). */
+  passthrough: PathFigures;
+  /** Our chat route, POST /api/chat. */
+  route: PathFigures;
   /** Median of each of the route's phases before its stream started (Server-Timing), ms. */
   routePhasesP50: Record<string, number>;
+  /** Route minus direct: the target's measure. */
   addedTtftP50: number;
   addedTtftP99: number;
+  /** Passthrough minus direct: what any Next.js route costs here. */
+  frameworkTtftP50: number;
+  frameworkTtftP99: number;
   throughputRatio: number;
   samples: number;
+}
+
+function figures(samples: readonly StreamSample[]): PathFigures {
+  const ttft = distribution(samples.map((s) => s.ttftMs));
+  return {
+    ttftP50: ttft.p50,
+    ttftP99: ttft.p99,
+    charsPerSecondP50: distribution(samples.map((s) => s.charsPerSecond)).p50,
+  };
 }
 
 export async function run(
@@ -102,16 +125,19 @@ export async function run(
     DEMO_MODEL_URL: model.url,
     AI_PROVIDER: "demo",
     CHAT_RATE_LIMIT_PER_MINUTE: "1000000",
+    BENCH_PASSTHROUGH: "on",
   });
+  const passthroughUrl = `${app.url}/api/bench/v1`;
   const rows: ChatBenchRow[] = [];
   try {
     const cookies = await Promise.all(
       Array.from({ length: Math.max(...levels) }, () => ownerCookie(app.url)),
     );
     const prompt = (i: number) => `Benchmark stream ${i}: how does streaming behave under load?`;
-    // Warm up both paths (JIT, connection pools, route compilation).
+    // Warm up every path (JIT, connection pools, route compilation).
     for (let i = 0; i < 3; i++) {
       await measureStream(model.url, prompt(i));
+      await measureStream(passthroughUrl, prompt(i));
       await measureRoute(app.url, cookies[0]!, prompt(i));
     }
     // Steady: `concurrency` streams always in flight, their starts spread over
@@ -124,6 +150,7 @@ export async function run(
     const streamMs = pace.ttftMs + (100 / Math.max(pace.tokensPerSecond, 1)) * 1000;
     for (const { concurrency, mode } of plan) {
       const direct: StreamSample[] = [];
+      const passthrough: StreamSample[] = [];
       const route: RouteSample[] = [];
       const workers = Array.from({ length: concurrency }, (_, i) => i);
       // At least 20 samples per path, also for a single stream.
@@ -144,15 +171,15 @@ export async function run(
           }),
         );
       };
-      // Alternate the two paths, twice each, so drift in machine load hits both.
+      // Alternate the paths, twice each, so drift in machine load hits all of them.
       for (let half = 0; half < 2; half++) {
         await measureAll((i) => measureStream(model.url, prompt(i)), direct);
+        await measureAll((i) => measureStream(passthroughUrl, prompt(i)), passthrough);
         await measureAll((i) => measureRoute(app.url, cookies[i]!, prompt(i)), route);
       }
-      const d = distribution(direct.map((s) => s.ttftMs));
-      const r = distribution(route.map((s) => s.ttftMs));
-      const dTps = distribution(direct.map((s) => s.charsPerSecond));
-      const rTps = distribution(route.map((s) => s.charsPerSecond));
+      const d = figures(direct);
+      const f = figures(passthrough);
+      const r = figures(route);
       const phaseNames = [...new Set(route.flatMap((s) => Object.keys(s.phases)))];
       const routePhasesP50 = Object.fromEntries(
         phaseNames.map((name) => [
@@ -163,13 +190,16 @@ export async function run(
       rows.push({
         concurrency,
         mode,
-        direct: { ttftP50: d.p50, ttftP99: d.p99, charsPerSecondP50: dTps.p50 },
-        route: { ttftP50: r.p50, ttftP99: r.p99, charsPerSecondP50: rTps.p50 },
+        direct: d,
+        passthrough: f,
+        route: r,
         routePhasesP50,
-        addedTtftP50: r.p50 - d.p50,
-        addedTtftP99: r.p99 - d.p99,
-        throughputRatio: rTps.p50 / dTps.p50,
-        samples: d.count,
+        addedTtftP50: r.ttftP50 - d.ttftP50,
+        addedTtftP99: r.ttftP99 - d.ttftP99,
+        frameworkTtftP50: f.ttftP50 - d.ttftP50,
+        frameworkTtftP99: f.ttftP99 - d.ttftP99,
+        throughputRatio: r.charsPerSecondP50 / d.charsPerSecondP50,
+        samples: direct.length,
       });
     }
   } finally {
@@ -178,25 +208,35 @@ export async function run(
   }
 
   console.log(
-    `\nChat: route vs demo model direct (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s, ${rounds} rounds)`,
+    `\nChat: demo model direct / bare Next.js passthrough / chat route (ttft ${pace.ttftMs} ms, ${pace.tokensPerSecond} tok/s)`,
   );
   console.log(
-    "streams (mode)  TTFT p50 direct/route (+added)   TTFT p99 direct/route (+added)   chars/s p50 direct/route (ratio)   route phases p50 (ms)",
+    [
+      "streams (mode)".padStart(14),
+      "TTFT p50 direct/next/route ms (+next, +route)".padEnd(48),
+      "TTFT p99 direct/next/route ms (+next, +route)".padEnd(48),
+      "chars/s p50 direct/route (ratio)".padEnd(34),
+      "route phases p50 ms",
+    ].join("  "),
   );
+  const ms = (value: number) => value.toFixed(1);
   for (const row of rows) {
     console.log(
-      `${`${row.concurrency} (${row.mode})`.padStart(14)}  ${row.direct.ttftP50.toFixed(1)}/${row.route.ttftP50.toFixed(1)} ms (+${row.addedTtftP50.toFixed(1)})`.padEnd(
-        46,
-      ) +
-        `${row.direct.ttftP99.toFixed(1)}/${row.route.ttftP99.toFixed(1)} ms (+${row.addedTtftP99.toFixed(1)})`.padEnd(
-          35,
-        ) +
-        `${row.direct.charsPerSecondP50.toFixed(1)}/${row.route.charsPerSecondP50.toFixed(1)} (${row.throughputRatio.toFixed(3)}×)`.padEnd(
-          35,
-        ) +
+      [
+        `${row.concurrency} (${row.mode})`.padStart(14),
+        `${ms(row.direct.ttftP50)}/${ms(row.passthrough.ttftP50)}/${ms(row.route.ttftP50)} (+${ms(row.frameworkTtftP50)}, +${ms(row.addedTtftP50)})`.padEnd(
+          48,
+        ),
+        `${ms(row.direct.ttftP99)}/${ms(row.passthrough.ttftP99)}/${ms(row.route.ttftP99)} (+${ms(row.frameworkTtftP99)}, +${ms(row.addedTtftP99)})`.padEnd(
+          48,
+        ),
+        `${ms(row.direct.charsPerSecondP50)}/${ms(row.route.charsPerSecondP50)} (${row.throughputRatio.toFixed(3)}×)`.padEnd(
+          34,
+        ),
         Object.entries(row.routePhasesP50)
-          .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+          .map(([name, value]) => `${name} ${ms(value)}`)
           .join(", "),
+      ].join("  "),
     );
   }
   const dir = path.join(process.cwd(), "bench", "results");
@@ -208,16 +248,17 @@ export async function run(
   writeFileSync(
     path.join(dir, "chat.svg"),
     barChart({
-      title: "Time to first token: demo model direct vs through the chat route",
+      title: "Added time to first token vs. the model called directly",
+      scale: "log",
       unit: "ms",
       groups: rows.flatMap((row) => [
         {
           label: `${row.concurrency} ${row.mode}`,
           bars: [
-            { series: "direct p50", value: row.direct.ttftP50 },
-            { series: "route p50", value: row.route.ttftP50 },
-            { series: "direct p99", value: row.direct.ttftP99 },
-            { series: "route p99", value: row.route.ttftP99 },
+            { series: "bare Next.js route p50", value: row.frameworkTtftP50 },
+            { series: "chat route p50", value: row.addedTtftP50 },
+            { series: "bare Next.js route p99", value: row.frameworkTtftP99 },
+            { series: "chat route p99", value: row.addedTtftP99 },
           ],
         },
       ]),

@@ -59,6 +59,8 @@ export const envSchema = z
     MAIL_FROM: z.string().default("Dispatch <dispatch@localhost>"),
     /** Serves /dev/mailbox from a production build: the e2e server only (it shows every mailed link). */
     DEV_MAILBOX: z.enum(["on", "off"]).default("off"),
+    /** Serves /api/bench/v1, the benchmark's bare streaming route to the demo model: `npm run bench` only. */
+    BENCH_PASSTHROUGH: z.enum(["on", "off"]).default("off"),
   })
   .transform((env) => ({
     ...env,
