@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
-import { contentTimer, readServerSentEvents } from "./lib/process";
+import { contentTimer, processCpuMs, readServerSentEvents } from "./lib/process";
 import {
   distribution,
   measureStream,
@@ -102,6 +102,8 @@ export interface ChatBenchRow {
   frameworkTtftP50: number;
   frameworkTtftP99: number;
   throughputRatio: number;
+  /** CPU time of the app's process per stream (null where /proc cannot tell). */
+  appCpuMsPerStream: { passthrough: number | null; route: number | null };
   samples: number;
 }
 
@@ -171,12 +173,26 @@ export async function run(
           }),
         );
       };
+      const appCpu = { passthrough: 0, route: 0 };
+      /** Runs `measure` for every worker and adds the app's CPU time meanwhile to `appCpu[which]`. */
+      const metered = async <S extends StreamSample>(
+        which: keyof typeof appCpu,
+        measure: (i: number) => Promise<S>,
+        into: S[],
+      ) => {
+        const before = processCpuMs(app.pid);
+        await measureAll(measure, into);
+        const after = processCpuMs(app.pid);
+        appCpu[which] = before === null || after === null ? NaN : appCpu[which] + after - before;
+      };
       // Alternate the paths, twice each, so drift in machine load hits all of them.
       for (let half = 0; half < 2; half++) {
         await measureAll((i) => measureStream(model.url, prompt(i)), direct);
-        await measureAll((i) => measureStream(passthroughUrl, prompt(i)), passthrough);
-        await measureAll((i) => measureRoute(app.url, cookies[i]!, prompt(i)), route);
+        await metered("passthrough", (i) => measureStream(passthroughUrl, prompt(i)), passthrough);
+        await metered("route", (i) => measureRoute(app.url, cookies[i]!, prompt(i)), route);
       }
+      const perStream = (ms: number, streams: number) =>
+        Number.isFinite(ms) ? Math.round((ms / streams) * 10) / 10 : null;
       const d = figures(direct);
       const f = figures(passthrough);
       const r = figures(route);
@@ -199,6 +215,10 @@ export async function run(
         frameworkTtftP50: f.ttftP50 - d.ttftP50,
         frameworkTtftP99: f.ttftP99 - d.ttftP99,
         throughputRatio: r.charsPerSecondP50 / d.charsPerSecondP50,
+        appCpuMsPerStream: {
+          passthrough: perStream(appCpu.passthrough, passthrough.length),
+          route: perStream(appCpu.route, route.length),
+        },
         samples: direct.length,
       });
     }
@@ -216,6 +236,7 @@ export async function run(
       "TTFT p50 direct/next/route ms (+next, +route)".padEnd(48),
       "TTFT p99 direct/next/route ms (+next, +route)".padEnd(48),
       "chars/s p50 direct/route (ratio)".padEnd(34),
+      "app CPU ms/stream next/route".padEnd(29),
       "route phases p50 ms",
     ].join("  "),
   );
@@ -232,6 +253,9 @@ export async function run(
         ),
         `${ms(row.direct.charsPerSecondP50)}/${ms(row.route.charsPerSecondP50)} (${row.throughputRatio.toFixed(3)}×)`.padEnd(
           34,
+        ),
+        `${row.appCpuMsPerStream.passthrough ?? "?"}/${row.appCpuMsPerStream.route ?? "?"}`.padEnd(
+          29,
         ),
         Object.entries(row.routePhasesP50)
           .map(([name, value]) => `${name} ${ms(value)}`)

@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startExecutor } from "@/inngest-executor/index";
 import { barChart } from "./lib/chart";
-import { freePort, stopChild } from "./lib/process";
+import { freePort, processCpuMs, stopChild } from "./lib/process";
 import { percentiles, type Percentiles } from "./lib/stats";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -143,20 +143,6 @@ function startBenchApp(port: number, inngestUrl: string): ChildProcess {
 }
 
 /** utime + stime of a process in ms, from /proc (Linux); null elsewhere or once it has exited. */
-function processCpuMs(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may contain spaces) start at state (field 3).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    // USER_HZ is 100 on Linux.
-    return Number.isFinite(ticks) ? ticks * 10 : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Counts CPU time of the app, this process and the database's backends between start() and stop(). */
 class CpuMeter {
   private app = 0;
