@@ -262,6 +262,20 @@ function defineFunctions(executorUrl: string) {
     },
   );
 
+  // One run at a time; the first step is slower than the start timeout.
+  const startTimed = client.createFunction(
+    {
+      id: "start-timed",
+      timeouts: { start: "1s" },
+      concurrency: { limit: 1 },
+      triggers: [{ event: "conf/start-timed" }],
+    },
+    async ({ step }) => {
+      await step.run("slow-first-step", () => new Promise((resolve) => setTimeout(resolve, 2500)));
+      return "started in time";
+    },
+  );
+
   const onCancelled = client.createFunction(
     {
       id: "on-cancelled",
@@ -329,6 +343,7 @@ function defineFunctions(executorUrl: string) {
       filtered,
       sleeper,
       timed,
+      startTimed,
       fair,
       onCancelled,
       race,
@@ -534,6 +549,21 @@ describe("flow control", () => {
     const run = await runOnce({ name: "conf/timed" });
     expect(run.status).toBe("Cancelled");
     expect(run.error?.message).toContain("finish timeout");
+  });
+
+  it("cancels a run that waits past its start timeout, but never one that has started", async () => {
+    // The first run starts at once and its first step outlasts the start timeout: it must finish.
+    // The second waits behind it (concurrency 1) for longer than the timeout: it never starts.
+    const [first, second] = await sendEvent(executor.url, [
+      { name: "conf/start-timed" },
+      { name: "conf/start-timed" },
+    ]);
+    const [startedRun] = await waitForRuns(executor.url, first ?? "", 1, 20_000);
+    const [waitingRun] = await waitForRuns(executor.url, second ?? "", 1, 20_000);
+    const outcomes = [startedRun, waitingRun].map((run) => run?.status).sort();
+    expect(outcomes).toEqual(["Cancelled", "Completed"]);
+    const cancelled = [startedRun, waitingRun].find((run) => run?.status === "Cancelled");
+    expect(cancelled?.error?.message).toContain("start timeout");
   });
 
   it("does not let a backlog on one concurrency key hold up other keys", async () => {

@@ -1008,7 +1008,17 @@ export class Engine {
         });
       case "run-timeout":
         return this.applyForJob(job, async (tx, run) => {
-          if (job.step_id === "start" && run.started_at) return {};
+          if (job.step_id === "start") {
+            if (run.started_at) return {};
+            // A run has started once its first call went out (it is in flight now,
+            // or it was tried before), even if no step has been recorded yet.
+            const { rows } = await tx.query(
+              `SELECT 1 FROM ${this.s}.jobs WHERE run_id = $1 AND kind = 'call' AND step_id IS NULL
+                 AND (lease_token IS NOT NULL OR attempt > 0)`,
+              [run.id],
+            );
+            if (rows.length > 0) return {};
+          }
           await this.finishRun(tx, run, "cancelled", {
             error: {
               name: "InngestTimeoutError",
