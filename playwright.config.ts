@@ -1,7 +1,15 @@
 import { existsSync } from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
 
+// Every port and the database can be moved, so two checkouts can run their
+// browser tests side by side on one machine.
 const port = Number(process.env.E2E_PORT ?? 3100);
+const executorPort = process.env.E2E_EXECUTOR_PORT ?? "8388";
+const demoModelPort = process.env.E2E_DEMO_MODEL_PORT ?? "8887";
+const smtpSinkPort = process.env.E2E_SMTP_SINK_PORT ?? "2625";
+// Specs that start their own processes read these from the environment.
+process.env.E2E_DATABASE_URL ??= "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
+process.env.DEMO_MODEL_PORT ??= demoModelPort;
 const baseURL = `http://localhost:${port}`;
 // Debian's Chromium: Playwright's own browser download is not possible everywhere.
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -44,9 +52,10 @@ export default defineConfig({
       APP_URL: baseURL,
       SESSION_SECRET: "e2e-session-secret-not-for-production-use",
       NEXT_TELEMETRY_DISABLED: "1",
-      EXECUTOR_PORT: "8388",
-      DEMO_MODEL_PORT: "8887",
-      SMTP_SINK_PORT: "2625",
+      EXECUTOR_PORT: executorPort,
+      DEMO_MODEL_PORT: demoModelPort,
+      SMTP_SINK_PORT: smtpSinkPort,
+      DATABASE_URL: process.env.E2E_DATABASE_URL,
       DEV_MAILBOX: "on",
     },
   },

@@ -5,6 +5,7 @@
  */
 import { dropDatabase } from "@/lib/db/migrate";
 
-process.env.DATABASE_URL ??= "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
+process.env.DATABASE_URL ??=
+  process.env.E2E_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
 await dropDatabase(process.env.DATABASE_URL);
 await import("./start");
