@@ -1,12 +1,15 @@
 /**
  * The offline demo model as an OpenAI-compatible HTTP server (node:http, no
- * framework): `POST /v1/chat/completions` (SSE or JSON) and `GET /v1/models`.
+ * framework): `POST /v1/chat/completions` (SSE or JSON), `GET /v1/models`,
+ * and the Files and Batch APIs (batch-api.ts).
  * Every stream is paced by timers, so fifty concurrent streams cost fifty
  * timers, and a client that disconnects stops its stream at once.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { DemoBatches, type DemoBatchOptions } from "@/lib/ai/demo-model/batch";
+import { handleBatchApi } from "@/lib/ai/demo-model/batch-api";
 import type { DemoTask } from "@/lib/ai/demo-model/compose";
 import {
   injectedFailure,
@@ -67,6 +70,8 @@ export interface DemoModelOptions {
   /** Directives applied to every request, e.g. `"fail-500 every=10"` (see directives.ts). */
   faults?: string;
   maxBodyBytes?: number;
+  /** Pace, limits and storage of the Batch API (batch.ts). */
+  batch?: DemoBatchOptions;
   /** Called once per chat completion request when it ends, however it ends. */
   onRequestEnd?: (record: DemoRequestRecord) => void;
 }
@@ -126,6 +131,8 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       configured.pace.tokensPerSecond ?? options.tokensPerSecond ?? DEFAULT_TOKENS_PER_SECOND,
   };
   const ledger = new FaultLedger();
+  const batches = new DemoBatches(options.batch ?? {}, configured.faults, ledger);
+  const batchApi = { batches, maxBodyBytes, faultHeader: DEMO_HEADERS.fault };
   const createdAt = Math.floor(Date.now() / 1000);
   const stats: DemoModelStats = {
     activeRequests: 0,
@@ -221,7 +228,10 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
   }
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "");
+    const [rawPath = "/", rawQuery = ""] = (req.url ?? "/").split("?", 2);
+    const path = rawPath.replace(/\/+$/, "");
+    const apiPath = path.replace(/^\/v1(?=\/)/, "");
+    if (handleBatchApi(batchApi, req, res, apiPath, new URLSearchParams(rawQuery))) return;
     if (path === "/v1/chat/completions" || path === "/chat/completions") {
       if (req.method !== "POST") {
         sendJson(
@@ -278,11 +288,13 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
     url: `http://${urlHost}:${port}/v1`,
     port,
     stats: () => structuredClone(stats),
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await batches.stop();
+    },
   };
 }
 
