@@ -4,10 +4,13 @@
  * `lib/ai/models.ts` for the rules.
  */
 import "server-only";
+import { resolveBatchClient } from "@/lib/ai/batch/resolve";
+import type { BatchClient } from "@/lib/ai/batch/types";
 import { publicModelInfo, resolveModel, type ModelInfo, type ResolvedModel } from "@/lib/ai/models";
 import { env } from "@/lib/env";
 
 let resolved: ResolvedModel | undefined;
+let batch: BatchClient | undefined;
 
 function resolveOnce(): ResolvedModel {
   if (!resolved) {
@@ -25,4 +28,13 @@ export function languageModel(): ResolvedModel["model"] {
 /** Which provider and model answer, for the UI ("Offline demo model" vs "OpenAI · gpt-5-mini"). */
 export function modelInfo(): ModelInfo {
   return publicModelInfo(resolveOnce().selection);
+}
+
+/**
+ * The configured provider's batch API, for economy mode (lib/ai/batch/).
+ * Throws a ModelConfigError `economy_unavailable` when the provider has none.
+ */
+export function batchClient(): BatchClient {
+  batch ??= resolveBatchClient(env);
+  return batch;
 }
