@@ -7,10 +7,12 @@ import "server-only";
 import { resolveBatchClient } from "@/lib/ai/batch/resolve";
 import type { BatchClient } from "@/lib/ai/batch/types";
 import { publicModelInfo, resolveModel, type ModelInfo, type ResolvedModel } from "@/lib/ai/models";
+import { priceTable, type PriceTable } from "@/lib/ai/pricing";
 import { env } from "@/lib/env";
 
 let resolved: ResolvedModel | undefined;
 let batch: BatchClient | undefined;
+let prices: PriceTable | undefined;
 
 function resolveOnce(): ResolvedModel {
   if (!resolved) {
@@ -37,4 +39,10 @@ export function modelInfo(): ModelInfo {
 export function batchClient(): BatchClient {
   batch ??= resolveBatchClient(env);
   return batch;
+}
+
+/** Model prices for job costs: the built-in list prices with AI_PRICES on top (lib/ai/pricing.ts). */
+export function modelPrices(): PriceTable {
+  prices ??= priceTable(env.AI_PRICES);
+  return prices;
 }
