@@ -56,8 +56,11 @@ export const DEFAULT_BATCH_DELAY_MS = 1_000;
 export const DEFAULT_BATCH_ROWS_PER_SECOND = 50;
 export const DEFAULT_BATCH_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_BATCH_MAX_STORED_BYTES = 2 * 1024 * 1024 * 1024;
-/** Rows answered per turn of the event loop when unpaced, so live streams keep flowing meanwhile. */
-const ROWS_PER_TURN = 100;
+/**
+ * CPU time one turn of the event loop may spend answering rows before it
+ * yields: the demo model serves live streams from the same thread.
+ */
+const TURN_BUDGET_MS = 10;
 
 export interface DemoBatchOptions {
   /** Time a batch spends validating, and again finalizing (or cancelling). */
@@ -117,6 +120,37 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** NOTE: a function, not an inline test: `cancelBatch` changes the status while a run awaits, which TypeScript's narrowing cannot see. */
 function cancelRequested(state: BatchState): boolean {
   return state.status === "cancelling";
+}
+
+/**
+ * Result lines of one output or error file, appended to disk after every
+ * turn, so a 50,000-row batch never holds its answers in memory.
+ */
+class ResultSpool {
+  private pending: string[] = [];
+  lines = 0;
+
+  constructor(
+    readonly fileId: string,
+    readonly path: string,
+  ) {}
+
+  push(line: unknown): void {
+    this.pending.push(JSON.stringify(line));
+    this.lines += 1;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join("\n") + "\n";
+    this.pending = [];
+    await appendFile(this.path, text);
+  }
+}
+
+interface RunResults {
+  output: ResultSpool;
+  errors: ResultSpool;
 }
 
 const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -308,9 +342,10 @@ export class DemoBatches {
 
   private async execute(run: Run, batchFaults: FaultDirective[], deadline: number) {
     const { state } = run;
+    const results = await this.spools();
     await sleep(this.delayMs, run.wake.signal);
     if (this.stopping.signal.aborted) return;
-    if (cancelRequested(state)) return this.finishCancelled(run, [], []);
+    if (cancelRequested(state)) return this.finishCancelled(run, results, []);
 
     const content = await readFile(await this.pathOf(state.inputFileId), "utf8");
     const { rows, errors, markerFaults } = this.validate(content, state.endpoint);
@@ -332,17 +367,14 @@ export class DemoBatches {
     const expireAfter = expiry ? expiry.after : Number.POSITIVE_INFINITY;
     const rowFaults = batchFaults.filter((fault) => fault.kind !== "batch-expire");
 
-    const output: string[] = [];
-    const failed: string[] = [];
     const started = performance.now();
     const interval = this.rowsPerSecond > 0 ? 1000 / this.rowsPerSecond : 0;
     let index = 0;
     while (index < rows.length) {
       if (this.stopping.signal.aborted) return;
-      if (cancelRequested(state))
-        return this.finishCancelled(run, output, failed, rows.slice(index));
+      if (cancelRequested(state)) return this.finishCancelled(run, results, rows.slice(index));
       if (index >= expireAfter || Date.now() >= deadline) {
-        return this.finishExpired(state, output, failed, rows.slice(index));
+        return this.finishExpired(state, results, rows.slice(index));
       }
       const due = interval > 0 ? started + index * interval : 0;
       const wait = due - performance.now();
@@ -350,14 +382,18 @@ export class DemoBatches {
         await sleep(wait, run.wake.signal);
         continue;
       }
-      const turnEnd = Math.min(rows.length, index + ROWS_PER_TURN, expireAfter);
+      const turnStart = performance.now();
+      const turnEnd = Math.min(rows.length, expireAfter);
       while (
         index < turnEnd &&
+        performance.now() - turnStart < TURN_BUDGET_MS &&
         (interval === 0 || started + index * interval <= performance.now())
       ) {
-        this.answer(state, rows[index]!, rowFaults, output, failed);
+        this.answer(state, rows[index]!, rowFaults, results);
         index += 1;
       }
+      await results.output.flush();
+      await results.errors.flush();
       await yieldTurn();
     }
 
@@ -365,7 +401,7 @@ export class DemoBatches {
     state.finalizingAt = nowSeconds();
     await sleep(this.delayMs, this.stopping.signal);
     if (this.stopping.signal.aborted) return;
-    await this.writeResults(state, output, failed);
+    await this.writeResults(state, results);
     state.status = "completed";
     state.completedAt = nowSeconds();
   }
@@ -375,8 +411,7 @@ export class DemoBatches {
     state: BatchState,
     row: ParsedRow,
     batchFaults: readonly FaultDirective[],
-    output: string[],
-    failed: string[],
+    results: RunResults,
   ) {
     const directives = requestDirectives(this.configuredFaults, row.messages);
     directives.faults.push(...batchFaults);
@@ -387,26 +422,22 @@ export class DemoBatches {
     const requestId = newId("chatcmpl-");
     const failure = injectedFailure(faults);
     if (failure) {
-      failed.push(
-        JSON.stringify(
-          httpErrorLine(newId("batch_req_"), row.customId, requestId, failure.status, failure),
-        ),
+      results.errors.push(
+        httpErrorLine(newId("batch_req_"), row.customId, requestId, failure.status, failure),
       );
       state.counts.failed += 1;
       return;
     }
     const plan = planCompletion(row.request, row.messages);
     const identity = { id: requestId, created: nowSeconds(), model: DEMO_MODEL_ID };
-    output.push(
-      JSON.stringify(
-        outputLine(
-          newId("batch_req_"),
-          row.customId,
-          identity,
-          plan.tokens.join(""),
-          plan.finishReason,
-          plan.usage,
-        ),
+    results.output.push(
+      outputLine(
+        newId("batch_req_"),
+        row.customId,
+        identity,
+        plan.tokens.join(""),
+        plan.finishReason,
+        plan.usage,
       ),
     );
     state.counts.completed += 1;
@@ -532,74 +563,63 @@ export class DemoBatches {
     state.errors = errors;
   }
 
-  private async finishExpired(
-    state: BatchState,
-    output: string[],
-    failed: string[],
-    unfinished: ParsedRow[],
-  ) {
+  private async finishExpired(state: BatchState, results: RunResults, unfinished: ParsedRow[]) {
     for (const row of unfinished) {
-      failed.push(
-        JSON.stringify(unfinishedLine(newId("batch_req_"), row.customId, "batch_expired")),
-      );
+      results.errors.push(unfinishedLine(newId("batch_req_"), row.customId, "batch_expired"));
     }
-    await this.writeResults(state, output, failed);
+    await this.writeResults(state, results);
     state.status = "expired";
     state.expiredAt = nowSeconds();
   }
 
-  private async finishCancelled(
-    run: Run,
-    output: string[],
-    failed: string[],
-    unfinished: ParsedRow[] = [],
-  ) {
+  private async finishCancelled(run: Run, results: RunResults, unfinished: ParsedRow[]) {
     const { state } = run;
     for (const row of unfinished) {
-      failed.push(
-        JSON.stringify(unfinishedLine(newId("batch_req_"), row.customId, "batch_cancelled")),
-      );
+      results.errors.push(unfinishedLine(newId("batch_req_"), row.customId, "batch_cancelled"));
     }
     await sleep(this.delayMs, this.stopping.signal);
     if (this.stopping.signal.aborted) return;
-    await this.writeResults(state, output, failed);
+    await this.writeResults(state, results);
     state.status = "cancelled";
     state.cancelledAt = nowSeconds();
   }
 
-  /** Stores the output and error files; a file with no lines is not created (its id stays null). */
-  private async writeResults(state: BatchState, output: string[], failed: string[]) {
-    if (output.length > 0) {
-      const file = await this.store(`${state.id}_output.jsonl`, "batch_output", output);
-      state.outputFileId = file.id;
-    }
-    if (failed.length > 0) {
-      const file = await this.store(`${state.id}_error.jsonl`, "batch_output", failed);
-      state.errorFileId = file.id;
+  /** Publishes the output and error files; a file with no lines is not created (its id stays null). */
+  private async writeResults(state: BatchState, results: RunResults) {
+    for (const [spool, suffix] of [
+      [results.output, "output"],
+      [results.errors, "error"],
+    ] as const) {
+      await spool.flush();
+      if (spool.lines === 0) continue;
+      const { size } = await stat(spool.path);
+      this.register(spool.fileId, `${state.id}_${suffix}.jsonl`, "batch_output", size);
+      if (suffix === "output") state.outputFileId = spool.fileId;
+      else state.errorFileId = spool.fileId;
     }
   }
 
   // --- Storage
 
+  private async spools(): Promise<RunResults> {
+    const [outputId, errorsId] = [newId("file-"), newId("file-")];
+    return {
+      output: new ResultSpool(outputId, await this.pathOf(outputId)),
+      errors: new ResultSpool(errorsId, await this.pathOf(errorsId)),
+    };
+  }
+
   private async store(
     filename: string,
     purpose: FilePurpose,
-    content: Buffer | string[],
+    content: Buffer,
   ): Promise<StoredFile> {
     const id = newId("file-");
-    const target = await this.pathOf(id);
-    let bytes: number;
-    if (Buffer.isBuffer(content)) {
-      await writeFile(target, content);
-      bytes = content.length;
-    } else {
-      // Written in slices: one string of 50,000 answers could pass V8's string length limit.
-      await writeFile(target, "");
-      for (let start = 0; start < content.length; start += 1_000) {
-        await appendFile(target, content.slice(start, start + 1_000).join("\n") + "\n");
-      }
-      bytes = (await stat(target)).size;
-    }
+    await writeFile(await this.pathOf(id), content);
+    return this.register(id, filename, purpose, content.length);
+  }
+
+  private register(id: string, filename: string, purpose: FilePurpose, bytes: number): StoredFile {
     const file: StoredFile = { id, filename, purpose, bytes, createdAt: nowSeconds() };
     this.files.set(id, file);
     this.storedBytes += bytes;
