@@ -348,7 +348,7 @@ export class DemoBatches {
     if (cancelRequested(state)) return this.finishCancelled(run, results, []);
 
     const content = await readFile(await this.pathOf(state.inputFileId), "utf8");
-    const { rows, errors, markerFaults } = this.validate(content, state.endpoint);
+    const { rows, errors, markerFaults } = await this.validate(content, state.endpoint);
     if (errors.length > 0) return this.fail(state, errors);
 
     state.status = "in_progress";
@@ -450,7 +450,7 @@ export class DemoBatches {
    * JSON, the request shape, one endpoint, the demo model, unique custom ids,
    * the request limit. Also collects `batch-expire` markers from the rows.
    */
-  private validate(content: string, endpoint: string) {
+  private async validate(content: string, endpoint: string) {
     const rows: ParsedRow[] = [];
     const errors: BatchLineError[] = [];
     const markerFaults: FaultDirective[] = [];
@@ -477,7 +477,12 @@ export class DemoBatches {
       });
       return { rows, errors, markerFaults };
     }
-    lines.forEach((text, index) => {
+    let turnStart = performance.now();
+    for (const [index, text] of lines.entries()) {
+      if (performance.now() - turnStart >= TURN_BUDGET_MS) {
+        await yieldTurn();
+        turnStart = performance.now();
+      }
       const line = index + 1;
       let json: unknown;
       try {
@@ -489,7 +494,7 @@ export class DemoBatches {
           param: null,
           line,
         });
-        return;
+        continue;
       }
       const parsed = batchInputLineSchema.safeParse(json);
       if (!parsed.success) {
@@ -501,7 +506,7 @@ export class DemoBatches {
           param,
           line,
         });
-        return;
+        continue;
       }
       const { custom_id: customId, url, body } = parsed.data;
       if (url !== endpoint) {
@@ -549,11 +554,11 @@ export class DemoBatches {
             param: "body.messages",
             line,
           });
-          return;
+          continue;
         }
         rows.push({ customId, request: body, messages });
       }
-    });
+    }
     return { rows, errors, markerFaults };
   }
 
