@@ -11,17 +11,9 @@ import {
 } from "@/lib/ai/batch/types";
 import { DEFAULT_MODEL_IDS, type ModelConfig } from "@/lib/ai/models";
 import { startFakeAnthropic, type FakeAnthropic } from "@/test/fake-anthropic-batches";
+import { noProviderConfig } from "@/test/model-config";
 
-const config: ModelConfig = {
-  AI_PROVIDER: "auto",
-  AI_MODEL: undefined,
-  OPENAI_API_KEY: undefined,
-  OPENAI_BASE_URL: undefined,
-  ANTHROPIC_API_KEY: "sk-ant-test",
-  OPENAI_COMPATIBLE_BASE_URL: undefined,
-  OPENAI_COMPATIBLE_API_KEY: undefined,
-  DEMO_MODEL_URL: "http://127.0.0.1:9/v1",
-};
+const config: ModelConfig = noProviderConfig(undefined, { ANTHROPIC_API_KEY: "sk-ant-test" });
 
 let fake: FakeAnthropic;
 let client: BatchClient;

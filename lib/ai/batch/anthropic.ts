@@ -9,6 +9,7 @@
  * HTTP round trip; the job can cancel the orphan from Anthropic's batch list.
  */
 import Anthropic from "@anthropic-ai/sdk";
+import { callProvider } from "@/lib/ai/batch/errors";
 import {
   BatchError,
   checkEncodedSize,
@@ -26,6 +27,12 @@ import {
   type BatchStatus,
   type SubmitOptions,
 } from "@/lib/ai/batch/types";
+
+const SDK = {
+  APIError: Anthropic.APIError,
+  APIConnectionError: Anthropic.APIConnectionError,
+  NotFoundError: Anthropic.NotFoundError,
+};
 
 /** Anthropic's limits for one Message Batch: 100,000 requests or 256 MB, whichever comes first. */
 export const ANTHROPIC_BATCH_LIMITS: BatchLimits = {
@@ -118,12 +125,8 @@ export class AnthropicBatchClient implements BatchClient {
     return toStatus(await this.call(() => this.client.messages.batches.cancel(batchId), batchId));
   }
 
-  private async call<T>(run: () => Promise<T>, batchId?: string): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw providerError(error, batchId);
-    }
+  private call<T>(run: () => Promise<T>, batchId?: string): Promise<T> {
+    return callProvider(run, SDK, batchId ? notFoundMessage(batchId) : undefined);
   }
 }
 
@@ -203,33 +206,6 @@ function toResult(
   }
 }
 
-function providerError(error: unknown, batchId?: string): BatchError {
-  if (error instanceof BatchError) return error;
-  if (error instanceof Anthropic.NotFoundError && batchId) {
-    return new BatchError("batch_not_found", `Anthropic does not know batch ${batchId}.`, false, {
-      cause: error,
-    });
-  }
-  if (error instanceof Anthropic.APIConnectionError) {
-    return new BatchError(
-      "provider_error",
-      `The batch API could not be reached: ${error.message}`,
-      true,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (error instanceof Anthropic.APIError) {
-    const status = error.status ?? 0;
-    return new BatchError(
-      "provider_error",
-      `The batch API answered ${status || "an error"}: ${error.message}`,
-      status === 429 || status >= 500 || status === 0,
-      { cause: error },
-    );
-  }
-  return new BatchError("provider_error", `The batch API call failed: ${String(error)}`, true, {
-    cause: error,
-  });
+function notFoundMessage(batchId: string): string {
+  return `Anthropic does not know batch ${batchId}.`;
 }

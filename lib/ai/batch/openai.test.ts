@@ -16,6 +16,7 @@ import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server
 import { streamTokens } from "@/lib/ai/demo-model/text";
 import type { ModelConfig } from "@/lib/ai/models";
 import { summarizePrompt } from "@/lib/ai/prompts";
+import { noProviderConfig } from "@/test/model-config";
 
 const DOCUMENTS = [
   "Batch APIs take many requests at once. They answer within a day. They cost half as much as live calls. Lunch was late.",
@@ -24,16 +25,7 @@ const DOCUMENTS = [
 ];
 
 function demoConfig(url: string): ModelConfig {
-  return {
-    AI_PROVIDER: "auto",
-    AI_MODEL: undefined,
-    OPENAI_API_KEY: undefined,
-    OPENAI_BASE_URL: undefined,
-    ANTHROPIC_API_KEY: undefined,
-    OPENAI_COMPATIBLE_BASE_URL: undefined,
-    OPENAI_COMPATIBLE_API_KEY: undefined,
-    DEMO_MODEL_URL: url,
-  };
+  return noProviderConfig(url);
 }
 
 function summaryItem(customId: string, text: string): BatchItem {

@@ -7,6 +7,7 @@
  */
 import OpenAI, { toFile } from "openai";
 import { z } from "zod";
+import { batchErrorFrom, callProvider } from "@/lib/ai/batch/errors";
 import {
   BatchError,
   checkEncodedSize,
@@ -25,6 +26,12 @@ import {
   type BatchStatus,
   type SubmitOptions,
 } from "@/lib/ai/batch/types";
+
+const SDK = {
+  APIError: OpenAI.APIError,
+  APIConnectionError: OpenAI.APIConnectionError,
+  NotFoundError: OpenAI.NotFoundError,
+};
 
 /** OpenAI's limits for one batch input file. */
 export const OPENAI_BATCH_LIMITS: BatchLimits = {
@@ -166,7 +173,7 @@ export class OpenAIBatchClient implements BatchClient {
     } catch (error) {
       // A batch that already ended cannot be cancelled (400); it is what it is.
       if (error instanceof OpenAI.BadRequestError) return this.poll(handle);
-      throw providerError(error, batchId);
+      throw batchErrorFrom(error, SDK, notFoundMessage(batchId));
     }
   }
 
@@ -203,12 +210,8 @@ export class OpenAIBatchClient implements BatchClient {
     };
   }
 
-  private async call<T>(run: () => Promise<T>, batchId?: string): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw providerError(error, batchId);
-    }
+  private call<T>(run: () => Promise<T>, batchId?: string): Promise<T> {
+    return callProvider(run, SDK, batchId ? notFoundMessage(batchId) : undefined);
   }
 }
 
@@ -293,36 +296,6 @@ async function* readLines(response: Response): AsyncIterable<unknown> {
   if (rest) yield JSON.parse(rest);
 }
 
-function providerError(error: unknown, batchId?: string): BatchError {
-  if (error instanceof BatchError) return error;
-  if (error instanceof OpenAI.NotFoundError && batchId) {
-    return new BatchError(
-      "batch_not_found",
-      `The provider does not know batch ${batchId}. The offline demo model keeps batches in memory, so restarting it loses them: submit the items again.`,
-      false,
-      { cause: error },
-    );
-  }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new BatchError(
-      "provider_error",
-      `The batch API could not be reached: ${error.message}`,
-      true,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (error instanceof OpenAI.APIError) {
-    const status = error.status ?? 0;
-    return new BatchError(
-      "provider_error",
-      `The batch API answered ${status || "an error"}: ${error.message}`,
-      status === 429 || status >= 500 || status === 0,
-      { cause: error },
-    );
-  }
-  return new BatchError("provider_error", `The batch API call failed: ${String(error)}`, true, {
-    cause: error,
-  });
+function notFoundMessage(batchId: string): string {
+  return `The provider does not know batch ${batchId}. The offline demo model keeps batches in memory, so restarting it loses them: submit the items again.`;
 }

@@ -2,17 +2,9 @@ import { describe, expect, it } from "vitest";
 import { resolveBatchClient } from "@/lib/ai/batch/resolve";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { economyMode, ModelConfigError, selectModel, type ModelConfig } from "@/lib/ai/models";
+import { noProviderConfig } from "@/test/model-config";
 
-const none: ModelConfig = {
-  AI_PROVIDER: "auto",
-  AI_MODEL: undefined,
-  OPENAI_API_KEY: undefined,
-  OPENAI_BASE_URL: undefined,
-  ANTHROPIC_API_KEY: undefined,
-  OPENAI_COMPATIBLE_BASE_URL: undefined,
-  OPENAI_COMPATIBLE_API_KEY: undefined,
-  DEMO_MODEL_URL: "http://127.0.0.1:8787/v1",
-};
+const none: ModelConfig = noProviderConfig();
 
 describe("resolveBatchClient", () => {
   it("follows the model configuration: demo, OpenAI, Anthropic, with the same model id", () => {
