@@ -15,6 +15,11 @@ import {
 import { EnvError, parseEnv } from "@/lib/env-schema";
 
 const table = priceTable();
+const baseEnv = {
+  NODE_ENV: "test",
+  SESSION_SECRET: "x".repeat(32),
+  DATABASE_URL: "postgresql://db/dispatch",
+};
 
 describe("the default price table", () => {
   it("prices every default model, and the demo model at zero", () => {
@@ -115,8 +120,7 @@ describe("cost arithmetic", () => {
 describe("AI_PRICES", () => {
   it("overrides and adds models from JSON, prices as decimal strings or numbers", () => {
     const env = parseEnv({
-      NODE_ENV: "test",
-      SESSION_SECRET: "x".repeat(32),
+      ...baseEnv,
       AI_PRICES: '{"gpt-5-mini":{"input":"0.3","output":2.5},"llama3.2":{"input":0,"output":0}}',
     });
     const overridden = priceTable(env.AI_PRICES);
@@ -127,9 +131,7 @@ describe("AI_PRICES", () => {
     });
     expect(priceFor(overridden, "llama3.2")).toBeDefined();
     expect(priceFor(overridden, "claude-haiku-4-5")).toEqual(DEFAULT_PRICES["claude-haiku-4-5"]);
-    expect(
-      parseEnv({ NODE_ENV: "test", SESSION_SECRET: "x".repeat(32) }).AI_PRICES,
-    ).toBeUndefined();
+    expect(parseEnv(baseEnv).AI_PRICES).toBeUndefined();
   });
 
   it("refuses invalid JSON and invalid prices, naming the variable", () => {
@@ -142,12 +144,11 @@ describe("AI_PRICES", () => {
       '{"m":{"input":"1","output":"1","cached":"1"}}',
     ];
     for (const value of bad) {
-      expect(
-        () => parseEnv({ NODE_ENV: "test", SESSION_SECRET: "x".repeat(32), AI_PRICES: value }),
-        value,
-      ).toThrow(EnvError);
+      expect(() => parseEnv({ ...baseEnv, AI_PRICES: value }), value).toThrow(EnvError);
       expect(priceOverridesJsonSchema.safeParse(value).success, value).toBe(false);
     }
-    expect(() => parseEnv({ AI_PRICES: "{not json" })).toThrow(/AI_PRICES: must be JSON/);
+    expect(() => parseEnv({ ...baseEnv, AI_PRICES: "{not json" })).toThrow(
+      /AI_PRICES: must be JSON/,
+    );
   });
 });
