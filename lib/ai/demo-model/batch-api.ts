@@ -10,6 +10,7 @@ import {
   batchCreateSchema,
   batchListQuerySchema,
   FILE_PURPOSES,
+  fileObject,
   listObject,
 } from "@/lib/ai/demo-model/batch-protocol";
 import {
@@ -62,18 +63,18 @@ export function handleBatchApi(
     {
       method: "GET",
       pattern: /^\/files\/([^/]+)$/,
-      handle: ([id]) => sendJson(res, 200, batches.file(id!)),
+      handle: ([id]) => sendJson(res, 200, fileObject(batches.files.get(id!))),
     },
     {
       method: "DELETE",
       pattern: /^\/files\/([^/]+)$/,
-      handle: async ([id]) => sendJson(res, 200, await batches.deleteFile(id!)),
+      handle: async ([id]) => sendJson(res, 200, await batches.files.delete(id!)),
     },
     {
       method: "GET",
       pattern: /^\/files\/([^/]+)\/content$/,
       handle: async ([id]) => {
-        const { stream, bytes } = await batches.fileContent(id!);
+        const { stream, bytes } = await batches.files.content(id!);
         res.writeHead(200, {
           "content-type": "application/octet-stream",
           "content-length": bytes,
@@ -139,7 +140,7 @@ async function uploadFile(batches: DemoBatches, req: IncomingMessage) {
       "invalid_content_type",
     );
   }
-  const body = await readBodyBytes(req, batches.maxFileBytes + MULTIPART_OVERHEAD_BYTES);
+  const body = await readBodyBytes(req, batches.files.maxFileBytes + MULTIPART_OVERHEAD_BYTES);
   let form: FormData;
   try {
     form = await new Request("http://demo-model/v1/files", {
@@ -184,7 +185,7 @@ async function uploadFile(batches: DemoBatches, req: IncomingMessage) {
       "file",
     );
   }
-  return batches.createFile(
+  return batches.files.upload(
     file.name || "upload.jsonl",
     "batch",
     Buffer.from(await file.arrayBuffer()),

@@ -4,6 +4,7 @@
  * line of an input file) and the shapes it writes (file and batch objects,
  * output and error file lines), as the official API documents them.
  */
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import {
   chatCompletionRequestSchema,
@@ -24,6 +25,10 @@ export const BATCH_ENDPOINT = "/v1/chat/completions";
 export const BATCH_COMPLETION_WINDOW = "24h";
 /** Input-file validation stops collecting line errors here, so a broken 50,000-line file gives a readable answer. */
 export const BATCH_MAX_REPORTED_ERRORS = 100;
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** An object id in OpenAI's style: `batch_…`, `file-…`, `batch_req_…`. */
+export const newId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`;
 
 export const BATCH_STATUSES = [
   "validating",

@@ -124,3 +124,14 @@ export function invalidRequest(error: ZodError, prefix = "Invalid request"): Htt
     param,
   );
 }
+
+/** OpenAI's 404 for an unknown object id. */
+export function notFound(what: string, id: string, param: string): HttpError {
+  return new HttpError(
+    404,
+    `No ${what} found with id '${id}'.`,
+    "not_found_error",
+    "not_found",
+    param,
+  );
+}
