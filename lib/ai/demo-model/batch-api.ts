@@ -9,8 +9,8 @@ import type { DemoBatches } from "@/lib/ai/demo-model/batch";
 import {
   batchCreateSchema,
   batchListQuerySchema,
-  FILE_PURPOSES,
   fileObject,
+  fileUploadSchema,
   listObject,
 } from "@/lib/ai/demo-model/batch-protocol";
 import {
@@ -156,35 +156,12 @@ async function uploadFile(batches: DemoBatches, req: IncomingMessage) {
       "invalid_multipart",
     );
   }
-  const purpose = form.get("purpose");
-  const file = form.get("file");
-  if (typeof purpose !== "string" || !(FILE_PURPOSES as readonly string[]).includes(purpose)) {
-    throw new HttpError(
-      400,
-      `purpose must be 'batch' (the demo model stores batch input files only), got '${String(purpose)}'.`,
-      "invalid_request_error",
-      "invalid_value",
-      "purpose",
-    );
-  }
-  if (purpose !== "batch") {
-    throw new HttpError(
-      400,
-      "Files with purpose 'batch_output' are written by the Batch API, not uploaded.",
-      "invalid_request_error",
-      "invalid_value",
-      "purpose",
-    );
-  }
-  if (file === null || typeof file === "string") {
-    throw new HttpError(
-      400,
-      "The form has no `file` part.",
-      "invalid_request_error",
-      "missing_file",
-      "file",
-    );
-  }
+  const parsed = fileUploadSchema.safeParse({
+    purpose: form.get("purpose"),
+    file: form.get("file"),
+  });
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  const { file } = parsed.data;
   return batches.files.upload(
     file.name || "upload.jsonl",
     "batch",

@@ -59,6 +59,17 @@ export const batchCreateSchema = z.looseObject({
 });
 export type BatchCreateRequest = z.infer<typeof batchCreateSchema>;
 
+/**
+ * The fields of `POST /v1/files`. Only batch input files are uploaded: the
+ * demo model serves no other purpose, and `batch_output` files are its own.
+ */
+export const fileUploadSchema = z.object({
+  purpose: z.literal("batch", {
+    error: "purpose must be 'batch': the demo model stores batch input files only",
+  }),
+  file: z.instanceof(File, { error: "the form needs a `file` part" }),
+});
+
 export const batchListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().min(1).optional(),

@@ -169,6 +169,11 @@ describe("demo Batch API: validation", () => {
 
     const notMultipart = await fetch(`${server.url}/files`, { method: "POST", body: "{}" });
     expect(notMultipart.status).toBe(400);
+    const noFile = new FormData();
+    noFile.set("purpose", "batch");
+    const missingFile = await fetch(`${server.url}/files`, { method: "POST", body: noFile });
+    expect(missingFile.status).toBe(400);
+    expect(await missingFile.json()).toMatchObject({ error: { param: "file" } });
 
     const missingFields = await fetch(`${server.url}/batches`, {
       method: "POST",
