@@ -286,3 +286,21 @@ export function isoTime(value: number | string | null | undefined): string | nul
   if (value === null || value === undefined) return null;
   return new Date(typeof value === "number" ? value * 1000 : value).toISOString();
 }
+
+/**
+ * When the batch should finish at its pace so far: the items left at the
+ * rate items have been answered since it started, never past the end of
+ * its completion window. Null until there is a pace to go by (queued, or
+ * nothing answered yet) and once the batch is final.
+ */
+export function expectedFinish(status: BatchStatus, now = new Date()): string | null {
+  if (isFinalBatchState(status.state) || !status.startedAt || status.done === 0) return null;
+  if (status.done >= status.total) return now.toISOString();
+  const elapsed = now.getTime() - new Date(status.startedAt).getTime();
+  if (elapsed <= 0) return null;
+  const finish = now.getTime() + ((status.total - status.done) * elapsed) / status.done;
+  const windowEnd = status.expiresAt
+    ? new Date(status.expiresAt).getTime()
+    : Number.POSITIVE_INFINITY;
+  return new Date(Math.min(finish, windowEnd)).toISOString();
+}
