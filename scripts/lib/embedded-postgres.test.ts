@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type RunningPostgres } from "./embedded-postgres";
 import { relocatedDataDir, resolveLayout } from "./postgres-process";
 
@@ -19,6 +19,9 @@ chmodSync(root, 0o755);
 const running: RunningPostgres[] = [];
 afterAll(async () => {
   await Promise.allSettled(running.map((server) => server.stop()));
+  for (const name of ["restart", "stale", "orphan", "private/cluster"]) {
+    rmSync(relocatedDataDir(path.join(root, name)), { recursive: true, force: true });
+  }
   rmSync(root, { recursive: true, force: true });
   rmSync(`${root}.json`, { force: true });
 });
@@ -146,7 +149,6 @@ describe("embedded PostgreSQL", () => {
     chmodSync(privateDir, 0o700);
     const lines: string[] = [];
     const dataDir = path.join(privateDir, "cluster");
-    onTestFinished(() => rmSync(relocatedDataDir(dataDir), { recursive: true, force: true }));
     const server = await startEmbeddedPostgres({
       dataDir,
       log: (line) => lines.push(line),
