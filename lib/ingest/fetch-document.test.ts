@@ -1,12 +1,14 @@
+import dns from "node:dns";
 import http from "node:http";
 import zlib from "node:zlib";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { fetchDocument, documentUrlSchema } from "@/lib/ingest/fetch-document";
 import { IngestError } from "@/lib/ingest/errors";
 
-// Every request the local server receives, so tests can prove a blocked URL was never contacted.
+// Every request and connection the local server receives, so tests can prove a blocked URL was never contacted.
 const seen: string[] = [];
+let connections = 0;
 let server: http.Server;
 let base: string;
 let port: number;
@@ -83,6 +85,7 @@ beforeAll(async () => {
         return res.end();
     }
   });
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
@@ -95,6 +98,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   seen.length = 0;
+  connections = 0;
 });
 
 async function failure(promise: Promise<unknown>): Promise<IngestError> {
@@ -187,6 +191,74 @@ describe("fetchDocument with the default (public-only) policy", () => {
     });
     expect(doc.url).toBe(`http://localhost:${port}/page.html`);
     expect(doc.redirects).toEqual([`http://localhost:${port}/page.html`]);
+  });
+});
+
+// IPv6 spellings of the loopback canary (127.0.0.1) and of the metadata endpoint (169.254.169.254).
+const embeddedLoopback = [
+  ["::127.0.0.1", "IPv4-compatible"],
+  ["::7f00:1", "IPv4-compatible, hex"],
+  ["::ffff:127.0.0.1", "IPv4-mapped"],
+  ["::ffff:0:7f00:1", "IPv4-translated"],
+  ["64:ff9b::7f00:1", "NAT64"],
+  ["64:ff9b:1::7f00:1", "local-use NAT64"],
+  ["2002:7f00:1::1", "6to4"],
+  ["2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"],
+] as const;
+
+describe("fetchDocument refuses IPv6 forms that carry a private IPv4 address", () => {
+  // Hostnames under this suffix resolve to the address encoded in their first label;
+  // everything else goes to the real resolver.
+  const fakeZone = ".dns.test";
+  const realLookup = dns.lookup;
+  beforeEach(() => {
+    vi.spyOn(dns, "lookup").mockImplementation(((
+      hostname: string,
+      options: dns.LookupAllOptions,
+      callback: (error: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+    ) => {
+      if (!hostname.endsWith(fakeZone)) return realLookup(hostname, options, callback);
+      const address = hostname.slice(0, -fakeZone.length).replaceAll("-", ":");
+      queueMicrotask(() => callback(null, [{ address, family: 6 }]));
+    }) as typeof dns.lookup);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  const hostFor = (address: string) => `${address.replaceAll(":", "-")}${fakeZone}`;
+
+  it.each([
+    ...embeddedLoopback,
+    ["::169.254.169.254", "IPv4-compatible metadata"],
+    ["::a9fe:a9fe", "IPv4-compatible metadata, hex"],
+    ["::10.0.0.1", "IPv4-compatible RFC 1918"],
+  ])("as a URL literal: [%s] (%s)", async (address) => {
+    const error = await failure(fetchDocument(`http://[${address}]:${port}/page.html`));
+    expect(error.code).toBe("blocked_address");
+    expect(error.retryable).toBe(false);
+    expect(connections).toBe(0);
+  });
+
+  it.each(embeddedLoopback)("as a DNS answer: %s (%s)", async (address) => {
+    const error = await failure(fetchDocument(`http://${hostFor(address)}:${port}/page.html`));
+    expect(error.code).toBe("blocked_address");
+    expect(error.detail).toContain(address);
+    expect(connections).toBe(0);
+  });
+
+  it.each(embeddedLoopback)("as a redirect target: [%s] (%s)", async (address) => {
+    // The first hop (localhost:port) is exempted explicitly, standing in for a public site.
+    const first = `http://localhost:${port}/redirect?to=`;
+    const literal = encodeURIComponent(`http://[${address}]:${port}/page.html`);
+    const named = encodeURIComponent(`http://${hostFor(address)}:${port}/page.html`);
+    for (const target of [literal, named]) {
+      seen.length = 0;
+      const error = await failure(
+        fetchDocument(`${first}${target}`, { trustedPrivateHosts: [`localhost:${port}`] }),
+      );
+      expect(error.code).toBe("blocked_address");
+      expect(seen).toEqual([`/redirect?to=${target}`]);
+    }
   });
 });
 
