@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { IngestError } from "@/lib/ingest/errors";
 import { extractText } from "@/lib/ingest/extract-text";
-import { makePdf, reportPages } from "@/lib/ingest/testing/make-pdf";
+import { makePdf, reportPages } from "@/test/ingest/make-pdf";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 

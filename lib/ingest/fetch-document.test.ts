@@ -195,7 +195,7 @@ describe("fetchDocument with the default (public-only) policy", () => {
 });
 
 // IPv6 spellings of the loopback canary (127.0.0.1) and of the metadata endpoint (169.254.169.254).
-const embeddedLoopback = [
+const embeddedLoopback: [address: string, form: string][] = [
   ["::127.0.0.1", "IPv4-compatible"],
   ["::7f00:1", "IPv4-compatible, hex"],
   ["::ffff:127.0.0.1", "IPv4-mapped"],
@@ -204,7 +204,7 @@ const embeddedLoopback = [
   ["64:ff9b:1::7f00:1", "local-use NAT64"],
   ["2002:7f00:1::1", "6to4"],
   ["2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"],
-] as const;
+];
 
 describe("fetchDocument refuses IPv6 forms that carry a private IPv4 address", () => {
   // Hostnames under this suffix resolve to the address encoded in their first label;

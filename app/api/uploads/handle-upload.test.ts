@@ -1,6 +1,6 @@
 /** Uploads through the route handler: what is stored, and what is refused, with which status. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { makePdf, reportPages } from "@/lib/ingest/testing/make-pdf";
+import { makePdf, reportPages } from "@/test/ingest/make-pdf";
 
 let handleUpload: typeof import("@/app/api/uploads/handle-upload").handleUpload;
 let db: typeof import("@/lib/db").db;

@@ -11,7 +11,7 @@ import { extractText } from "@/lib/ingest/extract-text";
 import { isIngestError, type IngestErrorCode } from "@/lib/ingest/errors";
 import { uploadLimits, uploadMetadataSchema, validateUpload } from "@/lib/ingest/upload";
 import { logger } from "@/lib/logger";
-import { saveDocument } from "@/lib/search/documents";
+import { saveDocument } from "@/lib/ingest/save-document";
 
 // Room for the multipart framing around the file itself.
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
