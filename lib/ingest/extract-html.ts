@@ -10,7 +10,7 @@ import { Readability } from "@mozilla/readability";
 import { Parser } from "htmlparser2";
 import { parseHTML } from "linkedom";
 import { IngestError } from "@/lib/ingest/errors";
-import { normaliseWhitespace } from "@/lib/ingest/normalise";
+import { cleanTitle, normaliseWhitespace } from "@/lib/ingest/normalise";
 
 type DomDocument = ReturnType<typeof parseHTML>["document"];
 
@@ -201,9 +201,4 @@ export function extractHtml(html: string): HtmlExtraction {
     text: useArticle ? articleText : bodyText,
     usedReadability: useArticle,
   };
-}
-
-function cleanTitle(value: string | null | undefined): string | null {
-  const title = value?.replace(/\s+/g, " ").trim();
-  return title ? title.slice(0, 500) : null;
 }
