@@ -3,8 +3,10 @@ import http from "node:http";
 import zlib from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import net from "node:net";
 import { fetchDocument, documentUrlSchema } from "@/lib/ingest/fetch-document";
 import { IngestError } from "@/lib/ingest/errors";
+import { zlibBomb } from "@/test/ingest/hostile";
 
 // Every request and connection the local server receives, so tests can prove a blocked URL was never contacted.
 const seen: string[] = [];
@@ -397,5 +399,128 @@ describe("fetchDocument with private networks allowed (test servers)", () => {
     expect((await failure(fetchDocument("http://does-not-exist.invalid/"))).code).toBe(
       "unreachable",
     );
+  });
+});
+
+describe("fetchDocument against hostile bodies", () => {
+  // What the hostile server sent, and whether it got to the end of it.
+  let sent = { bytes: 0, finished: false, closed: false };
+  let hostile: http.Server;
+  let hostileBase: string;
+  const megabyte = 1024 * 1024;
+  // 1 MB of spaces as one byte-aligned, self-contained deflate block: any number of copies inflate.
+  const block = zlib.deflateRawSync(Buffer.alloc(megabyte, 0x20), {
+    finishFlush: zlib.constants.Z_FULL_FLUSH,
+  });
+  const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+  // Writes `next()` until it returns undefined or the client goes away, respecting backpressure.
+  function pump(res: http.ServerResponse, next: () => Buffer | undefined) {
+    res.on("close", () => (sent.closed = true));
+    res.on("error", () => undefined);
+    const write = () => {
+      for (;;) {
+        const chunk = next();
+        if (!chunk) {
+          sent.finished = true;
+          return res.end();
+        }
+        sent.bytes += chunk.length;
+        if (!res.write(chunk)) return res.once("drain", write);
+      }
+    };
+    write();
+  }
+
+  beforeAll(async () => {
+    hostile = http.createServer((req, res) => {
+      const path = new URL(req.url ?? "/", "http://local").pathname;
+      if (path === "/endless-plain") {
+        // 10 GB on offer, made as it is sent.
+        res.writeHead(200, { "content-type": "text/plain" });
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        let left = 10 * 1024 * megabyte;
+        return pump(res, () => ((left -= chunk.length) >= 0 ? chunk : undefined));
+      }
+      if (path === "/endless-gzip") {
+        // A gzip stream that would inflate to 10 GB: about 10 MB on the wire.
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip" });
+        let blocks = 0;
+        return pump(res, () =>
+          blocks++ === 0 ? gzipHeader : blocks <= 10 * 1024 ? block : undefined,
+        );
+      }
+      if (path === "/deflate-bomb") {
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "deflate" });
+        return res.end(zlibBomb(200 * megabyte));
+      }
+      if (path === "/br-bomb") {
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "br" });
+        return res.end(
+          zlib.brotliCompressSync(Buffer.alloc(64 * megabyte, 0x20), {
+            params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
+          }),
+        );
+      }
+      res.writeHead(404);
+      res.end();
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
+    hostileBase = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    hostile.closeAllConnections();
+    await new Promise((resolve) => hostile.close(resolve));
+  });
+
+  beforeEach(() => {
+    sent = { bytes: 0, finished: false, closed: false };
+  });
+
+  async function refused(path: string, maxBytes: number) {
+    const error = await failure(fetchDocument(`${hostileBase}${path}`, { ...local, maxBytes }));
+    expect(error.code).toBe("too_large");
+    expect(error.message).toBe(`The document is larger than ${maxBytes / megabyte} MB.`);
+    // The client hung up: the server never got to the end of what it had to send.
+    await vi.waitFor(() => expect(sent.closed).toBe(true));
+    expect(sent.finished).toBe(false);
+  }
+
+  it("stops reading an endless body at the cap", async () => {
+    await refused("/endless-plain", megabyte);
+    expect(sent.bytes).toBeLessThan(10 * 1024 * megabyte);
+  });
+
+  it("stops inflating an endless gzip stream at the cap, counted on the inflated bytes", async () => {
+    await refused("/endless-gzip", megabyte);
+  });
+
+  it.each(["/deflate-bomb", "/br-bomb"])("refuses the decompression bomb at %s", async (path) => {
+    const error = await failure(
+      fetchDocument(`${hostileBase}${path}`, { ...local, maxBytes: megabyte }),
+    );
+    expect(error.code).toBe("too_large");
+  });
+
+  it("reads no more than a declared Content-Length, however much more is sent", async () => {
+    const liar = net.createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.once("data", () => {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n");
+        socket.end(Buffer.alloc(4 * megabyte, 0x61));
+      });
+    });
+    await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (liar.address() as AddressInfo).port;
+      const doc = await fetchDocument(`http://127.0.0.1:${port}/`, {
+        ...local,
+        maxBytes: megabyte,
+      });
+      expect(doc.bytes.length).toBe(1000);
+    } finally {
+      await new Promise((resolve) => liar.close(resolve));
+    }
   });
 });
