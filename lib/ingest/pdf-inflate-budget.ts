@@ -32,7 +32,7 @@ const endKeyword = Buffer.from("end");
 
 class OverBudget extends Error {}
 
-export function inflatedTooLarge(maxBytes: number, detail: string): IngestError {
+function inflatedTooLarge(maxBytes: number, detail: string): IngestError {
   return new IngestError(
     "too_complex",
     `This PDF unpacks to more than ${Math.round(maxBytes / (1024 * 1024))} MB, more than can be read safely.`,
