@@ -82,7 +82,7 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await checkInflatedSize(bytes, options.maxInflatedBytes, stop.signal);
+    await checkInflatedSize(bytes, { maxBytes: options.maxInflatedBytes, signal: stop.signal });
     const release = await workerSlot(stop.signal);
     try {
       return await readInWorker(bytes, options, stop.signal);

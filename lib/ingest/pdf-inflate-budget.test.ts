@@ -39,26 +39,32 @@ describe("checkInflatedSize", () => {
       Buffer.from("BT (not compressed) Tj ET"),
       zlib.deflateSync(Buffer.alloc(200_000, 0x62)),
     );
-    expect(await checkInflatedSize(pdf, megabyte)).toBe(203_000);
+    expect(await checkInflatedSize(pdf, { maxBytes: megabyte })).toBe(203_000);
   });
 
   it("measures a real document well under the default limit", async () => {
-    const size = await checkInflatedSize(await makePdf(reportPages(50)), 128 * megabyte);
+    const size = await checkInflatedSize(await makePdf(reportPages(50)), {
+      maxBytes: 128 * megabyte,
+    });
     expect(size).toBeGreaterThan(0);
     expect(size).toBeLessThan(megabyte);
   });
 
   it("refuses once the total passes the limit, across streams", async () => {
     const part = zlib.deflateSync(Buffer.alloc(400 * 1024));
-    expect(await checkInflatedSize(withStreams(part, part), megabyte)).toBe(800 * 1024);
-    const error = await refusal(checkInflatedSize(withStreams(part, part, part), megabyte));
+    expect(await checkInflatedSize(withStreams(part, part), { maxBytes: megabyte })).toBe(
+      800 * 1024,
+    );
+    const error = await refusal(
+      checkInflatedSize(withStreams(part, part, part), { maxBytes: megabyte }),
+    );
     expect(error.code).toBe("too_complex");
     expect(error.message).toBe("This PDF unpacks to more than 1 MB, more than can be read safely.");
   });
 
   it("stops a 200 MB bomb at the limit", async () => {
     const error = await refusal(
-      checkInflatedSize(withStreams(zlibBomb(200 * megabyte)), 8 * megabyte),
+      checkInflatedSize(withStreams(zlibBomb(200 * megabyte)), { maxBytes: 8 * megabyte }),
     );
     expect(error.code).toBe("too_complex");
   });
@@ -72,32 +78,34 @@ describe("checkInflatedSize", () => {
     const bomb = zlibBomb(4 * megabyte);
     const disguised = Buffer.concat([bomb.subarray(0, 2), decoy, bomb.subarray(2)]);
     expect(disguised.includes("endstream")).toBe(true);
-    const error = await refusal(checkInflatedSize(withStreams(disguised), 2 * megabyte));
+    const error = await refusal(
+      checkInflatedSize(withStreams(disguised), { maxBytes: 2 * megabyte }),
+    );
     expect(error.code).toBe("too_complex");
   });
 
   it("counts every layer of a nested stream, including what follows an inner stream's end", async () => {
     // Two layers: 3 MB inside, about 3 KB outside.
     const nested = deflateTimes(zlibBomb(3 * megabyte), 1);
-    expect(await checkInflatedSize(withStreams(nested), 4 * megabyte)).toBeGreaterThan(
-      3 * megabyte,
-    );
-    expect((await refusal(checkInflatedSize(withStreams(nested), 2 * megabyte))).code).toBe(
-      "too_complex",
-    );
+    expect(
+      await checkInflatedSize(withStreams(nested), { maxBytes: 4 * megabyte }),
+    ).toBeGreaterThan(3 * megabyte);
+    expect(
+      (await refusal(checkInflatedSize(withStreams(nested), { maxBytes: 2 * megabyte }))).code,
+    ).toBe("too_complex");
     // The outer layer holds a tiny zlib stream and then 3 MB more: pdf.js decodes all of the
     // outer layer, so all of it counts even though the inner stream ends early.
     const padded = zlib.deflateSync(
       Buffer.concat([zlib.deflateSync(Buffer.from("tiny")), Buffer.alloc(3 * megabyte)]),
     );
-    expect((await refusal(checkInflatedSize(withStreams(padded), 2 * megabyte))).code).toBe(
-      "too_complex",
-    );
+    expect(
+      (await refusal(checkInflatedSize(withStreams(padded), { maxBytes: 2 * megabyte }))).code,
+    ).toBe("too_complex");
   });
 
   it("refuses zlib data nested deeper than any real file", async () => {
     const deep = deflateTimes(Buffer.from("deep"), 6);
-    const error = await refusal(checkInflatedSize(withStreams(deep), megabyte));
+    const error = await refusal(checkInflatedSize(withStreams(deep), { maxBytes: megabyte }));
     expect(error.code).toBe("too_complex");
     expect(error.message).toMatch(/layers/);
   });
@@ -105,7 +113,7 @@ describe("checkInflatedSize", () => {
   it("counts what inflates before damaged data, without failing", async () => {
     const whole = zlib.deflateSync(Buffer.alloc(500_000, 0x63));
     const truncated = whole.subarray(0, Math.floor(whole.length / 2));
-    const size = await checkInflatedSize(withStreams(truncated), megabyte);
+    const size = await checkInflatedSize(withStreams(truncated), { maxBytes: megabyte });
     expect(size).toBeGreaterThan(0);
     expect(size).toBeLessThanOrEqual(500_000);
   });
@@ -114,8 +122,39 @@ describe("checkInflatedSize", () => {
     const controller = new AbortController();
     controller.abort(new Error("stop"));
     const part = zlib.deflateSync(Buffer.alloc(10));
-    await expect(checkInflatedSize(withStreams(part), megabyte, controller.signal)).rejects.toThrow(
-      "stop",
+    await expect(
+      checkInflatedSize(withStreams(part), { maxBytes: megabyte, signal: controller.signal }),
+    ).rejects.toThrow("stop");
+  });
+
+  it("refuses a file stuffed with more zlib streams than allowed", async () => {
+    const tiny = zlib.deflateSync(Buffer.from("q Q"));
+    const streams = Array.from({ length: 11 }, () => tiny);
+    expect(
+      await checkInflatedSize(withStreams(...streams.slice(1)), {
+        maxBytes: megabyte,
+        maxStreams: 10,
+      }),
+    ).toBe(30);
+    const error = await refusal(
+      checkInflatedSize(withStreams(...streams), { maxBytes: megabyte, maxStreams: 10 }),
     );
+    expect(error.code).toBe("too_complex");
+    expect(error.message).toBe("This PDF has more compressed parts than can be read safely.");
+  });
+
+  it("lets the event loop turn while it works through many streams", async () => {
+    const tiny = zlib.deflateSync(Buffer.from("q Q"));
+    const pdf = withStreams(...Array.from({ length: 2000 }, () => tiny));
+    let turns = 0;
+    let done = false;
+    const turn = () => {
+      turns++;
+      if (!done) setImmediate(turn);
+    };
+    setImmediate(turn);
+    expect(await checkInflatedSize(pdf, { maxBytes: megabyte })).toBe(6000);
+    done = true;
+    expect(turns).toBeGreaterThanOrEqual(10);
   });
 });

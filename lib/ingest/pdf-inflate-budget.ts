@@ -40,17 +40,32 @@ function inflatedTooLarge(maxBytes: number, detail: string): IngestError {
   );
 }
 
+export interface InflateBudget {
+  /** Total inflated bytes allowed across the file's zlib streams. */
+  maxBytes: number;
+  /**
+   * zlib streams allowed in one file. Each costs a zlib setup, so a file
+   * stuffed with tiny fake streams is refused instead of costing seconds.
+   */
+  maxStreams?: number;
+  signal?: AbortSignal;
+}
+
+/** Streams checked between turns of the event loop, so other requests keep being served. */
+const streamsPerTurn = 64;
+
 /**
  * Resolves with the total inflated size of the PDF's zlib streams, or throws
- * `too_complex` as soon as the total passes `maxBytes`.
+ * `too_complex` as soon as the total passes `maxBytes` or there are more than
+ * `maxStreams` streams.
  */
 export async function checkInflatedSize(
   pdf: Uint8Array,
-  maxBytes: number,
-  signal?: AbortSignal,
+  { maxBytes, maxStreams = 100_000, signal }: InflateBudget,
 ): Promise<number> {
   const bytes = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
   const budget = { used: 0, max: maxBytes };
+  let streams = 0;
   for (
     let at = bytes.indexOf(streamKeyword);
     at !== -1;
@@ -59,6 +74,14 @@ export async function checkInflatedSize(
     if (at >= 3 && bytes.subarray(at - 3, at).equals(endKeyword)) continue;
     const start = dataStart(bytes, at + streamKeyword.length);
     if (start === undefined || !hasZlibHeader(bytes, start)) continue;
+    if (++streams > maxStreams) {
+      throw new IngestError(
+        "too_complex",
+        "This PDF has more compressed parts than can be read safely.",
+        { detail: `more than ${maxStreams} zlib streams` },
+      );
+    }
+    if (streams % streamsPerTurn === 0) await new Promise((resolve) => setImmediate(resolve));
     signal?.throwIfAborted();
     const data = bytes.subarray(start);
     const small = inflateSmall(data, budget.max - budget.used);
