@@ -157,4 +157,16 @@ describe("checkInflatedSize", () => {
     done = true;
     expect(turns).toBeGreaterThanOrEqual(10);
   });
+
+  it("finds data after a line end however far away, in one pass over many keywords", async () => {
+    // Spaces before the line end do not hide a stream from the count...
+    const hidden = Buffer.concat([
+      Buffer.from("1 0 obj\n<< /Filter /FlateDecode >>\nstream" + " ".repeat(5000) + "\r\n"),
+      zlib.deflateSync(Buffer.alloc(300_000)),
+    ]);
+    expect(await checkInflatedSize(hidden, { maxBytes: megabyte })).toBe(300_000);
+    // ...and 4 MB of keywords with no line end after them are read once, not once per keyword.
+    const keywords = Buffer.from("stream".repeat(700_000));
+    expect(await checkInflatedSize(keywords, { maxBytes: megabyte })).toBe(0);
+  });
 });

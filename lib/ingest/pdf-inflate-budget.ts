@@ -65,6 +65,7 @@ export async function checkInflatedSize(
 ): Promise<number> {
   const bytes = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
   const budget = { used: 0, max: maxBytes };
+  const dataStart = dataStarts(bytes);
   let streams = 0;
   for (
     let at = bytes.indexOf(streamKeyword);
@@ -72,7 +73,7 @@ export async function checkInflatedSize(
     at = bytes.indexOf(streamKeyword, at + streamKeyword.length)
   ) {
     if (at >= 3 && bytes.subarray(at - 3, at).equals(endKeyword)) continue;
-    const start = dataStart(bytes, at + streamKeyword.length);
+    const start = dataStart(at + streamKeyword.length);
     if (start === undefined || !hasZlibHeader(bytes, start)) continue;
     if (++streams > maxStreams) {
       throw new IngestError(
@@ -119,13 +120,32 @@ function inflateSmall(data: Uint8Array, remaining: number): number | undefined {
   }
 }
 
-// pdf.js skips to the end of the line after the keyword (CR, LF or CRLF).
-function dataStart(bytes: Buffer, from: number): number | undefined {
-  const lf = bytes.indexOf(0x0a, from);
-  const cr = bytes.indexOf(0x0d, from);
-  if (lf === -1 && cr === -1) return undefined;
-  if (cr !== -1 && (lf === -1 || cr < lf)) return bytes[cr + 1] === 0x0a ? cr + 2 : cr + 1;
-  return lf + 1;
+/**
+ * Where a stream's data starts after its keyword: pdf.js skips to the end of
+ * the line (CR, LF or CRLF), however far away it is.
+ * NOTE: the next CR and LF are remembered, since a hostile file can hold
+ * millions of `stream` keywords with no line end after them, and searching
+ * afresh for each would take quadratic time.
+ */
+function dataStarts(bytes: Buffer): (from: number) => number | undefined {
+  let lf = -1;
+  let cr = -1;
+  let lfDone = false;
+  let crDone = false;
+  return (from) => {
+    if (!lfDone && lf < from) {
+      lf = bytes.indexOf(0x0a, from);
+      lfDone = lf === -1;
+    }
+    if (!crDone && cr < from) {
+      cr = bytes.indexOf(0x0d, from);
+      crDone = cr === -1;
+    }
+    const nextLf = lfDone ? Infinity : lf;
+    const nextCr = crDone ? Infinity : cr;
+    if (nextCr < nextLf) return bytes[nextCr + 1] === 0x0a ? nextCr + 2 : nextCr + 1;
+    return nextLf === Infinity ? undefined : nextLf + 1;
+  };
 }
 
 // The same header checks pdf.js's FlateStream makes; data failing them is never inflated.
