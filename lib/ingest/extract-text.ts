@@ -52,6 +52,7 @@ export const extractInputSchema = z
 
 export type ExtractInput = z.input<typeof extractInputSchema>;
 
+/** Defaults in `extractDefaults`; every bound but `maxChars` applies to PDFs only. */
 export interface ExtractOptions {
   maxChars?: number;
   maxPages?: number;
