@@ -36,7 +36,6 @@ function failed(error) {
 try {
   const document = await getDocumentProxy(bytes, {
     verbosity: 0,
-    isEvalSupported: false,
     disableFontFace: true,
     useSystemFonts: false,
     stopAtErrors: false,
