@@ -26,8 +26,6 @@ import { cleanTitle, normaliseWhitespace } from "@/lib/ingest/normalise";
 import { checkInflatedSize } from "@/lib/ingest/pdf-inflate-budget";
 
 export const pdfWorkerLimits = {
-  /** pdf.js's own objects for a 1,000-page file stay well under this. */
-  maxOldGenerationSizeMb: 256,
   maxYoungGenerationSizeMb: 32,
   /** Workers (and so PDFs being read) at once in this process; more wait their turn. */
   concurrency: 2,
@@ -54,6 +52,8 @@ export interface PdfOptions {
   maxPages: number;
   /** Bound on the inflated size of the file's compressed streams. */
   maxInflatedBytes: number;
+  /** The worker's V8 heap limit (old generation), in MB. */
+  maxHeapMb: number;
   deadline: number;
   signal: AbortSignal | undefined;
   onProgress: ((progress: { page: number; pages: number }) => void | Promise<void>) | undefined;
@@ -109,7 +109,7 @@ async function readInWorker(
     workerData: { bytes: copy, maxPageChars: options.maxChars * 2 },
     transferList: [copy.buffer],
     resourceLimits: {
-      maxOldGenerationSizeMb: pdfWorkerLimits.maxOldGenerationSizeMb,
+      maxOldGenerationSizeMb: options.maxHeapMb,
       maxYoungGenerationSizeMb: pdfWorkerLimits.maxYoungGenerationSizeMb,
     },
   });

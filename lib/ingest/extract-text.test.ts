@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { IngestError } from "@/lib/ingest/errors";
 import { extractText } from "@/lib/ingest/extract-text";
 import { deflateTimes, inflateBombPdf, pageBombPdf, zlibBomb } from "@/test/ingest/hostile";
@@ -342,18 +342,23 @@ describe("extractText: PDF", () => {
 });
 
 describe("extractText: hostile PDFs", () => {
+  let tenThousandPages: Uint8Array;
+  beforeAll(async () => {
+    tenThousandPages = await pageBombPdf(10_000);
+  }, 60_000);
+
   it("refuses a 10,000-page PDF under the default limit before reading a page", async () => {
     let pagesRead = 0;
     const error = await failure(
       extractText(
-        { bytes: await pageBombPdf(10_000), contentType: "application/pdf" },
+        { bytes: tenThousandPages, contentType: "application/pdf" },
         { onProgress: () => void pagesRead++ },
       ),
     );
     expect(error.code).toBe("too_many_pages");
     expect(error.message).toBe("This PDF has 10,000 pages; at most 1,000 can be read.");
     expect(pagesRead).toBe(0);
-  }, 60_000);
+  });
 
   it("refuses a 200 KB PDF that unpacks to 200 MB before pdf.js decodes it", async () => {
     const bomb = zlibBomb(200 * 1024 * 1024);
@@ -383,5 +388,22 @@ describe("extractText: hostile PDFs", () => {
     expect(error.code).toBe("too_complex");
     const read = await failure(extractText({ bytes, contentType: "application/pdf" }));
     expect(read.code).toBe("empty_document");
+  });
+
+  it("fails with too_complex when reading needs more memory than the worker may use", async () => {
+    const error = await failure(
+      extractText(
+        { bytes: tenThousandPages, contentType: "application/pdf" },
+        { maxHeapMb: 16, maxPages: 20_000 },
+      ),
+    );
+    expect(error.code).toBe("too_complex");
+    expect(error.message).toBe("This PDF needs more memory to read than is allowed.");
+    // The worker died, not this process: the next file is read as usual.
+    const fine = await extractText({
+      bytes: await makePdf([["Still here."]]),
+      contentType: "application/pdf",
+    });
+    expect(fine.text).toBe("Still here.");
   });
 });

@@ -29,6 +29,11 @@ export const extractDefaults = {
   maxPages: 1_000,
   /** A PDF whose compressed streams unpack to more is refused (`too_complex`). */
   maxInflatedBytes: 128 * 1024 * 1024,
+  /**
+   * Heap of the worker that reads a PDF (`too_complex` when exhausted). pdf.js
+   * opens a 10,000-page file in under 32 MB; a 1,000-page one is read in far less than this.
+   */
+  maxHeapMb: 256,
   /** Reading a PDF for longer fails with `extraction_timeout`; the upload route allows 120 s in all. */
   timeoutMs: 60_000,
 } as const;
@@ -57,6 +62,7 @@ export interface ExtractOptions {
   maxChars?: number;
   maxPages?: number;
   maxInflatedBytes?: number;
+  maxHeapMb?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
   /** Called after each PDF page, so a long extraction can report progress. */
@@ -118,6 +124,7 @@ export async function extractText(
       maxChars,
       maxPages: options.maxPages ?? extractDefaults.maxPages,
       maxInflatedBytes: options.maxInflatedBytes ?? extractDefaults.maxInflatedBytes,
+      maxHeapMb: options.maxHeapMb ?? extractDefaults.maxHeapMb,
       deadline: Date.now() + (options.timeoutMs ?? extractDefaults.timeoutMs),
       signal: options.signal,
       onProgress: options.onProgress,
