@@ -16,8 +16,9 @@
  * Why a worker rather than guards on the calling thread: pdf.js parses
  * synchronously between its awaits, so a deadline checked between calls cannot
  * interrupt it, and its allocations would land on the server's own heap.
- * Starting a worker costs tens of milliseconds per file, small beside reading
- * one. A worker per file (not a pool) keeps one file's leftovers from the next.
+ * Starting a worker and loading pdf.js into it costs 0.1–0.2 s per file
+ * (measured on two busy cores), small beside reading one; a worker per file
+ * (not a pool) keeps one file's leftovers and limits from the next.
  */
 import { Worker } from "node:worker_threads";
 import { z } from "zod";
