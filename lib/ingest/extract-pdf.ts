@@ -198,6 +198,11 @@ function expectMessage<T extends WorkerMessage["type"]>(
 
 const slots = { free: pdfWorkerLimits.concurrency, waiting: [] as (() => void)[] };
 
+/** PDFs being read and PDFs waiting for a worker, in this process (for tests and health checks). */
+export function pdfWorkerQueue(): { reading: number; waiting: number } {
+  return { reading: pdfWorkerLimits.concurrency - slots.free, waiting: slots.waiting.length };
+}
+
 /** Waits for one of the `pdfWorkerLimits.concurrency` worker slots; returns its release. */
 async function workerSlot(stop: AbortSignal): Promise<() => void> {
   stop.throwIfAborted();

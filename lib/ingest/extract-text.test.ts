@@ -1,5 +1,6 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { IngestError } from "@/lib/ingest/errors";
+import { pdfWorkerQueue } from "@/lib/ingest/extract-pdf";
 import { extractText } from "@/lib/ingest/extract-text";
 import { deflateTimes, inflateBombPdf, pageBombPdf, zlibBomb } from "@/test/ingest/hostile";
 import { makePdf, reportPages } from "@/test/ingest/make-pdf";
@@ -301,6 +302,29 @@ describe("extractText: PDF", () => {
       url: "http://example.com/a%00b.txt",
     });
     expect(named.title).toBe("a b");
+  });
+
+  it("reads at most two PDFs at once; a caller waiting for a turn can give up", async () => {
+    const bytes = await makePdf(reportPages(2));
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    // Two extractions hold both worker slots until the gate opens.
+    const holders = [1, 2].map(() =>
+      extractText({ bytes, contentType: "application/pdf" }, { onProgress: () => gate }),
+    );
+    await vi.waitFor(() => expect(pdfWorkerQueue().reading).toBe(2));
+    const controller = new AbortController();
+    const third = extractText(
+      { bytes, contentType: "application/pdf" },
+      { signal: controller.signal },
+    );
+    await vi.waitFor(() => expect(pdfWorkerQueue().waiting).toBe(1));
+    controller.abort();
+    expect((await failure(third)).code).toBe("aborted");
+    expect(pdfWorkerQueue()).toEqual({ reading: 2, waiting: 0 });
+    openGate();
+    for (const holder of holders) expect((await holder).pageCount).toBe(2);
+    expect(pdfWorkerQueue()).toEqual({ reading: 0, waiting: 0 });
   });
 
   it("reports a PDF without a text layer as empty", async () => {
