@@ -21,8 +21,8 @@ import {
   uploadTooLargeMessage,
   validateUpload,
 } from "@/lib/ingest/upload";
-import { logger } from "@/lib/logger";
 import { saveDocument } from "@/lib/ingest/save-document";
+import { logger } from "@/lib/logger";
 
 const statusByCode: Partial<Record<IngestErrorCode, number>> = {
   too_large: 413,
@@ -34,6 +34,8 @@ const statusByCode: Partial<Record<IngestErrorCode, number>> = {
   too_complex: 422,
   extraction_timeout: 422,
 };
+
+const notMultipart = "Send the file as multipart/form-data in a field named file.";
 
 function failure(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status });
@@ -53,11 +55,7 @@ export async function handleUpload(req: Request): Promise<Response> {
     return failure(413, "too_large", uploadTooLargeMessage);
   const contentType = req.headers.get("content-type") ?? "";
   if (!/^multipart\/form-data\s*;/i.test(contentType))
-    return failure(
-      400,
-      "invalid_upload",
-      "Send the file as multipart/form-data in a field named file.",
-    );
+    return failure(400, "invalid_upload", notMultipart);
   let body: Uint8Array<ArrayBuffer>;
   try {
     body = await readBodyWithin(req.body, uploadRequestMaxBytes);
@@ -72,11 +70,7 @@ export async function handleUpload(req: Request): Promise<Response> {
       headers: { "content-type": contentType },
     }).formData();
   } catch {
-    return failure(
-      400,
-      "invalid_upload",
-      "Send the file as multipart/form-data in a field named file.",
-    );
+    return failure(400, "invalid_upload", notMultipart);
   }
   const file = form.get("file");
   if (!(file instanceof File)) return failure(400, "invalid_upload", "Choose a file to upload.");
