@@ -142,6 +142,22 @@ describe("POST /api/uploads", () => {
       expect(pulled.cancelled).toBe(true);
     });
 
+    it("refuses a body that is not multipart without reading it", async () => {
+      const { cookie } = await owner();
+      const { stream, pulled } = countedBody(30 * 1024 * 1024);
+      const response = await handleUpload(
+        new Request("http://localhost/api/uploads", {
+          method: "POST",
+          headers: { cookie, "content-type": "application/json" },
+          body: stream,
+          duplex: "half",
+        } as RequestInit),
+      );
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: "invalid_upload" } });
+      expect(pulled.bytes).toBeLessThan(256 * 1024);
+    });
+
     it("still takes a chunked body under the limit", async () => {
       const { cookie } = await owner();
       const file = "Chunked upload.\n".repeat(4096);
