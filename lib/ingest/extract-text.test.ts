@@ -312,13 +312,14 @@ describe("extractText: PDF", () => {
     const holders = [1, 2].map(() =>
       extractText({ bytes, contentType: "application/pdf" }, { onProgress: () => gate }),
     );
-    await vi.waitFor(() => expect(pdfWorkerQueue().reading).toBe(2));
+    // Generous: a loaded machine may take seconds to get there; it is a bound, not a measurement.
+    await vi.waitFor(() => expect(pdfWorkerQueue().reading).toBe(2), { timeout: 20_000 });
     const controller = new AbortController();
     const third = extractText(
       { bytes, contentType: "application/pdf" },
       { signal: controller.signal },
     );
-    await vi.waitFor(() => expect(pdfWorkerQueue().waiting).toBe(1));
+    await vi.waitFor(() => expect(pdfWorkerQueue().waiting).toBe(1), { timeout: 20_000 });
     controller.abort();
     expect((await failure(third)).code).toBe("aborted");
     expect(pdfWorkerQueue()).toEqual({ reading: 2, waiting: 0 });

@@ -483,7 +483,7 @@ describe("fetchDocument against hostile bodies", () => {
     expect(error.code).toBe("too_large");
     expect(error.message).toBe(`The document is larger than ${maxBytes / megabyte} MB.`);
     // The client hung up: the server never got to the end of what it had to send.
-    await vi.waitFor(() => expect(sent.closed).toBe(true));
+    await vi.waitFor(() => expect(sent.closed).toBe(true), { timeout: 20_000 });
     expect(sent.finished).toBe(false);
   }
 
