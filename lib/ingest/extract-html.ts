@@ -118,8 +118,16 @@ export function domToText(root: DomNode): string {
 const lineBreak = "\u0001";
 const paragraphBreak = "\u0002";
 
-/** Deepest element nesting, by a streaming parse (linear, no tree). */
-export function nestingDepth(html: string): number {
+class DeeperThanLimit extends Error {}
+
+/**
+ * Deepest element nesting, by a streaming parse (no tree), counted up to
+ * `limit`: one level past it the parse stops and `limit + 1` is returned.
+ * NOTE: htmlparser2 keeps its open elements with `Array.unshift`, which costs
+ * time in proportion to the depth, so a full parse of 100,000 nested elements
+ * takes tens of seconds; stopping at the limit keeps the check cheap.
+ */
+export function nestingDepth(html: string, limit = Number.POSITIVE_INFINITY): number {
   let depth = 0;
   let max = 0;
   const parser = new Parser(
@@ -127,6 +135,7 @@ export function nestingDepth(html: string): number {
       onopentag() {
         depth++;
         if (depth > max) max = depth;
+        if (max > limit) throw new DeeperThanLimit();
       },
       onclosetag() {
         depth--;
@@ -134,7 +143,11 @@ export function nestingDepth(html: string): number {
     },
     { decodeEntities: false },
   );
-  parser.end(html);
+  try {
+    parser.end(html);
+  } catch (error) {
+    if (!(error instanceof DeeperThanLimit)) throw error;
+  }
   return max;
 }
 
@@ -164,7 +177,7 @@ export interface HtmlExtraction {
 }
 
 export function extractHtml(html: string): HtmlExtraction {
-  const depth = nestingDepth(html);
+  const depth = nestingDepth(html, maxNestingDepth);
   if (depth > maxNestingDepth) {
     throw new IngestError("corrupt_document", "This page is too deeply nested to read.", {
       detail: `nesting depth ${depth}`,

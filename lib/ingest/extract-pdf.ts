@@ -7,11 +7,14 @@
  *   at a known size instead of being decoded into memory.
  * - Pages: a file with more than `maxPages` pages is refused once it is opened,
  *   before any page is read.
- * - Memory and time: pdf.js runs in a worker thread (pdf-worker.mjs) with a
- *   V8 heap limit, one file per worker and at most `pdfWorkerLimits.concurrency`
- *   workers at once. The deadline and the caller's signal terminate the worker,
- *   which stops pdf.js even inside one pathological page; an exhausted heap
- *   ends the worker, not the server. Everything pdf.js held is freed with it.
+ * - Memory and time: pdf.js runs in a worker thread (pdf-worker.mjs), one
+ *   file per worker and at most `pdfWorkerLimits.concurrency` workers at once.
+ *   Its V8 heap is capped by `resourceLimits`; its ArrayBuffers (where pdf.js
+ *   keeps decoded streams, e.g. an LZW bomb, which the zlib count does not
+ *   see) lie outside that cap, so the parent polls the worker's
+ *   `external_memory` and ends it past the same limit. The deadline and the
+ *   caller's signal terminate the worker too, which stops pdf.js even inside
+ *   one pathological page. Everything pdf.js held is freed with the worker.
  *
  * Why a worker rather than guards on the calling thread: pdf.js parses
  * synchronously between its awaits, so a deadline checked between calls cannot
@@ -28,6 +31,12 @@ import { checkInflatedSize } from "@/lib/ingest/pdf-inflate-budget";
 
 export const pdfWorkerLimits = {
   maxYoungGenerationSizeMb: 32,
+  /**
+   * How often the worker's ArrayBuffer memory is read. pdf.js grows a decoded
+   * stream by doubling, so memory can pass the limit by one doubling at most
+   * before the poll sees it.
+   */
+  memoryPollMs: 50,
   /** Workers (and so PDFs being read) at once in this process; more wait their turn. */
   concurrency: 2,
 } as const;
@@ -53,8 +62,8 @@ export interface PdfOptions {
   maxPages: number;
   /** Bound on the inflated size of the file's compressed streams. */
   maxInflatedBytes: number;
-  /** The worker's V8 heap limit (old generation), in MB. */
-  maxHeapMb: number;
+  /** The worker's V8 heap limit (old generation), and separately its ArrayBuffer limit, in MB. */
+  maxMemoryMb: number;
   deadline: number;
   signal: AbortSignal | undefined;
   onProgress: ((progress: { page: number; pages: number }) => void | Promise<void>) | undefined;
@@ -72,6 +81,7 @@ const workerMessageSchema = z.discriminatedUnion("type", [
 type WorkerMessage = z.infer<typeof workerMessageSchema>;
 
 class DeadlinePassed extends Error {}
+class MemoryLimitReached extends Error {}
 
 export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promise<PdfExtraction> {
   const stop = new AbortController();
@@ -110,11 +120,23 @@ async function readInWorker(
     workerData: { bytes: copy, maxPageChars: options.maxChars * 2 },
     transferList: [copy.buffer],
     resourceLimits: {
-      maxOldGenerationSizeMb: options.maxHeapMb,
+      maxOldGenerationSizeMb: options.maxMemoryMb,
       maxYoungGenerationSizeMb: pdfWorkerLimits.maxYoungGenerationSizeMb,
     },
   });
-  const next = messagesFrom(worker, stop);
+  const { next, fail } = messagesFrom(worker, stop);
+  const watchdog = setInterval(() => {
+    worker.getHeapStatistics().then(
+      (stats) => {
+        if (stats.external_memory > options.maxMemoryMb * 1024 * 1024) {
+          fail(new MemoryLimitReached(`external memory ${stats.external_memory} bytes`));
+          void worker.terminate();
+        }
+      },
+      // The worker has already exited; its exit is reported on its own.
+      () => undefined,
+    );
+  }, pdfWorkerLimits.memoryPollMs);
   try {
     const opened = expectMessage(await next(), "opened");
     const pageCount = opened.pageCount;
@@ -155,12 +177,19 @@ async function readInWorker(
     }
     return { title, text: parts.join(""), pages, pageCount, truncated };
   } finally {
+    clearInterval(watchdog);
     await worker.terminate();
   }
 }
 
-/** The worker's messages in order; rejects once the worker fails or exits, or `stop` aborts. */
-function messagesFrom(worker: Worker, stop: AbortSignal): () => Promise<WorkerMessage> {
+/**
+ * The worker's messages in order (`next` rejects once the worker fails or
+ * exits, `stop` aborts, or `fail` is called).
+ */
+function messagesFrom(
+  worker: Worker,
+  stop: AbortSignal,
+): { next: () => Promise<WorkerMessage>; fail: (error: unknown) => void } {
   const queue: unknown[] = [];
   let failure: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
@@ -175,14 +204,15 @@ function messagesFrom(worker: Worker, stop: AbortSignal): () => Promise<WorkerMe
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`the PDF worker exited with code ${code}`)));
   stop.addEventListener("abort", () => fail(stop.reason), { once: true });
-  return async () => {
+  const next = async () => {
     for (;;) {
       if (stop.aborted) throw stop.reason;
-      if (queue.length > 0) return workerMessageSchema.parse(queue.shift());
       if (failure) throw failure.error;
+      if (queue.length > 0) return workerMessageSchema.parse(queue.shift());
       await new Promise<void>((resolve) => (wake = resolve));
     }
   };
+  return { next, fail };
 }
 
 function expectMessage<T extends WorkerMessage["type"]>(
@@ -242,7 +272,10 @@ function asPdfError(error: unknown, stop: AbortSignal, options: PdfOptions): Ing
   if (stop.aborted) return new IngestError("aborted", "Reading the document was cancelled.");
   const name = error instanceof Error ? error.name : "";
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  if ((error as { code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+  if (
+    error instanceof MemoryLimitReached ||
+    (error as { code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY"
+  ) {
     return new IngestError("too_complex", "This PDF needs more memory to read than is allowed.", {
       detail,
       cause: error,

@@ -2,7 +2,13 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { IngestError } from "@/lib/ingest/errors";
 import { pdfWorkerQueue } from "@/lib/ingest/extract-pdf";
 import { extractText } from "@/lib/ingest/extract-text";
-import { deflateTimes, inflateBombPdf, pageBombPdf, zlibBomb } from "@/test/ingest/hostile";
+import {
+  deflateTimes,
+  inflateBombPdf,
+  lzwBombPdf,
+  pageBombPdf,
+  zlibBomb,
+} from "@/test/ingest/hostile";
 import { makePdf, reportPages } from "@/test/ingest/make-pdf";
 
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -415,11 +421,21 @@ describe("extractText: hostile PDFs", () => {
     expect(read.code).toBe("empty_document");
   });
 
+  it("ends the worker when an LZW bomb (unseen by the zlib count) fills its memory", async () => {
+    // About 300 KB that pdf.js decodes into one 400 MB buffer, outside the V8 heap limit.
+    const bytes = await lzwBombPdf(400 * 1024 * 1024);
+    expect(bytes.length).toBeLessThan(512 * 1024);
+    const error = await failure(extractText({ bytes, contentType: "application/pdf" }));
+    expect(error.code).toBe("too_complex");
+    expect(error.message).toBe("This PDF needs more memory to read than is allowed.");
+    expect(error.detail).toMatch(/^Error: external memory \d+ bytes$/);
+  });
+
   it("fails with too_complex when reading needs more memory than the worker may use", async () => {
     const error = await failure(
       extractText(
         { bytes: tenThousandPages, contentType: "application/pdf" },
-        { maxHeapMb: 16, maxPages: 20_000 },
+        { maxMemoryMb: 16, maxPages: 20_000 },
       ),
     );
     expect(error.code).toBe("too_complex");

@@ -58,16 +58,69 @@ function adler32Trailer(size: number, fill: number): Buffer {
  * times FlateDecode), as a decompression bomb would be: pdf.js inflates a
  * content stream whole before reading it.
  */
-export async function inflateBombPdf(compressed: Buffer, layers = 1): Promise<Uint8Array> {
+export function inflateBombPdf(compressed: Buffer, layers = 1): Promise<Uint8Array> {
+  return onePagePdf(
+    compressed,
+    Array.from({ length: layers }, () => "FlateDecode"),
+  );
+}
+
+/** A one-page PDF whose content is an LZW stream of `size` spaces (see `lzwBomb`). */
+export function lzwBombPdf(size: number): Promise<Uint8Array> {
+  return onePagePdf(lzwBomb(size), ["LZWDecode"]);
+}
+
+async function onePagePdf(data: Buffer, filters: string[]): Promise<Uint8Array> {
   const pdf = await PDFDocument.create();
   const page = pdf.addPage([200, 200]);
-  const flate = PDFName.of("FlateDecode");
-  const dict = pdf.context.obj({
-    Filter: layers === 1 ? flate : Array.from({ length: layers }, () => flate),
-  });
-  dict.set(PDFName.of("Length"), PDFNumber.of(compressed.length));
-  page.node.set(PDFName.of("Contents"), pdf.context.register(PDFRawStream.of(dict, compressed)));
+  const names = filters.map((filter) => PDFName.of(filter));
+  const dict = pdf.context.obj({ Filter: names.length === 1 ? names[0]! : names });
+  dict.set(PDFName.of("Length"), PDFNumber.of(data.length));
+  page.node.set(PDFName.of("Contents"), pdf.context.register(PDFRawStream.of(dict, data)));
   return pdf.save({ useObjectStreams: false });
+}
+
+/**
+ * LZW data (as PDF's LZWDecode reads it: MSB first, EarlyChange 1) that
+ * decodes to at least `size` spaces. For a run of one byte each new code
+ * stands for one byte more than the last, so a table's worth of codes (about
+ * 5.7 KB) decodes to about 7 MB: a ratio zlib cannot reach, and data that the
+ * zlib count before extraction does not see.
+ */
+export function lzwBomb(size: number): Buffer {
+  const bytes: number[] = [];
+  let bitBuffer = 0;
+  let bitCount = 0;
+  const write = (code: number, width: number) => {
+    bitBuffer = (bitBuffer << width) | code;
+    bitCount += width;
+    while (bitCount >= 8) {
+      bytes.push((bitBuffer >>> (bitCount - 8)) & 0xff);
+      bitCount -= 8;
+    }
+    bitBuffer &= (1 << bitCount) - 1;
+  };
+  const space = 0x20;
+  let width = 9;
+  let produced = 0;
+  while (produced < size) {
+    write(256, width); // clear: the decoder starts a new table at 9 bits
+    width = 9;
+    write(space, width);
+    produced += 1;
+    let length = 1;
+    for (let code = 258; code < 4094 && produced < size; code++) {
+      write(code, width);
+      length++;
+      produced += length;
+      // The decoder widens its codes as the table fills, one code early (EarlyChange 1).
+      const nextCode = code + 1;
+      if (((nextCode + 1) & nextCode) === 0) width = Math.min(width + 1, 12);
+    }
+  }
+  write(257, width); // end of data
+  if (bitCount > 0) bytes.push((bitBuffer << (8 - bitCount)) & 0xff);
+  return Buffer.from(bytes);
 }
 
 /** zlib-compresses `data` `times` over, as a `[/FlateDecode /FlateDecode ...]` chain expects. */
