@@ -16,8 +16,8 @@
  * filter chain) is counted at every layer.
  *
  * NOTE: only zlib streams are counted. LZW and RunLength streams (rare in
- * current PDFs) can also expand; the extraction worker's heap limit and
- * deadline are what bound those.
+ * current PDFs) can also expand; the extraction worker's memory limit (its
+ * ArrayBuffers are watched, see extract-pdf.ts) and deadline bound those.
  */
 import { Readable, pipeline } from "node:stream";
 import zlib from "node:zlib";
