@@ -187,18 +187,23 @@ async function countLayer(
       inflate.destroy();
     },
   );
-  const first = await counter.next();
-  if (first.done) return;
-  if (hasZlibHeader(first.value, 0)) {
-    if (layer >= maxLayers)
-      throw new IngestError(
-        "too_complex",
-        "This PDF is compressed in more layers than can be read safely.",
-        { detail: `zlib data nested more than ${maxLayers} layers deep` },
-      );
-    await countLayer(borrowed(first.value, counter), budget, layer + 1);
+  try {
+    const first = await counter.next();
+    if (first.done) return;
+    if (hasZlibHeader(first.value, 0)) {
+      if (layer >= maxLayers)
+        throw new IngestError(
+          "too_complex",
+          "This PDF is compressed in more layers than can be read safely.",
+          { detail: `zlib data nested more than ${maxLayers} layers deep` },
+        );
+      await countLayer(borrowed(first.value, counter), budget, layer + 1);
+    }
+    for await (const _ of counter);
+  } finally {
+    // Closes this layer's zlib stream whichever way the count ended.
+    await counter.return();
   }
-  for await (const _ of counter);
 }
 
 async function* countChunks(

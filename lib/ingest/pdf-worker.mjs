@@ -1,12 +1,12 @@
 /**
  * The PDF extraction worker: pdf.js (the serverless build bundled by `unpdf`)
  * in its own thread, started by extract-pdf.ts for one file and terminated
- * after it. Whatever pdf.js allocates lives and dies here, under the heap
- * limit the parent set, and a page that holds pdf.js for seconds holds this
- * thread, not the server's.
+ * after it. Whatever pdf.js allocates lives and dies here, under the memory
+ * limits the parent sets and watches, and a page that holds pdf.js for
+ * seconds holds this thread, not the server's.
  *
  * Protocol (the parent decides everything; this side only reads):
- *   parent → worker (workerData): { bytes: Uint8Array }
+ *   parent → worker (workerData): { bytes: Uint8Array, maxPageChars: number }
  *   worker → parent: { type: "opened", pageCount, title }
  *   parent → worker: { type: "page", page } for each page it wants
  *   worker → parent: { type: "page", page, text } (raw text, capped at maxPageChars)
