@@ -10,6 +10,7 @@
 import type pg from "pg";
 import { checkpointAsync } from "./engine/call";
 import { createContext, wake, type EngineContext } from "./engine/context";
+import { startCronTimer } from "./engine/cron";
 import { ingestEvents, registerApp } from "./engine/ingest";
 import {
   dedicatedConnection,
@@ -18,18 +19,28 @@ import {
   releaseLeases,
 } from "./engine/leases";
 import { cancelRunInTx } from "./engine/lifecycle";
-import { getEvent, getRun, listRunsForEvent, recentRuns, type RecentRun } from "./engine/read-api";
+import {
+  getEvent,
+  getRun,
+  listRunsForEvent,
+  recentRuns,
+  recentSkips,
+  type RecentRun,
+  type SkippedRun,
+} from "./engine/read-api";
 import type { EngineOptions, RunSummaryRow } from "./engine/types";
 import { workerLoop } from "./engine/worker";
 import { migrateSchema } from "./schema";
 
 export type { EngineOptions, RunStatus, RunSummaryRow, StepSummaryRow } from "./engine/types";
-export type { RecentRun } from "./engine/read-api";
+export type { RecentRun, SkippedRun } from "./engine/read-api";
+export { SyncRefusedError } from "./engine/settings";
 
 export class Engine {
   private readonly ctx: EngineContext;
   private loopPromise: Promise<void> | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
+  private stopCron: (() => Promise<void>) | undefined;
 
   constructor(options: EngineOptions) {
     this.ctx = createContext(options);
@@ -60,6 +71,7 @@ export class Engine {
     }, 1000);
     this.reclaimTimer.unref();
     this.loopPromise = workerLoop(ctx);
+    this.stopCron = startCronTimer(ctx);
   }
 
   async stop(): Promise<void> {
@@ -67,6 +79,7 @@ export class Engine {
     ctx.stopped = true;
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     wake(ctx);
+    await this.stopCron?.();
     for (const entry of ctx.inflight.values()) entry.abort.abort();
     await this.loopPromise?.catch(() => undefined);
     await Promise.allSettled([...ctx.running]);
@@ -110,5 +123,9 @@ export class Engine {
 
   recentRuns(limit: number): Promise<RecentRun[]> {
     return recentRuns(this.ctx, limit);
+  }
+
+  recentSkips(limit: number): Promise<SkippedRun[]> {
+    return recentSkips(this.ctx, limit);
   }
 }

@@ -155,6 +155,43 @@ BEGIN
 END
 $fn$;
 `,
+  // v5: flow control and scheduling. `flow` records which rules delayed or shaped a run (for the runs
+  // page); one running run per singleton key; a run's start priority; GCRA state for throttle and
+  // rateLimit; the open batch or debounce run of each key; events a rule skipped; cron schedules.
+  (s) => `
+ALTER TABLE ${s}.runs ADD COLUMN flow jsonb, ADD COLUMN singleton_key text;
+CREATE UNIQUE INDEX runs_singleton ON ${s}.runs (function_id, singleton_key)
+  WHERE singleton_key IS NOT NULL AND status = 'running';
+ALTER TABLE ${s}.jobs ADD COLUMN priority int NOT NULL DEFAULT 0;
+CREATE TABLE ${s}.flow_gcra (
+  key text PRIMARY KEY,
+  tat timestamptz NOT NULL
+);
+CREATE TABLE ${s}.pending_runs (
+  function_id text NOT NULL,
+  kind text NOT NULL,
+  key text NOT NULL,
+  run_id text NOT NULL REFERENCES ${s}.runs(id) ON DELETE CASCADE,
+  opened_at timestamptz NOT NULL DEFAULT now(),
+  event_count int NOT NULL DEFAULT 1,
+  PRIMARY KEY (function_id, kind, key)
+);
+CREATE TABLE ${s}.skipped_runs (
+  id bigserial PRIMARY KEY,
+  function_id text NOT NULL,
+  event_id text,
+  rule text NOT NULL,
+  detail text NOT NULL,
+  skipped_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX skipped_runs_at ON ${s}.skipped_runs (skipped_at DESC);
+CREATE TABLE ${s}.cron_schedules (
+  function_id text NOT NULL REFERENCES ${s}.functions(id) ON DELETE CASCADE,
+  cron text NOT NULL,
+  next_at timestamptz NOT NULL,
+  PRIMARY KEY (function_id, cron)
+);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

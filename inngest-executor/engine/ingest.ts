@@ -17,7 +17,9 @@ import {
 } from "../protocol";
 import { notify, type EngineContext } from "./context";
 import { cancelRunInTx, ensureProgress } from "./lifecycle";
-import { createRuns } from "./run-creation";
+import { syncCronSchedules } from "./cron";
+import { planRuns } from "./flow-control";
+import { SyncRefusedError, unsupportedSettings } from "./settings";
 import { memoize } from "./step-records";
 import type { Tx } from "./store";
 import type { PlannedRun, SyncedFunction } from "./types";
@@ -28,6 +30,13 @@ export async function registerApp(
 ): Promise<{ appId: string; functions: number; modified: boolean }> {
   const { s } = ctx;
   const body: RegisterBody = registerBodySchema.parse(raw);
+  const refused = body.functions.flatMap((fn) =>
+    unsupportedSettings(fn).map((problem) => `function ${fn.id}: ${problem}`),
+  );
+  if (refused.length > 0)
+    throw new SyncRefusedError(
+      `The embedded executor refuses to sync app ${body.appName}: ${refused.join("; ")}`,
+    );
   const hash = createHash("sha256")
     .update(JSON.stringify([body.url, body.functions]))
     .digest("hex");
@@ -59,6 +68,7 @@ export async function registerApp(
            config = EXCLUDED.config, updated_at = now()`,
         [fn.id, body.appName, fn.name ?? fn.id, url, JSON.stringify(fn)],
       );
+      await syncCronSchedules(ctx, tx, fn);
     }
     return true;
   });
@@ -134,7 +144,7 @@ export async function ingestInTx(ctx: EngineContext, tx: Tx, events: StoredEvent
       if (triggered) planned.push({ config, url, events: [event] });
     }
   }
-  let wakeWorkers = (await createRuns(ctx, tx, planned)).queued;
+  let wakeWorkers = (await planRuns(ctx, tx, planned)).queued;
   const waitedFor = new Set(stored.waited);
   const cancelledBy = new Set(stored.cancelling);
   for (const event of fresh) {

@@ -248,7 +248,8 @@ async function invoke(
       stepId: op.id,
       state: {
         type: "error",
-        error: { name: "Error", message: `Function ${opts.function_id} is not synced` },
+        // The official server's words, which SDK test suites match.
+        error: { name: "Error", message: `could not find function with ID: ${opts.function_id}` },
       },
       ended: new Date(),
       status: "failed",

@@ -1,9 +1,24 @@
 /** Reads behind REST API v1 and the runs page; none of them takes a lock. */
 import type { StoredEvent } from "../protocol";
 import type { EngineContext } from "./context";
-import type { RunSummaryRow, StepSummaryRow } from "./types";
+import type { FlowNote, RunSummaryRow, StepSummaryRow } from "./types";
 
-export type RecentRun = RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] };
+export type RecentRun = RunSummaryRow & {
+  event_name: string | null;
+  steps: StepSummaryRow[];
+  flow: FlowNote[] | null;
+  concurrency_keys: string[];
+  /** When a run that has not started yet is due to (a throttle, batch or debounce delays it). */
+  due_at: Date | null;
+};
+
+export interface SkippedRun {
+  function_id: string;
+  event_id: string | null;
+  rule: string;
+  detail: string;
+  skipped_at: Date;
+}
 
 const RUN_COLUMNS = `r.id, r.function_id, r.event_id, r.status, r.output, r.error, r.created_at, r.started_at, r.ended_at, f.app_id`;
 
@@ -42,7 +57,9 @@ export async function getEvent(
 export async function recentRuns(ctx: EngineContext, limit: number): Promise<RecentRun[]> {
   const { s } = ctx;
   const { rows } = await ctx.store.pool.query(
-    `SELECT ${RUN_COLUMNS}, e.name AS event_name,
+    `SELECT ${RUN_COLUMNS}, e.name AS event_name, r.flow, r.concurrency_keys,
+            (SELECT min(j.run_at) FROM ${s}.jobs j WHERE j.run_id = r.id AND j.kind = 'call' AND j.step_id IS NULL
+               AND j.lease_token IS NULL AND r.started_at IS NULL) AS due_at,
             COALESCE((SELECT json_agg(json_build_object('step_id', st.step_id, 'name', st.name, 'op', st.op, 'status', st.status,
                 'attempts', st.attempts, 'started_at', st.started_at, 'ended_at', st.ended_at) ORDER BY COALESCE(st.seq, 9e18), st.started_at)
               FROM ${s}.run_steps st WHERE st.run_id = r.id), '[]') AS steps
@@ -51,4 +68,12 @@ export async function recentRuns(ctx: EngineContext, limit: number): Promise<Rec
     [limit],
   );
   return rows as RecentRun[];
+}
+
+export async function recentSkips(ctx: EngineContext, limit: number): Promise<SkippedRun[]> {
+  const { rows } = await ctx.store.pool.query<SkippedRun>(
+    `SELECT function_id, event_id, rule, detail, skipped_at FROM ${ctx.s}.skipped_runs ORDER BY skipped_at DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
 }

@@ -9,7 +9,14 @@ import { newUlid, type FunctionConfig } from "../protocol";
 import { wake, type EngineContext } from "./context";
 import { leaseSeconds, newLeaseToken, releaseLeases } from "./leases";
 import type { Tx } from "./store";
-import { DEFAULT_RETRIES, type JobRow, type NextJob, type PlannedRun, type RunRow } from "./types";
+import {
+  DEFAULT_RETRIES,
+  type FlowNote,
+  type JobRow,
+  type NextJob,
+  type PlannedRun,
+  type RunRow,
+} from "./types";
 import { runJob, track } from "./worker";
 
 interface NewRun {
@@ -22,9 +29,13 @@ interface NewRun {
   max_attempts: number;
   parent_run_id: string | null;
   parent_step_id: string | null;
+  singleton_key: string | null;
+  flow: FlowNote[] | null;
   config: FunctionConfig;
   url: string;
   lease_token: string | null;
+  run_at: Date;
+  priority: number;
 }
 
 interface NewJob {
@@ -34,6 +45,7 @@ interface NewJob {
   run_at: Date;
   concurrency_keys: string[];
   lease_token: string | null;
+  priority: number;
 }
 
 interface NewCancellation {
@@ -79,7 +91,9 @@ export async function createRuns(
   for (const row of rows) {
     if (!createdIds.has(row.id)) {
       ctx.options.log(
-        `run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`,
+        row.idempotency_key !== null
+          ? `run skipped: ${row.function_id} idempotency key ${JSON.stringify(row.idempotency_key)} already used`
+          : `run skipped: ${row.function_id} singleton key ${JSON.stringify(row.singleton_key)} has a running run`,
       );
       continue;
     }
@@ -92,15 +106,14 @@ export async function createRuns(
   return { created: result.created, queued: result.queued };
 }
 
-function newRun(
-  ctx: EngineContext,
-  { config, url, events, parent }: PlannedRun,
-  now: number,
-): NewRun {
+function newRun(ctx: EngineContext, plan: PlannedRun, now: number): NewRun {
+  const { config, url, events, parent } = plan;
   const vars = { event: events[0] };
   const concurrencyKeys = concurrencyKeysFor(config, vars);
+  const delayed = plan.runAt !== undefined && plan.runAt.getTime() > now;
   const direct =
     concurrencyKeys.length === 0 &&
+    !delayed &&
     !ctx.stopped &&
     ctx.inflight.size + ctx.reserved < ctx.options.workerConcurrency;
   if (direct) ctx.reserved++;
@@ -114,9 +127,13 @@ function newRun(
     max_attempts: (Object.values(config.steps)[0]?.retries?.attempts ?? DEFAULT_RETRIES) + 1,
     parent_run_id: parent?.runId ?? null,
     parent_step_id: parent?.stepId ?? null,
+    singleton_key: plan.singletonKey ?? null,
+    flow: plan.flow && plan.flow.length > 0 ? plan.flow : null,
     config,
     url,
     lease_token: direct ? newLeaseToken() : null,
+    run_at: delayed && plan.runAt ? plan.runAt : new Date(now),
+    priority: plan.priority ?? 0,
   };
 }
 
@@ -131,9 +148,10 @@ function firstJobs(
     run_id: row.id,
     kind: "call",
     step_id: null,
-    run_at: new Date(now),
+    run_at: row.run_at,
     concurrency_keys: row.concurrency_keys,
     lease_token: row.lease_token,
+    priority: row.priority,
   });
   for (const which of ["start", "finish"] as const) {
     const limit = row.config.timeouts?.[which]
@@ -147,6 +165,7 @@ function firstJobs(
         run_at: new Date(now + limit),
         concurrency_keys: [],
         lease_token: null,
+        priority: 0,
       });
   }
   for (const cancel of row.config.cancel ?? []) {
@@ -173,19 +192,21 @@ async function insertRuns(
   }>(
     tx,
     `WITH created AS (
-       INSERT INTO ${s}.runs (id, function_id, event_id, events, status, idempotency_key, concurrency_keys, max_attempts, parent_run_id, parent_step_id)
+       INSERT INTO ${s}.runs (id, function_id, event_id, events, status, idempotency_key, concurrency_keys, max_attempts, parent_run_id,
+              parent_step_id, singleton_key, flow)
        SELECT x.id, x.function_id, x.event_id, x.events, 'running', x.idempotency_key,
-              ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)), x.max_attempts, x.parent_run_id, x.parent_step_id
+              ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)), x.max_attempts, x.parent_run_id, x.parent_step_id,
+              x.singleton_key, x.flow
        FROM jsonb_to_recordset($1::jsonb) AS x(id text, function_id text, event_id text, events jsonb, idempotency_key text,
-            concurrency_keys jsonb, max_attempts int, parent_run_id text, parent_step_id text)
+            concurrency_keys jsonb, max_attempts int, parent_run_id text, parent_step_id text, singleton_key text, flow jsonb)
        ON CONFLICT DO NOTHING RETURNING id
      ), queued AS (
-       INSERT INTO ${s}.jobs (run_id, kind, step_id, run_at, concurrency_keys, leased_by, lease_token, lease_until)
+       INSERT INTO ${s}.jobs (run_id, kind, step_id, run_at, concurrency_keys, leased_by, lease_token, lease_until, priority)
        SELECT x.run_id, x.kind, x.step_id, x.run_at, ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)),
               CASE WHEN x.lease_token IS NOT NULL THEN $4::bigint END, x.lease_token,
-              CASE WHEN x.lease_token IS NOT NULL THEN now() + make_interval(secs => $5) END
+              CASE WHEN x.lease_token IS NOT NULL THEN now() + make_interval(secs => $5) END, x.priority
        FROM jsonb_to_recordset($2::jsonb) AS x(run_id text, kind text, step_id text, run_at timestamptz,
-            concurrency_keys jsonb, lease_token text)
+            concurrency_keys jsonb, lease_token text, priority int)
        WHERE x.run_id IN (SELECT id FROM created)
        RETURNING id, run_id, lease_token
      ), cancellations AS (
@@ -199,7 +220,16 @@ async function insertRuns(
        EXISTS (SELECT 1 FROM queued WHERE lease_token IS NULL) AS queued`,
     [
       JSON.stringify(
-        input.rows.map(({ config: _config, url: _url, lease_token: _token, ...row }) => row),
+        input.rows.map(
+          ({
+            config: _config,
+            url: _url,
+            lease_token: _token,
+            run_at: _at,
+            priority: _p,
+            ...row
+          }) => row,
+        ),
       ),
       JSON.stringify(input.jobs),
       JSON.stringify(input.cancellations),

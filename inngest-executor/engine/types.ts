@@ -92,12 +92,25 @@ export interface SyncedFunction {
   url: string;
 }
 
+/** A flow-control rule that shaped a run (delayed, batched, prioritised it), shown on the runs page. */
+export interface FlowNote {
+  rule: string;
+  detail: string;
+}
+
 export interface PlannedRun {
   config: FunctionConfig;
   /** The function's serve URL (where its calls go). */
   url: string;
   events: StoredEvent[];
   parent?: { runId: string; stepId: string };
+  /** When the first call is due, if later than now (a throttle, a batch or a debounce delays it). */
+  runAt?: Date;
+  /** Seconds the first call moves ahead of (or behind) others due at the same time: `priority.run`. */
+  priority?: number;
+  /** At most one running run per function and key: `singleton`. */
+  singletonKey?: string | null;
+  flow?: FlowNote[];
 }
 
 export interface RunSummaryRow {

@@ -1,0 +1,323 @@
+/**
+ * Flow control with Inngest's documented semantics, through the unmodified
+ * SDK: rateLimit skips, throttle delays (never drops), debounce runs the last
+ * event, batchEvents collects by size, timeout, key and `if`, priority orders
+ * starts within a concurrency limit, singleton skips or cancels, invoking a
+ * missing function fails with the official server's words, and a setting the
+ * executor cannot honour makes the sync fail. Timing checks use tolerances.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { referenceFunction } from "inngest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Executor } from "./index";
+import {
+  dropSchema,
+  runsForEvent,
+  sendEvent,
+  startTestApp,
+  startTestExecutor,
+  testClient,
+  testSchema,
+  waitFor,
+  waitForRuns,
+  type TestApp,
+} from "./test-helpers";
+
+const schema = testSchema("flow");
+let executor: Executor;
+let app: TestApp;
+
+/** Each run's start, by function: when its first step ran, and with which events. */
+const starts = new Map<string, { at: number; data: Record<string, unknown>[] }[]>();
+function started(fn: string, events: { data: unknown }[]): void {
+  const list = starts.get(fn) ?? [];
+  list.push({ at: Date.now(), data: events.map((event) => event.data as Record<string, unknown>) });
+  starts.set(fn, list);
+}
+const startsOf = (fn: string) => starts.get(fn) ?? [];
+
+function defineFunctions(executorUrl: string) {
+  const client = testClient("flow", executorUrl);
+  const record = (id: string, options: Record<string, unknown>, holdMs = 0) =>
+    client.createFunction(
+      { id, triggers: [{ event: `flow/${id}` }], ...options },
+      async ({ events, step }) => {
+        await step.run("start", async () => {
+          started(id, events);
+          if (holdMs > 0) await sleep(holdMs);
+        });
+        return events.length;
+      },
+    );
+  return {
+    client,
+    functions: [
+      record("rate-limited", { rateLimit: { limit: 2, period: "30s", key: "event.data.k" } }),
+      record("throttled", { throttle: { limit: 1, period: "1s", burst: 1 } }),
+      record("debounced", { debounce: { period: "1s", key: "event.data.k" } }),
+      record("debounce-timeout", { debounce: { period: "1s", timeout: "2s" } }),
+      record("batched", {
+        batchEvents: {
+          maxSize: 3,
+          timeout: "1s",
+          key: "event.data.k",
+          if: "event.data.batch == true",
+        },
+      }),
+      record("prioritised", { concurrency: 1, priority: { run: "event.data.p" } }, 300),
+      record("singleton-skip", { singleton: { key: "event.data.k", mode: "skip" } }, 1000),
+      record("singleton-cancel", { singleton: { mode: "cancel" } }, 1500),
+      client.createFunction(
+        { id: "invokes-missing", retries: 0, triggers: [{ event: "flow/invokes-missing" }] },
+        async ({ step }) => {
+          await step.invoke("call-missing", {
+            function: referenceFunction({ functionId: "no-such-function" }),
+          });
+        },
+      ),
+    ],
+  };
+}
+
+beforeAll(async () => {
+  executor = await startTestExecutor({ schema });
+  const defined = defineFunctions(executor.url);
+  app = await startTestApp(defined.client, defined.functions);
+  await executor.sync(app.url);
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await executor?.stop();
+  await dropSchema(schema);
+});
+
+async function runCounts(eventIds: string[]): Promise<number[]> {
+  return Promise.all(eventIds.map(async (id) => (await runsForEvent(executor.url, id)).length));
+}
+
+describe("rateLimit", () => {
+  it("starts at most `limit` runs per period and key, and skips the other events", async () => {
+    const ids = await sendEvent(executor.url, [
+      ...Array.from({ length: 4 }, (_, n) => ({ name: "flow/rate-limited", data: { k: "a", n } })),
+      { name: "flow/rate-limited", data: { k: "b", n: 9 } },
+    ]);
+    await waitFor(
+      async () => startsOf("rate-limited").length,
+      (n) => n >= 3,
+    );
+    // Give a wrongly started fourth or fifth run time to show up.
+    await sleep(500);
+    expect(await runCounts(ids)).toEqual([1, 1, 0, 0, 1]);
+    expect(startsOf("rate-limited")).toHaveLength(3);
+    const page = await (await fetch(executor.url)).text();
+    expect(page).toMatch(/<strong>rateLimit<\/strong>: over 2 per 30s for key a/);
+  });
+});
+
+describe("throttle", () => {
+  it("starts limit + burst runs at once, then one per period / limit, and drops none", async () => {
+    const ids = await sendEvent(
+      executor.url,
+      Array.from({ length: 4 }, (_, n) => ({ name: "flow/throttled", data: { n } })),
+    );
+    for (const id of ids) await waitForRuns(executor.url, id, 1, 20_000);
+    const at = startsOf("throttled")
+      .map((start) => start.at)
+      .sort((a, b) => a - b);
+    expect(at).toHaveLength(4);
+    const [first = 0, , third = 0, fourth = 0] = at;
+    // Two start together; the third about 1 s after them, the fourth about 1 s later (tolerances for a loaded machine).
+    expect(third - first).toBeGreaterThanOrEqual(850);
+    expect(fourth - first).toBeGreaterThanOrEqual(1850);
+    // The runs page names the rule and draws each step as a timeline bar with its attempts.
+    const page = await (await fetch(executor.url)).text();
+    expect(page).toMatch(/<strong>throttle<\/strong>: start delayed to /);
+    expect(page).toMatch(/<svg role="img" aria-label="Step timeline"[^>]*>.*data-step="start"/s);
+  });
+});
+
+describe("debounce", () => {
+  it("runs once per key, after the period, with the last event", async () => {
+    const ids: string[] = [];
+    for (let n = 1; n <= 3; n++) {
+      ids.push(...(await sendEvent(executor.url, { name: "flow/debounced", data: { k: "a", n } })));
+      await sleep(150);
+    }
+    ids.push(
+      ...(await sendEvent(executor.url, { name: "flow/debounced", data: { k: "b", n: 7 } })),
+    );
+    await waitFor(
+      async () => startsOf("debounced").length,
+      (n) => n >= 2,
+    );
+    await sleep(1200);
+    const runs = startsOf("debounced");
+    expect(runs.map((run) => run.data)).toEqual(
+      expect.arrayContaining([[{ k: "a", n: 3 }], [{ k: "b", n: 7 }]]),
+    );
+    expect(runs).toHaveLength(2);
+    // The run belongs to the last event of its key.
+    expect(await runCounts(ids)).toEqual([0, 0, 1, 1]);
+  });
+
+  it("starts at the latest `timeout` after the first event, even while events keep coming", async () => {
+    const first = Date.now();
+    let sentUntil = first;
+    while (startsOf("debounce-timeout").length === 0 && Date.now() - first < 8000) {
+      await sendEvent(executor.url, { name: "flow/debounce-timeout", data: { at: Date.now() } });
+      sentUntil = Date.now();
+      await sleep(300);
+    }
+    const [run] = startsOf("debounce-timeout");
+    expect(run).toBeDefined();
+    // Events never paused for 1 s, so only the 2 s timeout can have started it.
+    expect((run?.at ?? Infinity) - first).toBeLessThan(4000);
+    expect((run?.at ?? 0) - first).toBeGreaterThanOrEqual(1900);
+    // Last event wins: the run got one of the later events, not the first.
+    expect(Number(run?.data[0]?.at)).toBeGreaterThan(first + 500);
+    expect(sentUntil).toBeGreaterThan(first + 1500);
+  });
+});
+
+describe("batchEvents", () => {
+  it("starts a full batch at once, a partial one at its timeout, per key, and runs unmatched events alone", async () => {
+    const sentAt = Date.now();
+    await sendEvent(executor.url, [
+      ...[1, 2, 3, 4].map((n) => ({ name: "flow/batched", data: { k: "a", n, batch: true } })),
+      ...[5, 6].map((n) => ({ name: "flow/batched", data: { k: "b", n, batch: true } })),
+      { name: "flow/batched", data: { k: "a", n: 7, batch: false } },
+    ]);
+    await waitFor(
+      async () => startsOf("batched").length,
+      (n) => n >= 4,
+    );
+    const runs = startsOf("batched");
+    const sizes = (key: string, batched: boolean) =>
+      runs
+        .filter((run) => run.data[0]?.k === key && run.data[0]?.batch === batched)
+        .map((run) => run.data.map((data) => data.n));
+    expect(sizes("a", true)).toEqual([[1, 2, 3], [4]]);
+    expect(sizes("b", true)).toEqual([[5, 6]]);
+    expect(sizes("a", false)).toEqual([[7]]);
+    const at = (n: number) => runs.find((run) => run.data.some((data) => data.n === n))?.at ?? 0;
+    // The full batch and the unmatched event did not wait; the partial batches waited about 1 s.
+    expect(at(1) - sentAt).toBeLessThan(900);
+    expect(at(7) - sentAt).toBeLessThan(900);
+    expect(at(4) - sentAt).toBeGreaterThanOrEqual(900);
+    expect(at(5) - sentAt).toBeGreaterThanOrEqual(900);
+  });
+});
+
+describe("priority", () => {
+  it("starts a higher-priority run first among runs waiting for a concurrency slot", async () => {
+    await sendEvent(executor.url, { name: "flow/prioritised", data: { name: "blocker", p: 0 } });
+    await waitFor(
+      async () => startsOf("prioritised").length,
+      (n) => n >= 1,
+    );
+    await sendEvent(executor.url, [
+      { name: "flow/prioritised", data: { name: "low-1", p: 0 } },
+      { name: "flow/prioritised", data: { name: "low-2", p: -100 } },
+      { name: "flow/prioritised", data: { name: "high", p: 300 } },
+    ]);
+    await waitFor(
+      async () => startsOf("prioritised").length,
+      (n) => n >= 4,
+      20_000,
+    );
+    expect(startsOf("prioritised").map((run) => run.data[0]?.name)).toEqual([
+      "blocker",
+      "high",
+      "low-1",
+      "low-2",
+    ]);
+  });
+});
+
+describe("singleton", () => {
+  it("skips a new run while one runs for the same key (mode skip), and starts one once it ended", async () => {
+    const [first = ""] = await sendEvent(executor.url, {
+      name: "flow/singleton-skip",
+      data: { k: "a", n: 1 },
+    });
+    await waitFor(
+      async () => startsOf("singleton-skip").length,
+      (n) => n >= 1,
+    );
+    const [second = "", other = ""] = await sendEvent(executor.url, [
+      { name: "flow/singleton-skip", data: { k: "a", n: 2 } },
+      { name: "flow/singleton-skip", data: { k: "b", n: 3 } },
+    ]);
+    await waitForRuns(executor.url, first);
+    await waitForRuns(executor.url, other);
+    expect(await runCounts([second])).toEqual([0]);
+    const [third = ""] = await sendEvent(executor.url, {
+      name: "flow/singleton-skip",
+      data: { k: "a", n: 4 },
+    });
+    const [run] = await waitForRuns(executor.url, third);
+    expect(run?.status).toBe("Completed");
+  });
+
+  it("cancels the running run for a new one (mode cancel)", async () => {
+    const [first = ""] = await sendEvent(executor.url, { name: "flow/singleton-cancel", data: {} });
+    await waitFor(
+      async () => startsOf("singleton-cancel").length,
+      (n) => n >= 1,
+    );
+    const [second = ""] = await sendEvent(executor.url, {
+      name: "flow/singleton-cancel",
+      data: {},
+    });
+    const [cancelled] = await waitForRuns(executor.url, first);
+    const [replacement] = await waitForRuns(executor.url, second);
+    expect(cancelled?.status).toBe("Cancelled");
+    expect(replacement?.status).toBe("Completed");
+  });
+});
+
+it("fails an invoke of a function that does not exist with the official server's message", async () => {
+  const [id = ""] = await sendEvent(executor.url, { name: "flow/invokes-missing", data: {} });
+  const [run] = await waitForRuns(executor.url, id);
+  expect(run?.status).toBe("Failed");
+  expect(run?.error?.message).toContain("could not find function");
+});
+
+describe("settings the executor cannot honour", () => {
+  it("refuses a sync naming the setting, through the SDK and through /fn/register", async () => {
+    const client = testClient("flow-refused", executor.url);
+    const fn = client.createFunction(
+      {
+        id: "debounce-and-throttle",
+        triggers: [{ event: "flow/refused" }],
+        debounce: { period: "1s" },
+        throttle: { limit: 1, period: "1s" },
+      },
+      async () => "never",
+    );
+    const refusedApp = await startTestApp(client, [fn]);
+    try {
+      await expect(executor.sync(refusedApp.url)).rejects.toThrow(/debounce.*throttle/);
+    } finally {
+      await refusedApp.stop();
+    }
+    const res = await fetch(`${executor.url}/fn/register`, {
+      method: "POST",
+      body: JSON.stringify({
+        url: "http://127.0.0.1:9/api/inngest",
+        appName: "flow-unknown-setting",
+        functions: [
+          {
+            id: "future",
+            triggers: [{ event: "flow/future" }],
+            steps: { step: { runtime: { url: "http://127.0.0.1:9/api/inngest" } } },
+            someFutureSetting: { on: true },
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toContain("someFutureSetting");
+  });
+});
