@@ -56,7 +56,12 @@ describe("cron", () => {
       { id: "every-second", triggers: [{ cron: "TZ=Europe/Paris * * * * * *" }] },
       async ({ event, step, runId }) => {
         await step.run("tick", () =>
-          ticks.push({ ts: event.ts ?? 0, runId, name: event.name, cron: event.data.cron }),
+          ticks.push({
+            ts: event.ts ?? 0,
+            runId,
+            name: event.name,
+            cron: (event.data as { cron?: string }).cron,
+          }),
         );
       },
     );
