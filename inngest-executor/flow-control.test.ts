@@ -10,7 +10,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { referenceFunction } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Executor } from "./index";
+import pg from "pg";
 import {
+  databaseUrl,
   dropSchema,
   runsForEvent,
   sendEvent,
@@ -49,6 +51,14 @@ function defineFunctions(executorUrl: string) {
         return events.length;
       },
     );
+  const limitedInvokee = client.createFunction(
+    {
+      id: "limited-invokee",
+      rateLimit: { limit: 1, period: "30s" },
+      triggers: [{ event: "flow/limited-invokee-unused" }],
+    },
+    async () => "done",
+  );
   return {
     client,
     functions: [
@@ -67,6 +77,23 @@ function defineFunctions(executorUrl: string) {
       record("prioritised", { concurrency: 1, priority: { run: "event.data.p" } }, 300),
       record("singleton-skip", { singleton: { key: "event.data.k", mode: "skip" } }, 1000),
       record("singleton-cancel", { singleton: { mode: "cancel" } }, 1500),
+      record("idempotent", { idempotency: "event.data.k" }),
+      client.createFunction(
+        { id: "invokes-limited", retries: 0, triggers: [{ event: "flow/invokes-limited" }] },
+        async ({ step }) => {
+          const outcomes: string[] = [];
+          for (const n of [1, 2]) {
+            try {
+              await step.invoke(`call-${n}`, { function: limitedInvokee, data: {} });
+              outcomes.push("ran");
+            } catch (err) {
+              outcomes.push((err as Error).message);
+            }
+          }
+          return outcomes;
+        },
+      ),
+      limitedInvokee,
       client.createFunction(
         { id: "invokes-missing", retries: 0, triggers: [{ event: "flow/invokes-missing" }] },
         async ({ step }) => {
@@ -218,7 +245,7 @@ describe("priority", () => {
     );
     await sendEvent(executor.url, [
       { name: "flow/prioritised", data: { name: "low-1", p: 0 } },
-      { name: "flow/prioritised", data: { name: "low-2", p: -100 } },
+      { name: "flow/prioritised", data: { name: "low-2", p: -1 } },
       { name: "flow/prioritised", data: { name: "high", p: 300 } },
     ]);
     await waitFor(
@@ -275,6 +302,41 @@ describe("singleton", () => {
     expect(cancelled?.status).toBe("Cancelled");
     expect(replacement?.status).toBe("Completed");
   });
+});
+
+it("keeps an idempotency key for 24 hours", async () => {
+  const [first = "", repeat = ""] = await sendEvent(executor.url, [
+    { name: "flow/idempotent", data: { k: "order-1" } },
+    { name: "flow/idempotent", data: { k: "order-1" } },
+  ]);
+  await waitForRuns(executor.url, first);
+  expect(await runCounts([repeat])).toEqual([0]);
+  // A day later (the first run's creation moved back 25 hours), the key is free again.
+  const db = new pg.Client({ connectionString: databaseUrl() });
+  await db.connect();
+  try {
+    await db.query(
+      `UPDATE "${schema}".runs SET created_at = created_at - interval '25 hours' WHERE event_id = $1`,
+      [first],
+    );
+  } finally {
+    await db.end();
+  }
+  const [later = ""] = await sendEvent(executor.url, {
+    name: "flow/idempotent",
+    data: { k: "order-1" },
+  });
+  const [run] = await waitForRuns(executor.url, later);
+  expect(run?.status).toBe("Completed");
+});
+
+it("fails an invoke that the invoked function's rateLimit skips", async () => {
+  const [id = ""] = await sendEvent(executor.url, { name: "flow/invokes-limited", data: {} });
+  const [run] = await waitForRuns(executor.url, id);
+  expect(run?.status).toBe("Completed");
+  const [first, second] = run?.output as string[];
+  expect(first).toBe("ran");
+  expect(second).toMatch(/was not invoked: rateLimit/);
 });
 
 it("fails an invoke of a function that does not exist with the official server's message", async () => {

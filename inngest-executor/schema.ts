@@ -156,13 +156,12 @@ END
 $fn$;
 `,
   // v5: flow control and scheduling. `flow` records which rules delayed or shaped a run (for the runs
-  // page); one running run per singleton key; a run's start priority; GCRA state for throttle and
-  // rateLimit; the open batch or debounce run of each key; events a rule skipped; cron schedules.
+  // page); one running run per singleton key; GCRA state for throttle and rateLimit; the open batch or
+  // debounce run of each key; events a rule skipped; cron schedules.
   (s) => `
 ALTER TABLE ${s}.runs ADD COLUMN flow jsonb, ADD COLUMN singleton_key text;
 CREATE UNIQUE INDEX runs_singleton ON ${s}.runs (function_id, singleton_key)
   WHERE singleton_key IS NOT NULL AND status = 'running';
-ALTER TABLE ${s}.jobs ADD COLUMN priority int NOT NULL DEFAULT 0;
 CREATE TABLE ${s}.flow_gcra (
   key text PRIMARY KEY,
   tat timestamptz NOT NULL

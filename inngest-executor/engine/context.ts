@@ -73,8 +73,12 @@ export function wake(ctx: EngineContext): void {
   waiter?.();
 }
 
-/** Wakes every executor on the schema when the transaction commits (and this one at once). */
+/** Wakes every executor on the schema, this one included, when the transaction commits. */
 export async function notify(ctx: EngineContext, tx: Tx): Promise<void> {
   await ctx.store.query(tx, "SELECT pg_notify($1, $2)", [ctx.wakeChannel, String(ctx.workerId)]);
-  wake(ctx);
+  // NOTE: not before the commit: a lease tried earlier would not see the new work, and the loop
+  // would then sleep until the next due job (up to 2 s).
+  ctx.store.afterTransaction(tx, (committed) => {
+    if (committed) wake(ctx);
+  });
 }

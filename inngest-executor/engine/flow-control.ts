@@ -28,6 +28,14 @@ function hasFlowControl(config: FunctionConfig): boolean {
   );
 }
 
+/** What became of a planned run: the run created (none when skipped or joined to an open run). */
+interface Planned {
+  created: string[];
+  queued: boolean;
+  /** The rule that skipped it. */
+  skipped?: FlowNote;
+}
+
 /** Creates the runs that planned (event-triggered) runs become; returns whether any was queued. */
 export async function planRuns(
   ctx: EngineContext,
@@ -38,11 +46,25 @@ export async function planRuns(
   let queued = plain.length > 0 && (await createRuns(ctx, tx, plain)).queued;
   // Runs under flow control are decided one at a time, in event order: each decision sees the last.
   for (const plan of planned)
-    if (hasFlowControl(plan.config) && (await planOne(ctx, tx, plan))) queued = true;
+    if (hasFlowControl(plan.config) && (await planOne(ctx, tx, plan, false)).queued) queued = true;
   return { queued };
 }
 
-async function planOne(ctx: EngineContext, tx: Tx, plan: PlannedRun): Promise<boolean> {
+/**
+ * A run started by `step.invoke`: rateLimit, singleton, throttle and priority apply (a skipped
+ * invoke fails its step, as in Inngest); batchEvents and debounce do not, the invoke starts at once.
+ */
+export function startInvokedRun(ctx: EngineContext, tx: Tx, plan: PlannedRun): Promise<Planned> {
+  return hasFlowControl(plan.config) ? planOne(ctx, tx, plan, true) : createRuns(ctx, tx, [plan]);
+}
+
+async function planOne(
+  ctx: EngineContext,
+  tx: Tx,
+  plan: PlannedRun,
+  invoked: boolean,
+): Promise<Planned> {
+  const none = { created: [], queued: false };
   const { config } = plan;
   const vars = { event: plan.events[0] };
   const keyOf = (expression: string | undefined) =>
@@ -58,22 +80,23 @@ async function planOne(ctx: EngineContext, tx: Tx, plan: PlannedRun): Promise<bo
       admitOnly: true,
     });
     if (!admitted) {
-      await recordSkip(ctx, tx, plan, {
+      const skipped = await recordSkip(ctx, tx, plan, {
         rule: "rateLimit",
         detail: `over ${limit} per ${period}${key ? ` for key ${key}` : ""}`,
       });
-      return false;
+      return { ...none, skipped };
     }
   }
-  if (config.batchEvents && expressionMatches(config.batchEvents.if, vars))
+  if (!invoked && config.batchEvents && expressionMatches(config.batchEvents.if, vars))
     return addToOpenRun(ctx, tx, plan, "batch", keyOf(config.batchEvents.key));
-  if (config.debounce) return addToOpenRun(ctx, tx, plan, "debounce", keyOf(config.debounce.key));
+  if (!invoked && config.debounce)
+    return addToOpenRun(ctx, tx, plan, "debounce", keyOf(config.debounce.key));
   const flow: FlowNote[] = [];
   let singletonKey: string | null = null;
   if (config.singleton) {
     singletonKey = keyOf(config.singleton.key);
-    const proceed = await applySingleton(ctx, tx, plan, { key: singletonKey, flow });
-    if (!proceed) return false;
+    const skipped = await applySingleton(ctx, tx, plan, { key: singletonKey, flow });
+    if (skipped) return { ...none, skipped };
   }
   let runAt: Date | undefined;
   if (config.throttle) {
@@ -97,15 +120,15 @@ async function planOne(ctx: EngineContext, tx: Tx, plan: PlannedRun): Promise<bo
   const priority = config.priority?.run ? priorityOf(config.priority.run, vars) : 0;
   if (priority !== 0)
     flow.push({ rule: "priority", detail: `${priority > 0 ? "+" : ""}${priority} s` });
-  const { created, queued } = await createRuns(ctx, tx, [
-    { ...plan, runAt, priority, singletonKey, flow },
-  ]);
-  if (created.length === 0 && singletonKey !== null && !config.idempotency)
-    await recordSkip(ctx, tx, plan, {
+  const result = await createRuns(ctx, tx, [{ ...plan, runAt, priority, singletonKey, flow }]);
+  if (result.created.length === 0 && singletonKey !== null && !config.idempotency) {
+    const skipped = await recordSkip(ctx, tx, plan, {
       rule: "singleton",
       detail: `key ${singletonKey} has a running run`,
     });
-  return queued;
+    return { ...result, skipped };
+  }
+  return result;
 }
 
 /** `priority.run` as whole seconds within Inngest's range; anything but a number is 0. */
@@ -115,13 +138,13 @@ function priorityOf(expression: string, vars: Record<string, unknown>): number {
   return Math.max(-MAX_PRIORITY_SECONDS, Math.min(MAX_PRIORITY_SECONDS, Math.trunc(value)));
 }
 
-/** `singleton`: false when the new run must be skipped; in cancel mode the running one is cancelled. */
+/** `singleton`: the skip, when the new run must be skipped; in cancel mode the running one is cancelled. */
 async function applySingleton(
   ctx: EngineContext,
   tx: Tx,
   plan: PlannedRun,
   { key, flow }: { key: string; flow: FlowNote[] },
-): Promise<boolean> {
+): Promise<FlowNote | undefined> {
   const mode = plan.config.singleton?.mode;
   await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
     `${ctx.options.schema}:singleton:${plan.config.id}:${key}`,
@@ -131,17 +154,15 @@ async function applySingleton(
     [plan.config.id, key],
   );
   const running = rows[0]?.id;
-  if (!running) return true;
-  if (mode === "skip") {
-    await recordSkip(ctx, tx, plan, {
+  if (!running) return undefined;
+  if (mode === "skip")
+    return recordSkip(ctx, tx, plan, {
       rule: "singleton",
       detail: `run ${running} is running${key ? ` for key ${key}` : ""}`,
     });
-    return false;
-  }
   await cancelRunInTx(ctx, tx, running, "cancelled by singleton: a newer run replaced it");
   flow.push({ rule: "singleton", detail: `replaced run ${running}` });
-  return true;
+  return undefined;
 }
 
 /**
@@ -180,11 +201,12 @@ async function addToOpenRun(
   plan: PlannedRun,
   kind: "batch" | "debounce",
   key: string,
-): Promise<boolean> {
+): Promise<Planned> {
+  const none = { created: [], queued: false };
   const { s } = ctx;
   const { config } = plan;
   const event = plan.events[0];
-  if (!event) return false;
+  if (!event) return none;
   await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
     `${ctx.options.schema}:${kind}:${config.id}:${key}`,
   ]);
@@ -207,7 +229,7 @@ async function addToOpenRun(
   const count = (open?.event_count ?? 0) + 1;
   if (kind === "batch") {
     const batch = config.batchEvents;
-    if (!batch) return false;
+    if (!batch) return none;
     const full = count >= batch.maxSize;
     const note: FlowNote[] = [
       { rule: "batchEvents", detail: `batch of ${count} event(s)${key ? `, key ${key}` : ""}` },
@@ -223,20 +245,20 @@ async function addToOpenRun(
           `UPDATE ${s}.pending_runs SET event_count = $4 WHERE function_id = $1 AND kind = $2 AND key = $3`,
           [config.id, kind, key, count],
         );
-        return false;
+        return none;
       }
       await tx.query(`UPDATE ${s}.jobs SET run_at = now() WHERE id = $1`, [open.job_id]);
       await tx.query(
         `DELETE FROM ${s}.pending_runs WHERE function_id = $1 AND kind = $2 AND key = $3`,
         [config.id, kind, key],
       );
-      return true;
+      return { created: [], queued: true };
     }
     const runAt = full ? undefined : new Date(Date.now() + (parseDurationMs(batch.timeout) ?? 0));
     return openRun(ctx, tx, { plan: { ...plan, runAt, flow: note }, kind, key, keepOpen: !full });
   }
   const debounce = config.debounce;
-  if (!debounce) return false;
+  if (!debounce) return none;
   const period = parseDurationMs(debounce.period) ?? 0;
   const timeout = debounce.timeout ? parseDurationMs(debounce.timeout) : undefined;
   const note: FlowNote[] = [
@@ -262,7 +284,7 @@ async function addToOpenRun(
       `UPDATE ${s}.pending_runs SET event_count = $4 WHERE function_id = $1 AND kind = $2 AND key = $3`,
       [config.id, kind, key, count],
     );
-    return false;
+    return none;
   }
   const runAt = new Date(Date.now() + Math.min(period, timeout ?? Infinity));
   return openRun(ctx, tx, { plan: { ...plan, runAt, flow: note }, kind, key, keepOpen: true });
@@ -272,16 +294,16 @@ async function openRun(
   ctx: EngineContext,
   tx: Tx,
   opts: { plan: PlannedRun; kind: string; key: string; keepOpen: boolean },
-): Promise<boolean> {
-  const { created, queued } = await createRuns(ctx, tx, [opts.plan]);
-  const runId = created[0];
+): Promise<Planned> {
+  const result = await createRuns(ctx, tx, [opts.plan]);
+  const runId = result.created[0];
   if (runId && opts.keepOpen)
     await tx.query(
       `INSERT INTO ${ctx.s}.pending_runs (function_id, kind, key, run_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT (function_id, kind, key) DO UPDATE SET run_id = EXCLUDED.run_id, opened_at = now(), event_count = 1`,
       [opts.plan.config.id, opts.kind, opts.key, runId],
     );
-  return queued;
+  return result;
 }
 
 /** An event a rule kept from starting a run: logged, and listed on the runs page. */
@@ -290,11 +312,12 @@ async function recordSkip(
   tx: Tx,
   plan: PlannedRun,
   { rule, detail }: FlowNote,
-): Promise<void> {
+): Promise<FlowNote> {
   const eventId = plan.events[0]?.id ?? null;
   await tx.query(
     `INSERT INTO ${ctx.s}.skipped_runs (function_id, event_id, rule, detail) VALUES ($1, $2, $3, $4)`,
     [plan.config.id, eventId, rule, detail],
   );
   ctx.options.log(`run skipped: ${plan.config.id} for event ${eventId} by ${rule} (${detail})`);
+  return { rule, detail };
 }

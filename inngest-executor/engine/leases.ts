@@ -106,10 +106,7 @@ export async function dedicatedConnection(
   return client;
 }
 
-/**
- * Leases due jobs, honouring concurrency limits (counted over leased call jobs sharing a key).
- * A run's `priority.run` (seconds) moves its first call ahead of jobs due up to that long before it.
- */
+/** Leases due jobs, honouring concurrency limits (counted over leased call jobs sharing a key). */
 export async function leaseDueJobs(ctx: EngineContext, limit: number): Promise<JobRow[]> {
   return ctx.store.transaction(async (tx) => {
     // Keys already at their limit are skipped in SQL, so a backlog on one key cannot hide other keys' jobs.
@@ -123,7 +120,7 @@ export async function leaseDueJobs(ctx: EngineContext, limit: number): Promise<J
     const { rows: candidates } = await tx.query<Omit<JobRow, "lease_token">>(
       `SELECT id, run_id, kind, step_id, attempt, network_failures, concurrency_keys FROM ${ctx.s}.jobs
        WHERE lease_until IS NULL AND run_at <= now() AND NOT (kind = 'call' AND concurrency_keys && $2::text[])
-       ORDER BY run_at - make_interval(secs => priority), id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+       ORDER BY run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [limit * 4, saturated],
     );
     if (candidates.length === 0) return [];

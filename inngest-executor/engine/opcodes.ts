@@ -17,7 +17,7 @@ import {
 import { backoff } from "./call";
 import { notify, type EngineContext } from "./context";
 import { finishRun } from "./lifecycle";
-import { createRuns } from "./run-creation";
+import { startInvokedRun } from "./flow-control";
 import { insertJob, markWaiting, memoize, memoizeEnded } from "./step-records";
 import type { Tx } from "./store";
 import { INVOKED_EVENT, type JobOutcome, type JobRow, type RunRow, type StepState } from "./types";
@@ -273,14 +273,29 @@ async function invoke(
   const {
     created: [childId],
     queued,
-  } = await createRuns(ctx, tx, [
-    {
-      config: config.data,
-      url: rows[0]?.url ?? "",
-      events: [event],
-      parent: { runId: run.id, stepId: op.id },
-    },
-  ]);
+    skipped,
+  } = await startInvokedRun(ctx, tx, {
+    config: config.data,
+    url: rows[0]?.url ?? "",
+    events: [event],
+    parent: { runId: run.id, stepId: op.id },
+  });
+  if (skipped) {
+    await memoize(ctx, tx, {
+      runId: run.id,
+      stepId: op.id,
+      state: {
+        type: "error",
+        error: {
+          name: "Error",
+          message: `function ${opts.function_id} was not invoked: ${skipped.rule} (${skipped.detail})`,
+        },
+      },
+      ended: new Date(),
+      status: "failed",
+    });
+    return;
+  }
   if (!childId) {
     await memoizeEnded(ctx, tx, run.id, op.id);
     return;

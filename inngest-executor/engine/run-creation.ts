@@ -35,7 +35,6 @@ interface NewRun {
   url: string;
   lease_token: string | null;
   run_at: Date;
-  priority: number;
 }
 
 interface NewJob {
@@ -45,7 +44,6 @@ interface NewJob {
   run_at: Date;
   concurrency_keys: string[];
   lease_token: string | null;
-  priority: number;
 }
 
 interface NewCancellation {
@@ -80,6 +78,7 @@ export async function createRuns(
   for (const row of rows) firstJobs(row, now, jobs, cancellations);
   let result: { created: string[]; leased: { id: string; run_id: string }[]; queued: boolean };
   try {
+    await expireIdempotencyKeys(ctx, tx, rows);
     result = await insertRuns(ctx, tx, { rows, jobs, cancellations });
   } catch (err) {
     release(reserved);
@@ -110,7 +109,10 @@ function newRun(ctx: EngineContext, plan: PlannedRun, now: number): NewRun {
   const { config, url, events, parent } = plan;
   const vars = { event: events[0] };
   const concurrencyKeys = concurrencyKeysFor(config, vars);
-  const delayed = plan.runAt !== undefined && plan.runAt.getTime() > now;
+  // NOTE: as in Inngest's queue, priority shifts when the first call is due: a positive factor puts it
+  // among jobs queued that many seconds ago (ahead of them), a negative one delays it.
+  const due = (plan.runAt?.getTime() ?? now) - (plan.priority ?? 0) * 1000;
+  const delayed = due > now;
   const direct =
     concurrencyKeys.length === 0 &&
     !delayed &&
@@ -132,8 +134,7 @@ function newRun(ctx: EngineContext, plan: PlannedRun, now: number): NewRun {
     config,
     url,
     lease_token: direct ? newLeaseToken() : null,
-    run_at: delayed && plan.runAt ? plan.runAt : new Date(now),
-    priority: plan.priority ?? 0,
+    run_at: new Date(due),
   };
 }
 
@@ -151,7 +152,6 @@ function firstJobs(
     run_at: row.run_at,
     concurrency_keys: row.concurrency_keys,
     lease_token: row.lease_token,
-    priority: row.priority,
   });
   for (const which of ["start", "finish"] as const) {
     const limit = row.config.timeouts?.[which]
@@ -165,7 +165,6 @@ function firstJobs(
         run_at: new Date(now + limit),
         concurrency_keys: [],
         lease_token: null,
-        priority: 0,
       });
   }
   for (const cancel of row.config.cancel ?? []) {
@@ -177,6 +176,21 @@ function firstJobs(
       expires_at: timeout === undefined ? null : new Date(now + timeout),
     });
   }
+}
+
+/**
+ * An idempotency key holds for 24 hours, as in Inngest: an older run gives its key up, so the
+ * unique index lets the new run in.
+ */
+async function expireIdempotencyKeys(ctx: EngineContext, tx: Tx, rows: NewRun[]): Promise<void> {
+  const keyed = rows.filter((row) => row.idempotency_key !== null);
+  if (keyed.length === 0) return;
+  await tx.query(
+    `UPDATE ${ctx.s}.runs r SET idempotency_key = NULL
+     FROM unnest($1::text[], $2::text[]) AS x(function_id, key)
+     WHERE r.function_id = x.function_id AND r.idempotency_key = x.key AND r.created_at < now() - interval '24 hours'`,
+    [keyed.map((row) => row.function_id), keyed.map((row) => row.idempotency_key)],
+  );
 }
 
 async function insertRuns(
@@ -201,12 +215,12 @@ async function insertRuns(
             concurrency_keys jsonb, max_attempts int, parent_run_id text, parent_step_id text, singleton_key text, flow jsonb)
        ON CONFLICT DO NOTHING RETURNING id
      ), queued AS (
-       INSERT INTO ${s}.jobs (run_id, kind, step_id, run_at, concurrency_keys, leased_by, lease_token, lease_until, priority)
+       INSERT INTO ${s}.jobs (run_id, kind, step_id, run_at, concurrency_keys, leased_by, lease_token, lease_until)
        SELECT x.run_id, x.kind, x.step_id, x.run_at, ARRAY(SELECT jsonb_array_elements_text(x.concurrency_keys)),
               CASE WHEN x.lease_token IS NOT NULL THEN $4::bigint END, x.lease_token,
-              CASE WHEN x.lease_token IS NOT NULL THEN now() + make_interval(secs => $5) END, x.priority
+              CASE WHEN x.lease_token IS NOT NULL THEN now() + make_interval(secs => $5) END
        FROM jsonb_to_recordset($2::jsonb) AS x(run_id text, kind text, step_id text, run_at timestamptz,
-            concurrency_keys jsonb, lease_token text, priority int)
+            concurrency_keys jsonb, lease_token text)
        WHERE x.run_id IN (SELECT id FROM created)
        RETURNING id, run_id, lease_token
      ), cancellations AS (
@@ -221,14 +235,7 @@ async function insertRuns(
     [
       JSON.stringify(
         input.rows.map(
-          ({
-            config: _config,
-            url: _url,
-            lease_token: _token,
-            run_at: _at,
-            priority: _p,
-            ...row
-          }) => row,
+          ({ config: _config, url: _url, lease_token: _token, run_at: _at, ...row }) => row,
         ),
       ),
       JSON.stringify(input.jobs),

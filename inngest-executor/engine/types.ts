@@ -106,7 +106,7 @@ export interface PlannedRun {
   parent?: { runId: string; stepId: string };
   /** When the first call is due, if later than now (a throttle, a batch or a debounce delays it). */
   runAt?: Date;
-  /** Seconds the first call moves ahead of (or behind) others due at the same time: `priority.run`. */
+  /** `priority.run` in seconds: a positive factor moves the first call ahead of older jobs, a negative one delays it. */
   priority?: number;
   /** At most one running run per function and key: `singleton`. */
   singletonKey?: string | null;
