@@ -10,8 +10,8 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { startExecutor, type Executor } from "@/inngest-executor";
 
-const databaseUrl =
-  process.env.E2E_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
+// playwright.config.ts makes sure it is set.
+const databaseUrl = process.env.E2E_DATABASE_URL!;
 const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
 
 function freePort(): Promise<number> {

@@ -5,7 +5,7 @@
 import { loadConfiguration, log, prepareDatabase, runNext, superviseUntilExit } from "./lib/stack";
 import { startSidecars } from "./lib/sidecars";
 
-const env = loadConfiguration(false);
+const { env, database } = await loadConfiguration(false);
 await prepareDatabase(env);
 const { sidecars, childEnv } = await startSidecars(env);
 const port = process.env.PORT ?? (new URL(env.APP_URL).port || "3000");
@@ -14,4 +14,4 @@ const next = runNext(["start", "--port", port, "--hostname", process.env.HOSTNAM
   ...process.env,
   ...childEnv,
 });
-superviseUntilExit(next, sidecars);
+superviseUntilExit(next, sidecars, database);

@@ -11,7 +11,7 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { LanguageModelV3 } from "@ai-sdk/provider";
+import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import type { Env } from "@/lib/env-schema";
 
@@ -151,7 +151,7 @@ export interface ModelOptions {
 
 export interface ResolvedModel {
   /** Every provider here implements the AI SDK's language model specification v3. */
-  model: LanguageModelV3;
+  model: LanguageModelV4;
   selection: ModelSelection;
 }
 
