@@ -18,7 +18,7 @@ import { backoff } from "./call";
 import { notify, type EngineContext } from "./context";
 import { finishRun } from "./lifecycle";
 import { startInvokedRun } from "./flow-control";
-import { insertJob, markWaiting, memoize, memoizeEnded } from "./step-records";
+import { insertJob, insertTimeout, markWaiting, memoize, memoizeEnded } from "./step-records";
 import type { Tx } from "./store";
 import { INVOKED_EVENT, type JobOutcome, type JobRow, type RunRow, type StepState } from "./types";
 
@@ -143,13 +143,7 @@ const handlers: Record<string, OpHandler> = {
       `INSERT INTO ${ctx.s}.waits (run_id, step_id, event_name, expression) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
       [run.id, op.id, op.name ?? "", opts.if ?? null],
     );
-    await insertJob(ctx, tx, {
-      run,
-      kind: "wait-timeout",
-      stepId: op.id,
-      runAt: new Date(Date.now() + timeout),
-      attempt: 0,
-    });
+    await insertTimeout(ctx, tx, { run, kind: "wait-timeout", stepId: op.id, afterMs: timeout });
   },
   InvokeFunction: async ({ ctx, tx, run }, op, name) => {
     await invoke(ctx, tx, { run, op, name });
@@ -302,12 +296,6 @@ async function invoke(
   }
   const timeout = opts.timeout ? parseDurationMs(opts.timeout) : undefined;
   if (timeout !== undefined)
-    await insertJob(ctx, tx, {
-      run,
-      kind: "invoke-timeout",
-      stepId: op.id,
-      runAt: new Date(Date.now() + timeout),
-      attempt: 0,
-    });
+    await insertTimeout(ctx, tx, { run, kind: "invoke-timeout", stepId: op.id, afterMs: timeout });
   if (queued) await notify(ctx, tx);
 }

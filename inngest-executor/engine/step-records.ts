@@ -101,3 +101,18 @@ export async function insertJob(
   await notify(ctx, tx);
   return true;
 }
+
+/** Queues a step's timer (a wait or invoke timeout) to fire `afterMs` from now. */
+export function insertTimeout(
+  ctx: EngineContext,
+  tx: Tx,
+  timer: { run: RunRow; kind: "wait-timeout" | "invoke-timeout"; stepId: string; afterMs: number },
+): Promise<boolean> {
+  return insertJob(ctx, tx, {
+    run: timer.run,
+    kind: timer.kind,
+    stepId: timer.stepId,
+    runAt: new Date(Date.now() + timer.afterMs),
+    attempt: 0,
+  });
+}
