@@ -108,6 +108,43 @@ describe("cron", () => {
   }, 60_000);
 });
 
+describe("cron with singleton", () => {
+  const schema = testSchema("cron_single");
+  const spans: { start: number; end: number }[] = [];
+
+  it("skips a tick while the previous tick's run still runs", async () => {
+    cleanups.push(() => dropSchema(schema));
+    const executor = await executorOn(schema);
+    const client = testClient("cron-single", executor.url);
+    const fn = client.createFunction(
+      {
+        id: "slow-tick",
+        singleton: { mode: "skip" },
+        triggers: [{ cron: "* * * * * *" }],
+      },
+      async ({ step }) => {
+        await step.run("work", async () => {
+          const start = Date.now();
+          await sleep(1600);
+          spans.push({ start, end: Date.now() });
+        });
+      },
+    );
+    const app = await startTestApp(client, [fn]);
+    cleanups.push(() => app.stop());
+    await executor.sync(app.url);
+    await waitFor(
+      async () => spans.length,
+      (n) => n >= 2,
+      20_000,
+    );
+    await executor.stop();
+    const sorted = [...spans].sort((a, b) => a.start - b.start);
+    for (let i = 1; i < sorted.length; i++)
+      expect(sorted[i]?.start ?? 0).toBeGreaterThanOrEqual(sorted[i - 1]?.end ?? Infinity);
+  }, 40_000);
+});
+
 describe("singleton across executors", () => {
   const schema = testSchema("single");
   let starts = 0;

@@ -13,7 +13,7 @@ import {
   type StoredEvent,
 } from "../protocol";
 import { notify, type EngineContext } from "./context";
-import { createRuns } from "./run-creation";
+import { planRuns } from "./flow-control";
 import { nextCronTick } from "./settings";
 import type { Tx } from "./store";
 
@@ -106,7 +106,9 @@ async function fireDueTicks(ctx: EngineContext): Promise<number> {
       if (!inserted.rowCount) continue;
       const jitter = parsed.data.triggers.find((trigger) => trigger.cron === row.cron)?.jitter;
       const jitterMs = typeof jitter === "string" ? (parseDurationMs(jitter) ?? 0) : 0;
-      const created = await createRuns(ctx, tx, [
+      // A tick is planned like an event: a cron function's singleton, throttle, rateLimit and
+      // priority apply to it too.
+      const planned = await planRuns(ctx, tx, [
         {
           config: parsed.data,
           url: row.url,
@@ -115,7 +117,7 @@ async function fireDueTicks(ctx: EngineContext): Promise<number> {
           flow: [{ rule: "cron", detail: `${row.cron} at ${tickAt.toISOString()}` }],
         },
       ]);
-      if (created.queued) queued = true;
+      if (planned.queued) queued = true;
     }
     if (queued) await notify(ctx, tx);
     const { rows: due } = await tx.query<{ ms: number | null }>(

@@ -91,14 +91,14 @@ async function planOne(
     return addToOpenRun(ctx, tx, plan, "batch", keyOf(config.batchEvents.key));
   if (!invoked && config.debounce)
     return addToOpenRun(ctx, tx, plan, "debounce", keyOf(config.debounce.key));
-  const flow: FlowNote[] = [];
+  const flow: FlowNote[] = [...(plan.flow ?? [])];
   let singletonKey: string | null = null;
   if (config.singleton) {
     singletonKey = keyOf(config.singleton.key);
     const skipped = await applySingleton(ctx, tx, plan, { key: singletonKey, flow });
     if (skipped) return { ...none, skipped };
   }
-  let runAt: Date | undefined;
+  let runAt = plan.runAt;
   if (config.throttle) {
     const { limit, period, burst } = config.throttle;
     const key = keyOf(config.throttle.key);
@@ -109,7 +109,7 @@ async function planOne(
       capacity: limit + (burst ?? 0),
       admitOnly: false,
     });
-    if (start && start.getTime() > Date.now()) {
+    if (start && start.getTime() > Math.max(Date.now(), runAt?.getTime() ?? 0)) {
       runAt = start;
       flow.push({
         rule: "throttle",
