@@ -128,4 +128,9 @@ export class Engine {
   recentSkips(limit: number): Promise<SkippedRun[]> {
     return recentSkips(this.ctx, limit);
   }
+
+  /** Syncs this executor refused since it started, with the settings named (for the runs page). */
+  refusedSyncs(): { app: string; message: string; at: Date }[] {
+    return [...this.ctx.refusedSyncs].map(([app, refusal]) => ({ app, ...refusal }));
+  }
 }

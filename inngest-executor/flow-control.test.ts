@@ -361,6 +361,10 @@ describe("settings the executor cannot honour", () => {
     const refusedApp = await startTestApp(client, [fn]);
     try {
       await expect(executor.sync(refusedApp.url)).rejects.toThrow(/debounce.*throttle/);
+      const page = await (await fetch(executor.url)).text();
+      expect(page).toMatch(
+        /Sync refused.*flow-refused.*&#34;debounce&#34; with &#34;throttle&#34; is not supported/,
+      );
     } finally {
       await refusedApp.stop();
     }

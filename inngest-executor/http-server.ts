@@ -99,7 +99,11 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
       pattern: /^\/$/,
       handler: async () => ({
         status: 200,
-        body: renderRunsPage(await engine.recentRuns(50), await engine.recentSkips(50)),
+        body: renderRunsPage({
+          runs: await engine.recentRuns(50),
+          skipped: await engine.recentSkips(50),
+          refusedSyncs: engine.refusedSyncs(),
+        }),
         contentType: "text/html; charset=utf-8",
       }),
     },

@@ -132,7 +132,15 @@ function flowNotes(run: RecentRun): string {
     .join("");
 }
 
-export function renderRunsPage(runs: RecentRun[], skipped: SkippedRun[]): string {
+export function renderRunsPage({
+  runs,
+  skipped,
+  refusedSyncs,
+}: {
+  runs: RecentRun[];
+  skipped: SkippedRun[];
+  refusedSyncs: { app: string; message: string; at: Date }[];
+}): string {
   const now = Date.now();
   const rows = runs
     .map((run) => {
@@ -156,6 +164,7 @@ export function renderRunsPage(runs: RecentRun[], skipped: SkippedRun[]): string
 <style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
 .failed td{background:#fff1f0}.cancelled td{color:#777}.running td{background:#f0f7ff}.error{color:#b00}small{color:#666}</style></head>
 <body><h1>Recent runs</h1><p>Embedded Inngest executor (development). Refreshes every 3 seconds.</p>
+${refusedSyncs.map((refusal) => `<p class="error" role="alert"><strong>Sync refused</strong> (${escapeHtml(refusal.at.toISOString())}): ${escapeHtml(refusal.message)}</p>`).join("\n")}
 <table><thead><tr><th>Run</th><th>Status</th><th>Flow control</th><th>Steps</th></tr></thead>
 <tbody>${rows || `<tr><td colspan="4">No runs yet.</td></tr>`}</tbody></table>
 <h2>Events skipped by flow control</h2>

@@ -36,6 +36,8 @@ export interface EngineContext {
   functionCache: { version: string; functions: SyncedFunction[] } | undefined;
   livenessClient: pg.Client | undefined;
   listenClient: pg.Client | undefined;
+  /** The last refused sync of each app (by app id), shown on the runs page until it syncs. */
+  readonly refusedSyncs: Map<string, { message: string; at: Date }>;
 }
 
 export function createContext(options: EngineOptions): EngineContext {
@@ -62,6 +64,7 @@ export function createContext(options: EngineOptions): EngineContext {
     functionCache: undefined,
     livenessClient: undefined,
     listenClient: undefined,
+    refusedSyncs: new Map(),
   };
 }
 

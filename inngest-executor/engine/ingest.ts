@@ -33,10 +33,12 @@ export async function registerApp(
   const refused = body.functions.flatMap((fn) =>
     unsupportedSettings(fn).map((problem) => `function ${fn.id}: ${problem}`),
   );
-  if (refused.length > 0)
-    throw new SyncRefusedError(
-      `The embedded executor refuses to sync app ${body.appName}: ${refused.join("; ")}`,
-    );
+  if (refused.length > 0) {
+    const message = `The embedded executor refuses to sync app ${body.appName}: ${refused.join("; ")}`;
+    ctx.refusedSyncs.set(body.appName, { message, at: new Date() });
+    throw new SyncRefusedError(message);
+  }
+  ctx.refusedSyncs.delete(body.appName);
   const hash = createHash("sha256")
     .update(JSON.stringify([body.url, body.functions]))
     .digest("hex");
