@@ -3,8 +3,9 @@
  * semantics: `rateLimit` skips events over the limit, `batchEvents` and
  * `debounce` collect events into one run opened early and started later,
  * `singleton` skips or cancels, `throttle` delays a run's start (never drops
- * it) and `priority.run` orders starts. Everything lives in Postgres under
- * row or advisory locks, so several executors on one schema agree.
+ * it) and `priority.run` moves a start earlier or later. Everything lives in
+ * Postgres under row or advisory locks, so several executors on one schema
+ * agree.
  */
 import { parseDurationMs } from "../durations";
 import { evaluateExpression, evaluateKey, expressionMatches } from "../expressions";
