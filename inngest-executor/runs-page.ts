@@ -44,6 +44,16 @@ function durationText(milliseconds: number): string {
     : `${(milliseconds / 1000).toFixed(1)} s`;
 }
 
+interface Bar {
+  label: string;
+  start: number;
+  end: number;
+  colour: string;
+  text: string;
+  /** Data attributes that name the step, its op and status (for tests and scripts). */
+  data?: string;
+}
+
 /** One row per step: a bar from its start to its end (or now), on the run's own time scale. */
 function timeline(run: RecentRun, now: number): string {
   const origin = ms(run.created_at) ?? now;
@@ -53,59 +63,49 @@ function timeline(run: RecentRun, now: number): string {
   );
   const span = Math.max(end - origin, 1);
   const scale = (at: number) => LABEL_WIDTH + ((at - origin) / span) * TIMELINE_WIDTH;
-  const rows: string[] = [];
-  const started = ms(run.started_at);
+  const bars: Bar[] = [];
   // The wait before the first call went out (a throttle, batch, debounce or concurrency limit).
-  const waitEnd = started ?? (run.status === "running" ? now : null);
+  const waitEnd = ms(run.started_at) ?? (run.status === "running" ? now : null);
   if (waitEnd !== null && waitEnd - origin > 1)
-    rows.push(
-      bar({
-        label: "queued",
-        start: origin,
-        end: waitEnd,
-        colour: "#dee2e6",
-        text: durationText(waitEnd - origin),
-      }),
-    );
-  for (const step of run.steps) rows.push(stepBar(step, now, origin));
-  const height = rows.length * ROW_HEIGHT + 4;
-  return `<svg role="img" aria-label="Step timeline" width="${LABEL_WIDTH + TIMELINE_WIDTH + 110}" height="${height}" xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="system-ui,sans-serif">${rows
-    .map((row, index) =>
-      row
-        .replaceAll("{y}", String(index * ROW_HEIGHT + 2))
-        .replaceAll("{ty}", String(index * ROW_HEIGHT + 13)),
-    )
-    .join(
-      "",
-    )}<text x="${LABEL_WIDTH + TIMELINE_WIDTH}" y="${height - 2}" text-anchor="end" fill="#868e96">${escapeHtml(durationText(span))}</text></svg>`;
-
-  function bar(input: {
-    label: string;
-    start: number;
-    end: number;
-    colour: string;
-    text: string;
-    /** Data attributes that name the step, its op and status (for tests and scripts). */
-    data?: string;
-  }): string {
-    const x = scale(input.start);
-    const width = Math.max(scale(input.end) - x, 2);
-    return `<text x="0" y="{ty}">${escapeHtml(input.label.slice(0, 24))}</text><rect x="${x.toFixed(1)}" y="{y}" width="${width.toFixed(1)}" height="${ROW_HEIGHT - 4}" rx="2" fill="${input.colour}"${input.data ?? ""}><title>${escapeHtml(`${input.label}: ${input.text}`)}</title></rect><text x="${(x + width + 4).toFixed(1)}" y="{ty}" fill="#495057">${escapeHtml(input.text)}</text>`;
-  }
-
-  function stepBar(step: StepSummaryRow, current: number, runStart: number): string {
-    const start = ms(step.started_at) ?? runStart;
-    const stop = ms(step.ended_at) ?? current;
-    const attempts = step.attempts > 1 ? ` · ${step.attempts} attempts` : "";
-    return bar({
-      label: step.name ?? step.step_id,
-      start,
-      end: stop,
-      colour: BAR_COLOURS[step.status] ?? "#845ef7",
-      data: ` data-step="${escapeHtml(step.name ?? step.step_id)}" data-op="${escapeHtml(step.op)}" data-status="${escapeHtml(step.status)}" data-attempts="${step.attempts}"`,
-      text: `${durationText(stop - start)}${attempts}${step.status === "completed" ? "" : ` · ${step.status}`}`,
+    bars.push({
+      label: "queued",
+      start: origin,
+      end: waitEnd,
+      colour: "#dee2e6",
+      text: durationText(waitEnd - origin),
     });
-  }
+  for (const step of run.steps) bars.push(stepBar(step, now, origin));
+  const height = bars.length * ROW_HEIGHT + 4;
+  const rows = bars.map((bar, index) => {
+    const y = index * ROW_HEIGHT;
+    const x = scale(bar.start);
+    const width = Math.max(scale(bar.end) - x, 2);
+    return (
+      `<text x="0" y="${y + 13}">${escapeHtml(bar.label.slice(0, 24))}</text>` +
+      `<rect x="${x.toFixed(1)}" y="${y + 2}" width="${width.toFixed(1)}" height="${ROW_HEIGHT - 4}" rx="2" fill="${bar.colour}"${bar.data ?? ""}>` +
+      `<title>${escapeHtml(`${bar.label}: ${bar.text}`)}</title></rect>` +
+      `<text x="${(x + width + 4).toFixed(1)}" y="${y + 13}" fill="#495057">${escapeHtml(bar.text)}</text>`
+    );
+  });
+  return (
+    `<svg role="img" aria-label="Step timeline" width="${LABEL_WIDTH + TIMELINE_WIDTH + 110}" height="${height}" ` +
+    `xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="system-ui,sans-serif">${rows.join("")}` +
+    `<text x="${LABEL_WIDTH + TIMELINE_WIDTH}" y="${height - 2}" text-anchor="end" fill="#868e96">${escapeHtml(durationText(span))}</text></svg>`
+  );
+}
+
+function stepBar(step: StepSummaryRow, now: number, runStart: number): Bar {
+  const start = ms(step.started_at) ?? runStart;
+  const stop = ms(step.ended_at) ?? now;
+  const attempts = step.attempts > 1 ? ` · ${step.attempts} attempts` : "";
+  return {
+    label: step.name ?? step.step_id,
+    start,
+    end: stop,
+    colour: BAR_COLOURS[step.status] ?? "#845ef7",
+    data: ` data-step="${escapeHtml(step.name ?? step.step_id)}" data-op="${escapeHtml(step.op)}" data-status="${escapeHtml(step.status)}" data-attempts="${step.attempts}"`,
+    text: `${durationText(stop - start)}${attempts}${step.status === "completed" ? "" : ` · ${step.status}`}`,
+  };
 }
 
 /** The rules that shaped a run, including a wait for a concurrency slot (derived from its start). */
