@@ -307,6 +307,28 @@ describe("singleton", () => {
   });
 });
 
+it("deduplicates an event id for 24 hours", async () => {
+  const event = { name: "flow/idempotent", id: "flow-dedupe-1", data: { k: "dedupe" } };
+  await sendEvent(executor.url, event);
+  const [first] = await waitForRuns(executor.url, "flow-dedupe-1");
+  await sendEvent(executor.url, { ...event, data: { k: "dedupe-again" } });
+  expect(await runsForEvent(executor.url, "flow-dedupe-1")).toHaveLength(1);
+  const db = new pg.Client({ connectionString: databaseUrl() });
+  await db.connect();
+  try {
+    await db.query(
+      `UPDATE "${schema}".events SET received_at = received_at - interval '25 hours' WHERE id = $1`,
+      ["flow-dedupe-1"],
+    );
+  } finally {
+    await db.end();
+  }
+  await sendEvent(executor.url, { ...event, data: { k: "dedupe-later" } });
+  const runs = await waitForRuns(executor.url, "flow-dedupe-1", 2);
+  expect(runs.map((run) => run.run_id)).toContain(first?.run_id);
+  expect(runs).toHaveLength(2);
+});
+
 it("keeps an idempotency key for 24 hours", async () => {
   const [first = "", repeat = ""] = await sendEvent(executor.url, [
     { name: "flow/idempotent", data: { k: "order-1" } },

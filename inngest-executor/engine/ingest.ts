@@ -108,6 +108,7 @@ export async function ingestInTx(ctx: EngineContext, tx: Tx, events: StoredEvent
   const unique = [...new Map(events.map((event) => [event.id, event])).values()];
   const names = [...new Set(unique.map((event) => event.name))];
   // One statement stores the events and says which were new, which functions are synced and who listens.
+  // As in Inngest, an event id deduplicates for 24 hours; after that the same id is a new event.
   const { rows } = await ctx.store.query<{
     inserted: string[];
     functions_version: string | null;
@@ -118,7 +119,9 @@ export async function ingestInTx(ctx: EngineContext, tx: Tx, events: StoredEvent
     `WITH inserted AS (
        INSERT INTO ${s}.events (id, name, payload)
        SELECT x.id, x.name, x.payload FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text, payload jsonb)
-       ON CONFLICT (id) DO NOTHING RETURNING id
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, payload = EXCLUDED.payload, received_at = now()
+         WHERE ${s}.events.received_at < now() - interval '24 hours'
+       RETURNING id
      )
      SELECT ARRAY(SELECT id FROM inserted) AS inserted,
        (SELECT string_agg(id || ':' || COALESCE(config_hash, synced_at::text), ',' ORDER BY id) FROM ${s}.apps) AS functions_version,
