@@ -161,7 +161,8 @@ export async function callApp(
   if (!context || !run || run.status !== "running") return applyForJob(ctx, job, async () => ({}));
   if (!context.url) {
     return applyForJob(ctx, job, async (tx, locked) => {
-      await finishRun(ctx, tx, locked, "failed", {
+      await finishRun(ctx, tx, locked, {
+        status: "failed",
         error: { name: "Error", message: `Function ${run.function_id} is not synced` },
       });
       return {};
@@ -215,7 +216,8 @@ export async function callApp(
       ]);
     if (!response) {
       if (job.network_failures + 1 >= MAX_NETWORK_FAILURES) {
-        await finishRun(ctx, tx, locked, "failed", {
+        await finishRun(ctx, tx, locked, {
+          status: "failed",
           error: { name: "Error", message: `App unreachable: ${networkError}` },
         });
         return {};
@@ -289,7 +291,7 @@ async function handleResponse(
 ): Promise<JobOutcome> {
   const parsed = parseJson(response.text);
   if (response.status === 200) {
-    await finishRun(ctx, tx, run, "completed", { output: parsed });
+    await finishRun(ctx, tx, run, { status: "completed", output: parsed });
     return {};
   }
   if (response.status === 206) {
@@ -326,7 +328,7 @@ async function functionError(
 ): Promise<JobOutcome> {
   const noRetry = headers.get("x-inngest-no-retry") === "true";
   if (noRetry || job.attempt + 1 >= run.max_attempts) {
-    await finishRun(ctx, tx, run, "failed", { error });
+    await finishRun(ctx, tx, run, { status: "failed", error });
     return {};
   }
   const wait = parseRetryAfter(headers.get("retry-after")) ?? backoff(ctx, job.attempt);

@@ -89,9 +89,9 @@ async function planOne(
     }
   }
   if (!invoked && config.batchEvents && expressionMatches(config.batchEvents.if, vars))
-    return addToOpenRun(ctx, tx, plan, "batch", keyOf(config.batchEvents.key));
+    return addToOpenRun(ctx, tx, plan, { kind: "batch", key: keyOf(config.batchEvents.key) });
   if (!invoked && config.debounce)
-    return addToOpenRun(ctx, tx, plan, "debounce", keyOf(config.debounce.key));
+    return addToOpenRun(ctx, tx, plan, { kind: "debounce", key: keyOf(config.debounce.key) });
   const flow: FlowNote[] = [...(plan.flow ?? [])];
   let singletonKey: string | null = null;
   if (config.singleton) {
@@ -200,8 +200,7 @@ async function addToOpenRun(
   ctx: EngineContext,
   tx: Tx,
   plan: PlannedRun,
-  kind: "batch" | "debounce",
-  key: string,
+  { kind, key }: { kind: "batch" | "debounce"; key: string },
 ): Promise<Planned> {
   const none = { created: [], queued: false };
   const { s } = ctx;

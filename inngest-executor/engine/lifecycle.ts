@@ -21,7 +21,9 @@ import {
   type StepState,
 } from "./types";
 
-export interface RunResult {
+/** How a run ended: its status, and its output or error. */
+export interface RunOutcome {
+  status: Exclude<RunStatus, "running">;
   output?: unknown;
   error?: SerializedError;
 }
@@ -168,7 +170,10 @@ export async function cancelRunInTx(
 ): Promise<boolean> {
   const run = await ctx.store.lockRun(tx, runId);
   if (!run || run.status !== "running") return false;
-  await finishRun(ctx, tx, run, "cancelled", { error: { name: "Cancelled", message: reason } });
+  await finishRun(ctx, tx, run, {
+    status: "cancelled",
+    error: { name: "Cancelled", message: reason },
+  });
   return true;
 }
 
@@ -176,10 +181,10 @@ export async function finishRun(
   ctx: EngineContext,
   tx: Tx,
   run: RunRow,
-  status: Exclude<RunStatus, "running">,
-  result: RunResult,
+  outcome: RunOutcome,
 ): Promise<void> {
   const { s } = ctx;
+  const { status } = outcome;
   run.status = status;
   // One statement ends the run and clears everything pending for it.
   await ctx.store.query(
@@ -197,27 +202,24 @@ export async function finishRun(
     [
       run.id,
       status,
-      result.output === undefined ? null : JSON.stringify(result.output),
-      result.error ? JSON.stringify(result.error) : null,
+      outcome.output === undefined ? null : JSON.stringify(outcome.output),
+      outcome.error ? JSON.stringify(outcome.error) : null,
     ],
   );
   const took = run.created_at ? `${Date.now() - new Date(run.created_at).getTime()}ms` : "";
   ctx.options.log(
-    `run ${run.id} ${status}: ${run.function_id}${result.error ? ` (${result.error.message})` : ""} after ${took}`,
+    `run ${run.id} ${status}: ${run.function_id}${outcome.error ? ` (${outcome.error.message})` : ""} after ${took}`,
   );
   // Its concurrency slots are free now: wake the workers that may be holding back a job for them.
   if (run.concurrency_keys.length > 0) await notify(ctx, tx);
-  if (run.parent_run_id && run.parent_step_id) await resumeParent(ctx, tx, run, status, result);
-  const lifecycle = lifecycleEvents(run, status, result);
+  if (run.parent_run_id && run.parent_step_id) await resumeParent(ctx, tx, run, outcome);
+  const lifecycle = lifecycleEvents(run, outcome);
   if (lifecycle.length > 0) await ingestInTx(ctx, tx, lifecycle);
 }
 
 /** Lifecycle events, as Inngest emits them; functions (onFailure among them) can be triggered by them. */
-function lifecycleEvents(
-  run: RunRow,
-  status: Exclude<RunStatus, "running">,
-  result: RunResult,
-): StoredEvent[] {
+function lifecycleEvents(run: RunRow, outcome: RunOutcome): StoredEvent[] {
+  const { status } = outcome;
   const original = run.events[0];
   const base = {
     function_id: run.function_id,
@@ -229,15 +231,15 @@ function lifecycleEvents(
   const emit = (name: string, data: Record<string, unknown>) =>
     lifecycle.push({ id: newUlid(), name, data, ts: Date.now() });
   if (status === "failed" && original?.name !== FAILED_EVENT)
-    emit(FAILED_EVENT, { ...base, error: result.error });
+    emit(FAILED_EVENT, { ...base, error: outcome.error });
   if (status === "cancelled" && original?.name !== CANCELLED_EVENT)
-    emit(CANCELLED_EVENT, { ...base, error: result.error });
+    emit(CANCELLED_EVENT, { ...base, error: outcome.error });
   if (original?.name !== FINISHED_EVENT) {
     emit(
       FINISHED_EVENT,
       status === "completed"
-        ? { ...base, result: result.output ?? null }
-        : { ...base, error: result.error ?? null },
+        ? { ...base, result: outcome.output ?? null }
+        : { ...base, error: outcome.error ?? null },
     );
   }
   return lifecycle;
@@ -247,18 +249,17 @@ async function resumeParent(
   ctx: EngineContext,
   tx: Tx,
   child: RunRow,
-  status: RunStatus,
-  result: RunResult,
+  { status, output, error }: RunOutcome,
 ): Promise<void> {
   if (!child.parent_run_id || !child.parent_step_id) return;
   const parent = await ctx.store.lockRun(tx, child.parent_run_id);
   if (!parent || parent.status !== "running") return;
   const state: StepState =
     status === "completed"
-      ? { type: "data", data: result.output ?? null }
+      ? { type: "data", data: output ?? null }
       : {
           type: "error",
-          error: result.error ?? { name: "Error", message: `Invoked function ${status}` },
+          error: error ?? { name: "Error", message: `Invoked function ${status}` },
         };
   await tx.query(
     `DELETE FROM ${ctx.s}.jobs WHERE run_id = $1 AND kind = 'invoke-timeout' AND step_id = $2`,

@@ -149,7 +149,7 @@ const handlers: Record<string, OpHandler> = {
     await invoke(ctx, tx, { run, op, name });
   },
   RunComplete: async ({ ctx, tx, run }, op) => {
-    await finishRun(ctx, tx, run, "completed", { output: op.data ?? null });
+    await finishRun(ctx, tx, run, { status: "completed", output: op.data ?? null });
     return "ended";
   },
   DiscoveryRequest: async () => undefined,

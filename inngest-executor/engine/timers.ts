@@ -56,7 +56,8 @@ export function runTimerJob(ctx: EngineContext, job: JobRow): Promise<NextJob | 
           );
           if (rows.length > 0) return {};
         }
-        await finishRun(ctx, tx, run, "cancelled", {
+        await finishRun(ctx, tx, run, {
+          status: "cancelled",
           error: {
             name: "InngestTimeoutError",
             message: `The run exceeded its ${job.step_id} timeout`,
