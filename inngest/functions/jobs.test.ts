@@ -68,7 +68,7 @@ beforeAll(async () => {
   ({ jobDispatcher } = await import("@/lib/jobs/dispatch"));
   const { inngest } = await import("@/inngest/client");
   const { functions } = await import("@/inngest/functions");
-  ({ OWNER_CONCURRENCY_LIMIT } = await import("@/inngest/functions/_lib/job-step"));
+  ({ OWNER_CONCURRENCY_LIMIT } = await import("@/inngest/functions/_lib/job-function"));
   const { setDocumentNetworkPolicy } = await import("@/lib/search/documents");
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
 

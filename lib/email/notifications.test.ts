@@ -3,7 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { emailAddressSchema, headerText } from "@/lib/email/address";
-import { jobOutcomeEvent, notificationKey } from "@/lib/email/events";
+import { jobOutcomeEvent, notificationKey } from "@/lib/jobs/events";
 import {
   notificationMessageId,
   NotificationBusyError,

@@ -4,6 +4,7 @@
  * the tRPC router, the Inngest functions and the forms (no server imports).
  */
 import { z } from "zod";
+import { safeText } from "@/lib/text";
 
 export const jobKinds = ["research", "summarize"] as const;
 export const jobStatuses = [
@@ -34,8 +35,8 @@ export const summarizeSourceSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("url"), url: z.url({ protocol: /^https?$/ }).max(2048) }),
   z.object({
     type: z.literal("text"),
-    text: z.string().trim().min(1, "Paste some text to summarize").max(MAX_TEXT_CHARS),
-    title: z.string().trim().max(200).optional(),
+    text: safeText().trim().min(1, "Paste some text to summarize").max(MAX_TEXT_CHARS),
+    title: safeText().trim().max(200).optional(),
   }),
   z.object({ type: z.literal("document"), documentId: z.uuid() }),
 ]);
@@ -43,12 +44,12 @@ export const summarizeSourceSchema = z.discriminatedUnion("type", [
 /** A job started from the chat: its conversation, and the message its card follows. */
 export const fromChatSchema = z.object({
   conversationId: z.uuid(),
-  afterMessageId: z.string().min(1).max(64).nullable(),
+  afterMessageId: safeText().min(1).max(64).nullable(),
 });
 
 export const researchInputSchema = z.object({
   kind: z.literal("research"),
-  question: z.string().trim().min(3, "Ask a question of at least 3 characters").max(2000),
+  question: safeText().trim().min(3, "Ask a question of at least 3 characters").max(2000),
   /** Pause after planning so the user can approve or edit the sub-questions. */
   approvePlan: z.boolean().default(false),
   notifyEmail: notifyEmailSchema.optional(),
@@ -136,7 +137,7 @@ export const jobResponseSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("approve") }),
   z.object({
     action: z.literal("edit"),
-    plan: z.array(z.string().trim().min(3).max(500)).min(1).max(12),
+    plan: z.array(safeText().trim().min(3).max(500)).min(1).max(12),
   }),
 ]);
 export type JobResponse = z.infer<typeof jobResponseSchema>;
