@@ -60,3 +60,8 @@ export class DomainError extends Error {
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
 }
+
+/** What an unexpected error tells the user: nothing of itself, only the reference to find it in the log. */
+export function genericErrorMessage(correlationId: string | undefined): string {
+  return `Something went wrong on our side.${correlationId ? ` Reference: ${correlationId}.` : ""}`;
+}

@@ -22,10 +22,6 @@ export function toTRPCError(error: DomainError): TRPCError {
   return new TRPCError({ code: codeByKind[error.kind], message: error.message, cause: error });
 }
 
-export function genericErrorMessage(correlationId: string | undefined): string {
-  return `Something went wrong on our side.${correlationId ? ` Reference: ${correlationId}.` : ""}`;
-}
-
 /**
  * Whether an error's own message may reach the caller: ours (a domain error,
  * or a TRPCError a procedure threw on purpose with a client code), never an

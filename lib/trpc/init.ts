@@ -6,17 +6,17 @@
  */
 import "server-only";
 import { initTRPC } from "@trpc/server";
-import { randomUUID } from "node:crypto";
 import { cache } from "react";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
 import { ensureOwner } from "@/lib/auth/owner";
 import { db } from "@/lib/db";
-import { DomainError, isDomainError } from "@/lib/errors";
+import { DomainError, genericErrorMessage, isDomainError } from "@/lib/errors";
 import { authorizeJob, type AccessNeed } from "@/lib/jobs/access";
 import { accessTokenSchema } from "@/lib/jobs/schemas";
-import { genericErrorMessage, hasSafeMessage, toTRPCError } from "@/lib/trpc/errors";
+import { correlationIdOf } from "@/lib/http/request";
+import { hasSafeMessage, toTRPCError } from "@/lib/trpc/errors";
 
 /**
  * One context for the route handler, server components and `createCaller` in
@@ -27,7 +27,7 @@ export const createTRPCContext = cache(async (opts: { headers: Headers }) => {
     db,
     headers: opts.headers,
     ownerId: await ownerIdFromHeaders(opts.headers),
-    correlationId: opts.headers.get("x-correlation-id") ?? randomUUID(),
+    correlationId: correlationIdOf(opts.headers),
   };
 });
 
