@@ -148,7 +148,7 @@ async function serverMain() {
   const { commitStep } = await import("@/lib/jobs/event-log");
   const { jobEventsHub } = await import("@/lib/jobs/live");
   const { createJobAccessToken } = await import("@/lib/jobs/access-token");
-  const { createTestJob, createTestOwner } = await import("@/lib/jobs/testing");
+  const { createTestJob, createTestOwner } = await import("@/test/jobs");
   const { GET } = await import("@/app/api/trpc/[trpc]/route");
   const hub = jobEventsHub();
   await hub.ready();

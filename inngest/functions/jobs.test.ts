@@ -26,7 +26,7 @@ let book: Uint8Array;
 
 let db: typeof import("@/lib/db").db;
 let createJob: typeof import("@/lib/jobs/create").createJob;
-let createTestOwner: typeof import("@/lib/jobs/testing").createTestOwner;
+let createTestOwner: typeof import("@/test/jobs").createTestOwner;
 let eventLog: typeof import("@/lib/jobs/event-log");
 let jobDispatcher: typeof import("@/lib/jobs/dispatch").jobDispatcher;
 
@@ -63,7 +63,7 @@ beforeAll(async () => {
 
   ({ db } = await import("@/lib/db"));
   ({ createJob } = await import("@/lib/jobs/create"));
-  ({ createTestOwner } = await import("@/lib/jobs/testing"));
+  ({ createTestOwner } = await import("@/test/jobs"));
   eventLog = await import("@/lib/jobs/event-log");
   ({ jobDispatcher } = await import("@/lib/jobs/dispatch"));
   const { inngest } = await import("@/inngest/client");

@@ -23,7 +23,7 @@ import { jobOutcomeReached } from "@/lib/jobs/events";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { createSmtpTransport } from "@/lib/email/transport";
 import { commitStep } from "@/lib/jobs/event-log";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
 
 const schema = testSchema("notify");
 let sink: SmtpSink;

@@ -9,7 +9,7 @@ import {
   JobFinishedError,
   requestCancel,
 } from "@/lib/jobs/event-log";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
 
 async function seqs(jobId: string) {
   const rows = await db.jobEvent.findMany({

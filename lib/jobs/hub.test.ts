@@ -4,7 +4,7 @@ import { db } from "@/lib/db";
 import { appendJobEvents, JOB_EVENTS_CHANNEL, type StoredJobEvent } from "@/lib/jobs/event-log";
 import { JobEventsHub } from "@/lib/jobs/hub";
 import { createJobEventsHub, readJobEvents } from "@/lib/jobs/live";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -9,7 +9,7 @@ import { anyWordQuery, postgresSearch } from "@/lib/search/postgres-search";
 import { searxngSearch } from "@/lib/search/searxng-search";
 import { interleave, search, setSearchProviders, type SearchHit } from "@/lib/search";
 import { bestPassages, saveDocument } from "@/lib/search/documents";
-import { createTestOwner } from "@/lib/jobs/testing";
+import { createTestOwner } from "@/test/jobs";
 
 let owner: string;
 let stranger: string;

@@ -40,6 +40,8 @@ const t = initTRPC.context<TRPCContext>().create({
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     const safe = hasSafeMessage(error);
+    // NOTE: removed, not set to undefined: superjson would still name the key in its metadata.
+    const { stack: _stack, ...data } = shape.data;
     return {
       ...shape,
       // A validation failure says which field, in words; an unexpected error says nothing of itself.
@@ -49,11 +51,10 @@ const t = initTRPC.context<TRPCContext>().create({
           ? shape.message
           : genericErrorMessage(ctx?.correlationId),
       data: {
-        ...shape.data,
+        ...data,
         // Field-level messages for forms; the cause's details stay on the server.
         zodError: zodError ? z.flattenError(zodError) : null,
         correlationId: safe ? null : (ctx?.correlationId ?? null),
-        stack: undefined,
       },
     };
   },

@@ -8,7 +8,7 @@ import { GET } from "@/app/api/trpc/[trpc]/route";
 import { createJobAccessToken } from "@/lib/jobs/access-token";
 import { commitStep } from "@/lib/jobs/event-log";
 import { jobEventsHub } from "@/lib/jobs/live";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
 
 afterAll(() => jobEventsHub().close());
 
