@@ -48,7 +48,7 @@ export interface SentJobEvent {
  * throws while `failSends` is set, as an unreachable orchestrator would).
  * Call `restore()` when done.
  */
-export function useStubDispatcher() {
+export function stubJobDispatcher() {
   const stub = {
     sent: [] as SentJobEvent[],
     failSends: false,

@@ -22,7 +22,7 @@ import { checkJobAccessToken, createJobAccessToken } from "@/lib/jobs/access-tok
 import { createJob } from "@/lib/jobs/create";
 import { commitStep } from "@/lib/jobs/event-log";
 import type { JobStatus } from "@/lib/jobs/schemas";
-import { createTestJob, createTestOwner, useStubDispatcher } from "@/test/jobs";
+import { createTestJob, createTestOwner, stubJobDispatcher } from "@/test/jobs";
 
 let sink: SmtpSink;
 let counter = 0;
@@ -371,7 +371,7 @@ describe("remembered address", () => {
   });
 
   it("is remembered when a job is started with an address", async () => {
-    const { restore } = useStubDispatcher();
+    const { restore } = stubJobDispatcher();
     try {
       const ownerId = await createTestOwner();
       await createJob(

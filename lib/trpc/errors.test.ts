@@ -11,12 +11,12 @@ import { GET, POST } from "@/app/api/trpc/[trpc]/route";
 import { db } from "@/lib/db";
 import { commitStep } from "@/lib/jobs/event-log";
 import { createTRPCContext, createTRPCRouter, publicProcedure } from "@/lib/trpc/init";
-import { useStubDispatcher } from "@/test/jobs";
+import { stubJobDispatcher } from "@/test/jobs";
 import { callerAsNewOwner } from "@/test/trpc";
 
-let stub: ReturnType<typeof useStubDispatcher>;
+let stub: ReturnType<typeof stubJobDispatcher>;
 beforeEach(() => {
-  stub = useStubDispatcher();
+  stub = stubJobDispatcher();
 });
 afterEach(() => stub.restore());
 

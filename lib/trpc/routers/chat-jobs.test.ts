@@ -2,12 +2,12 @@ import { TRPCError } from "@trpc/server";
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { useStubDispatcher } from "@/test/jobs";
+import { stubJobDispatcher } from "@/test/jobs";
 import { callerAsNewOwner } from "@/test/trpc";
 
-let stub: ReturnType<typeof useStubDispatcher>;
+let stub: ReturnType<typeof stubJobDispatcher>;
 beforeEach(() => {
-  stub = useStubDispatcher();
+  stub = stubJobDispatcher();
 });
 afterEach(() => stub.restore());
 

@@ -4,15 +4,15 @@ import { db } from "@/lib/db";
 import { createJobAccessToken } from "@/lib/jobs/access-token";
 import { commitStep } from "@/lib/jobs/event-log";
 import { jobEventsHub } from "@/lib/jobs/live";
-import { createTestJob, useStubDispatcher } from "@/test/jobs";
+import { createTestJob, stubJobDispatcher } from "@/test/jobs";
 import { anonymousCaller, callerAsNewOwner } from "@/test/trpc";
 
 const isCode = (code: TRPCError["code"]) => (error: unknown) =>
   error instanceof TRPCError && error.code === code;
 
-let stub: ReturnType<typeof useStubDispatcher>;
+let stub: ReturnType<typeof stubJobDispatcher>;
 beforeEach(() => {
-  stub = useStubDispatcher();
+  stub = stubJobDispatcher();
 });
 afterEach(() => stub.restore());
 afterAll(() => jobEventsHub().close());

@@ -8,12 +8,12 @@ import { commitStep } from "@/lib/jobs/event-log";
 import { jobEventsHub } from "@/lib/jobs/live";
 import { TRPCProvider } from "@/lib/trpc/client";
 import type { AppRouter } from "@/lib/trpc/routers/_app";
-import { useStubDispatcher } from "@/test/jobs";
+import { stubJobDispatcher } from "@/test/jobs";
 import { callerAsNewOwner } from "@/test/trpc";
 import { JobView } from "./job-view";
 
 // No orchestrator here: the jobs are moved along by hand below.
-const { restore: restoreDispatcher } = useStubDispatcher();
+const { restore: restoreDispatcher } = stubJobDispatcher();
 afterAll(async () => {
   restoreDispatcher();
   await jobEventsHub().close();
