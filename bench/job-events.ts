@@ -141,6 +141,27 @@ export async function run(options: BenchOptions = {}): Promise<JobEventsBenchRes
 
 // ---------------------------------------------------------------- server ---
 
+/**
+ * The baseline's fixture: a Prisma client on the bench database whose
+ * `pg_notify` is a no-op, so the app's own write path runs unchanged minus
+ * the NOTIFY. NOTE: a schema listed before `pg_catalog` in `search_path`
+ * shadows the built-in function, and the write calls it unqualified.
+ */
+async function silentClient(db: typeof import("@/lib/db").db) {
+  const { PrismaPg } = await import("@prisma/adapter-pg");
+  const { PrismaClient } = await import("@/lib/generated/prisma/client");
+  await db.$executeRawUnsafe("CREATE SCHEMA IF NOT EXISTS bench_silent");
+  await db.$executeRawUnsafe(
+    "CREATE OR REPLACE FUNCTION bench_silent.pg_notify(text, text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$",
+  );
+  const adapter = new PrismaPg({
+    connectionString: process.env.DATABASE_URL!,
+    max: 20,
+    options: "-c search_path=bench_silent,public,pg_catalog",
+  });
+  return new PrismaClient({ adapter });
+}
+
 async function serverMain() {
   const config = JSON.parse(process.env.JOB_EVENTS_BENCH_CONFIG!) as Required<BenchOptions>;
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -196,6 +217,7 @@ async function serverMain() {
   }
 
   // Throughput: NOTIFY vs none, alternating rounds so drift hits both alike.
+  const silentDb = await silentClient(db);
   const throughputJobs = await newJobs(config.writers);
   const totals = { notify: 0, silent: 0 };
   const rounds = 3;
@@ -211,7 +233,7 @@ async function serverMain() {
               jobId,
               `${mode}-${round}-${i}`,
               { events: [{ type: "progress", data: { i } }] },
-              { notify: mode === "notify" },
+              { client: mode === "notify" ? db : silentDb },
             );
             written += appended.length;
           }
@@ -220,6 +242,7 @@ async function serverMain() {
       if (round >= 0) totals[mode] += written;
     }
   }
+  await silentDb.$disconnect();
   const seconds = rounds * config.throughputSeconds;
   const throughput = {
     writers: config.writers,

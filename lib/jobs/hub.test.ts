@@ -5,6 +5,7 @@ import { appendJobEvents, JOB_EVENTS_CHANNEL, type StoredJobEvent } from "@/lib/
 import { JobEventsHub } from "@/lib/jobs/hub";
 import { createJobEventsHub, readJobEvents } from "@/lib/jobs/live";
 import { createTestJob } from "@/test/jobs";
+import { waitUntil } from "@/test/wait";
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -145,7 +146,11 @@ describe("JobEventsHub", () => {
     await admin.connect();
     await admin.query("SELECT pg_terminate_backend($1)", [pid]);
     await admin.end();
-    while (hub.backendPid !== null) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil(
+      () => hub.backendPid,
+      (backendPid) => backendPid === null,
+      { interval: 5, what: "the hub noticing its lost connection" },
+    );
     // Their NOTIFYs reach no one: only the re-read after reconnecting finds them.
     await write(id, "b", 3);
     await write(id, "c", 3);
