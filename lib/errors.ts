@@ -7,16 +7,14 @@
  * log go in `cause`.
  */
 
-export const domainErrorKinds = [
-  "invalid",
-  "unauthorized",
-  "not_found",
-  "conflict",
-  "too_large",
-  "unsupported",
-  "unavailable",
-] as const;
-export type DomainErrorKind = (typeof domainErrorKinds)[number];
+export type DomainErrorKind =
+  | "invalid"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  | "too_large"
+  | "unsupported"
+  | "unavailable";
 
 const catalog = {
   no_identity: {

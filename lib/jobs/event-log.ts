@@ -69,7 +69,7 @@ async function lockJob(tx: Tx, jobId: string): Promise<LockedJob> {
   };
 }
 
-export interface AppendResult {
+interface AppendResult {
   /** The events this call wrote (none when every key existed already). */
   appended: StoredJobEvent[];
   /** The job's latest seq after the call. */
@@ -147,7 +147,7 @@ async function appendLocked(
   return { appended: appended.sort((a, b) => a.seq - b.seq), lastSeq: seq };
 }
 
-export interface SourceInput {
+interface SourceInput {
   /** `url:<url>` or `document:<id>`; one row per ref per job. */
   ref: string;
   url?: string | null;
@@ -158,7 +158,7 @@ export interface SourceInput {
   read?: boolean;
 }
 
-export interface CitationInput {
+interface CitationInput {
   marker: number;
   sourceRef: string;
   quote?: string | null;

@@ -24,7 +24,6 @@ export const jobRequestedDataSchema = z.object({
   ownerId: z.uuid(),
   correlationId: correlationIdSchema,
 });
-export type JobRequestedData = z.infer<typeof jobRequestedDataSchema>;
 
 const requested = <K extends JobKind>(kind: K) =>
   eventType(`job/${kind}.requested`, { schema: jobRequestedDataSchema });
@@ -43,7 +42,7 @@ export const jobCancelRequested = eventType("job/cancel.requested", {
   schema: cancelRequestedDataSchema,
 });
 
-export const inputProvidedDataSchema = z.object({
+const inputProvidedDataSchema = z.object({
   jobId: jobIdSchema,
   correlationId: correlationIdSchema,
   response: jobResponseSchema,
@@ -52,8 +51,8 @@ export const jobInputProvided = eventType("job/input.provided", {
   schema: inputProvidedDataSchema,
 });
 
-export const jobOutcomes = ["completed", "failed", "needs_input"] as const;
-export const jobOutcomeSchema = z.enum(jobOutcomes);
+const jobOutcomes = ["completed", "failed", "needs_input"] as const;
+const jobOutcomeSchema = z.enum(jobOutcomes);
 export type JobOutcome = z.infer<typeof jobOutcomeSchema>;
 
 export const jobOutcomeReachedDataSchema = z.object({

@@ -15,23 +15,22 @@ export const jobStatuses = [
   "failed",
   "cancelled",
 ] as const;
-export const jobKindSchema = z.enum(jobKinds);
 export const jobStatusSchema = z.enum(jobStatuses);
-export type JobKind = z.infer<typeof jobKindSchema>;
+export type JobKind = (typeof jobKinds)[number];
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
-export const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 export const isTerminal = (status: JobStatus) => terminalStatuses.includes(status);
 
 /** Permalink ids: base64url of 18 random bytes (lib/jobs/ids.ts). */
 export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{24}$/, "not a job id");
 
 // z.email() refuses whitespace, so CR/LF can never reach a mail header.
-export const notifyEmailSchema = z.email().max(254);
+const notifyEmailSchema = z.email().max(254);
 
-export const MAX_TEXT_CHARS = 1_000_000;
+const MAX_TEXT_CHARS = 1_000_000;
 
-export const summarizeSourceSchema = z.discriminatedUnion("type", [
+const summarizeSourceSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("url"), url: z.url({ protocol: /^https?$/ }).max(2048) }),
   z.object({
     type: z.literal("text"),
@@ -42,12 +41,12 @@ export const summarizeSourceSchema = z.discriminatedUnion("type", [
 ]);
 
 /** A job started from the chat: its conversation, and the message its card follows. */
-export const fromChatSchema = z.object({
+const fromChatSchema = z.object({
   conversationId: z.uuid(),
   afterMessageId: safeText().min(1).max(64).nullable(),
 });
 
-export const researchInputSchema = z.object({
+const researchInputSchema = z.object({
   kind: z.literal("research"),
   question: safeText().trim().min(3, "Ask a question of at least 3 characters").max(2000),
   /** Pause after planning so the user can approve or edit the sub-questions. */
@@ -56,7 +55,7 @@ export const researchInputSchema = z.object({
   fromChat: fromChatSchema.optional(),
 });
 
-export const summarizeInputSchema = z.object({
+const summarizeInputSchema = z.object({
   kind: z.literal("summarize"),
   source: summarizeSourceSchema,
   notifyEmail: notifyEmailSchema.optional(),
@@ -77,8 +76,9 @@ export const storedJobInputSchema = z.discriminatedUnion("kind", [
 export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
 
 /**
- * Event types the UI understands. Others are allowed (any dotted lower-case
- * name) and shown generically in the timeline.
+ * A job log's event types (not the Inngest events of lib/jobs/events.ts).
+ * The UI understands these; others are allowed (any dotted lower-case name)
+ * and shown generically in the timeline.
  *
  * - `job.queued` (api), `job.started`, `job.resumed`, `job.completed`, `job.failed` {code, message}, `job.cancelled`
  * - `step.started` / `step.completed` / `step.failed` {label?, message?}: the step is the event's `step`
@@ -89,29 +89,7 @@ export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
  * - `cancel.requested` (api)
  * - `email.sent` / `email.failed` {message?}: the outcome email (issue 6)
  */
-export const knownEventTypes = [
-  "job.queued",
-  "job.started",
-  "job.resumed",
-  "job.completed",
-  "job.failed",
-  "job.cancelled",
-  "step.started",
-  "step.completed",
-  "step.failed",
-  "progress",
-  "partial",
-  "source.found",
-  "source.read",
-  "input.requested",
-  "input.provided",
-  "cancel.requested",
-  "email.sent",
-  "email.failed",
-] as const;
-export type KnownEventType = (typeof knownEventTypes)[number];
-
-export const eventTypeSchema = z
+const eventTypeSchema = z
   .string()
   .max(64)
   .regex(/^[a-z][a-z_]*(\.[a-z_]+)*$/, "event types are dotted lower-case names");

@@ -31,7 +31,7 @@ export const createTRPCContext = cache(async (opts: { headers: Headers }) => {
   };
 });
 
-export type TRPCContext = Awaited<ReturnType<typeof createTRPCContext>>;
+type TRPCContext = Awaited<ReturnType<typeof createTRPCContext>>;
 
 const t = initTRPC.context<TRPCContext>().create({
   transformer: superjson,
@@ -80,7 +80,7 @@ export const ownerProcedure = publicProcedure.use(async ({ ctx, next }) => {
 });
 
 /** A job reference: its permalink id, and the signed token of an email's link, if any. */
-export const jobRefSchema = z.object({
+const jobRefSchema = z.object({
   id: z.string().max(64),
   token: accessTokenSchema.nullish(),
 });

@@ -110,7 +110,7 @@ const failedEventSchema = z.object({
  * so the job ends failed with a message the user can act on. If the job had
  * already finished (cancelled while a step ran), nothing changes.
  */
-export async function markJobFailed(input: { event: unknown; error: Error }): Promise<void> {
+async function markJobFailed(input: { event: unknown; error: Error }): Promise<void> {
   const parsed = failedEventSchema.safeParse(input.event);
   const jobId = parsed.success ? parsed.data.data.event.data.jobId : undefined;
   if (!jobId) {

@@ -55,7 +55,7 @@ const jobFailureCodes = [
   "model_unavailable",
   "model_not_configured",
 ] as const;
-export type JobFailureCode = (typeof jobFailureCodes)[number];
+type JobFailureCode = (typeof jobFailureCodes)[number];
 
 export function jobErrorFromMessage(message: string | undefined): JobError | null {
   const match = /^([a-z][a-z0-9_]*): ([\s\S]+)$/.exec(message ?? "");
