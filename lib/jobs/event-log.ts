@@ -334,4 +334,15 @@ export async function requestCancel(jobId: string): Promise<{ status: JobStatus 
   });
 }
 
+/** The log refused a write because the job is over (finished, cancelled) or gone: no retry can help. */
+export function isRefusedWrite(
+  error: unknown,
+): error is InvalidTransitionError | JobFinishedError | JobNotFoundError {
+  return (
+    error instanceof InvalidTransitionError ||
+    error instanceof JobFinishedError ||
+    error instanceof JobNotFoundError
+  );
+}
+
 export { InvalidTransitionError };

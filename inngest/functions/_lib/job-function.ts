@@ -16,13 +16,7 @@ import {
   type StepTools,
 } from "@/inngest/functions/_lib/job-step";
 import { db } from "@/lib/db";
-import {
-  commitStep,
-  InvalidTransitionError,
-  JobFinishedError,
-  JobNotFoundError,
-  type StepOutputs,
-} from "@/lib/jobs/event-log";
+import { commitStep, isRefusedWrite, type StepOutputs } from "@/lib/jobs/event-log";
 import {
   jobCancelRequested,
   jobOutcomeEvent,
@@ -131,12 +125,7 @@ async function markJobFailed(input: { event: unknown; error: Error }): Promise<v
     // The event id is the notification key, so a repeated onFailure sends it once.
     await inngest.send(jobOutcomeEvent(jobId, "failed"));
   } catch (failure) {
-    if (
-      failure instanceof InvalidTransitionError ||
-      failure instanceof JobFinishedError ||
-      failure instanceof JobNotFoundError
-    )
-      return;
+    if (isRefusedWrite(failure)) return;
     throw failure;
   }
 }

@@ -15,8 +15,7 @@ import { NonRetriableError, type GetStepTools } from "inngest";
 import type { inngest } from "@/inngest/client";
 import {
   commitStep,
-  InvalidTransitionError,
-  JobFinishedError,
+  isRefusedWrite,
   JobNotFoundError,
   type StepOutputs,
 } from "@/lib/jobs/event-log";
@@ -75,15 +74,14 @@ export async function writeJobStep(jobId: string, step: string, outputs: StepOut
   try {
     return await commitStep(jobId, step, outputs);
   } catch (error) {
-    if (error instanceof InvalidTransitionError || error instanceof JobFinishedError) {
+    if (error instanceof JobNotFoundError)
+      throw jobFailure("job_not_found", "The job no longer exists.", error);
+    if (isRefusedWrite(error))
       throw jobFailure(
         "job_finished",
         "The job had already finished (for example, it was cancelled).",
         error,
       );
-    }
-    if (error instanceof JobNotFoundError)
-      throw jobFailure("job_not_found", "The job no longer exists.", error);
     throw error;
   }
 }
