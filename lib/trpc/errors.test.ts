@@ -7,6 +7,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { GET, POST } from "@/app/api/trpc/[trpc]/route";
 import { db } from "@/lib/db";
 import { commitStep } from "@/lib/jobs/event-log";
@@ -130,6 +131,8 @@ describe("an unexpected error", () => {
         'invalid byte sequence for encoding "UTF8": 0x00 (at /app/.next/server/chunks/ssr/lib_jobs.js:42:7)',
       );
     }),
+    // A stored row that no longer parses: a schema's failure inside lib/, not the caller's input.
+    badRow: publicProcedure.mutation(() => z.object({ secretColumn: z.string() }).parse({})),
   });
 
   it("answers a generic message and the correlation id, nothing of itself", async () => {
@@ -152,5 +155,22 @@ describe("an unexpected error", () => {
       `Something went wrong on our side. Reference: ${correlationId}.`,
     );
     expect(body.error.data.correlationId).toBe(correlationId);
+  });
+
+  it("keeps a schema failure inside lib/ as internal: no field names, no zodError", async () => {
+    const response = await fetchRequestHandler({
+      endpoint: "/api/trpc",
+      req: new Request("http://localhost/api/trpc/badRow", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(superjson.serialize(undefined)),
+      }),
+      router,
+      createContext: ({ req }) => createTRPCContext({ headers: req.headers }),
+    });
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(text).not.toContain("secretColumn");
+    expect(errorBody(text).error.message).toMatch(/^Something went wrong on our side\./);
   });
 });

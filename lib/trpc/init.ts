@@ -38,7 +38,9 @@ const t = initTRPC.context<TRPCContext>().create({
   // Idle proxies close quiet connections; a ping every 15 s keeps job streams open.
   sse: { ping: { enabled: true, intervalMs: 15_000 } },
   errorFormatter({ shape, error, ctx }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : null;
+    // Only the input's own validation: a schema failing deep in lib/ is an internal error.
+    const zodError =
+      error.code === "BAD_REQUEST" && error.cause instanceof ZodError ? error.cause : null;
     const safe = hasSafeMessage(error);
     // NOTE: removed, not set to undefined: superjson would still name the key in its metadata.
     const { stack: _stack, ...data } = shape.data;
