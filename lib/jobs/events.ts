@@ -28,11 +28,15 @@ export const jobRequestedDataSchema = z.object({
 const requested = <K extends JobKind>(kind: K) =>
   eventType(`job/${kind}.requested`, { schema: jobRequestedDataSchema });
 
-/** One trigger per job kind; each kind's function listens for its own. */
-export const jobRequestedEvents: { [K in JobKind]: ReturnType<typeof requested<K>> } = {
+/**
+ * One trigger per job kind; each kind's function listens for its own. A kind
+ * whose request must carry more than the job reference gives its entry a
+ * schema that extends `jobRequestedDataSchema`.
+ */
+export const jobRequestedEvents = {
   research: requested("research"),
   summarize: requested("summarize"),
-};
+} satisfies Record<JobKind, unknown>;
 
 export const cancelRequestedDataSchema = z.object({
   jobId: jobIdSchema,
