@@ -8,8 +8,13 @@ const executorPort = process.env.E2E_EXECUTOR_PORT ?? "8388";
 const demoModelPort = process.env.E2E_DEMO_MODEL_PORT ?? "8887";
 const smtpSinkPort = process.env.E2E_SMTP_SINK_PORT ?? "2625";
 // Specs that start their own processes read these from the environment.
-process.env.E2E_DATABASE_URL ??= "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
+if (!process.env.E2E_DATABASE_URL) {
+  throw new Error(
+    "E2E_DATABASE_URL is not set: run the browser tests with `npm run test:e2e` (which starts the embedded PostgreSQL) or set it.",
+  );
+}
 process.env.DEMO_MODEL_PORT ??= demoModelPort;
+process.env.E2E_EXECUTOR_PORT = executorPort;
 const baseURL = `http://localhost:${port}`;
 // Debian's Chromium: Playwright's own browser download is not possible everywhere.
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

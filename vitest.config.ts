@@ -1,9 +1,9 @@
-import tsconfigPaths from "vite-tsconfig-paths";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [tsconfigPaths()],
   resolve: {
+    // Vite 8 resolves the `@/…` alias from tsconfig.json itself.
+    tsconfigPaths: true,
     // `server-only` throws outside React Server Components; tests run the
     // server modules directly, so it resolves to an empty module here.
     alias: { "server-only": new URL("./test/empty-module.ts", import.meta.url).pathname },

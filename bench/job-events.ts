@@ -96,11 +96,8 @@ async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8
 export async function run(options: BenchOptions = {}): Promise<JobEventsBenchResults> {
   const config = { ...defaults, ...options };
   const { dropDatabase, ensureDatabase, migrate } = await import("@/lib/db/migrate");
-  const base = new URL(
-    process.env.BENCH_DATABASE_BASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres",
-  );
-  base.pathname = `/dispatch_bench_job_events_${process.pid}`;
-  const databaseUrl = base.toString();
+  const { benchDatabaseUrl } = await import("./lib/app-server");
+  const databaseUrl = benchDatabaseUrl(`dispatch_bench_job_events_${process.pid}`);
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
   const resultFile = path.join(os.tmpdir(), `job-events-bench-${process.pid}.json`);

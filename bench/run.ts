@@ -6,6 +6,7 @@
  * Figures are only comparable within one run: each benchmark measures its
  * baseline and its subject side by side and reports ratios and medians.
  */
+import { provideDatabase } from "@/scripts/lib/database";
 import { run as chat } from "./chat";
 import { run as executor } from "./executor";
 import { run as jobEvents } from "./job-events";
@@ -24,10 +25,16 @@ if (unknown.length) {
   );
   process.exit(2);
 }
+// The benchmarks' throwaway databases go on BENCH_DATABASE_BASE_URL's server,
+// or on the test suite's (the embedded test cluster when none is configured).
+const database = process.env.BENCH_DATABASE_BASE_URL
+  ? { stop: async () => {} }
+  : await provideDatabase("test", (line) => console.log(`[db] ${line}`));
 for (const name of wanted.length ? wanted : Object.keys(benchmarks)) {
   console.log(`\n=== ${name} ===`);
   const started = performance.now();
   await benchmarks[name]!();
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
+await database.stop();
 console.log("\nResults: bench/results/*.json, charts: bench/results/*.svg");

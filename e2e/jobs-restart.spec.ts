@@ -11,8 +11,8 @@ import { startExecutor, type Executor } from "@/inngest-executor";
 import { expect, test } from "./fixtures";
 import { JobsPage } from "./pages/jobs-page";
 
-const databaseUrl =
-  process.env.E2E_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
+// playwright.config.ts makes sure it is set.
+const databaseUrl = process.env.E2E_DATABASE_URL!;
 const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
 
 function freePort(): Promise<number> {

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { priceOverridesJsonSchema } from "@/lib/ai/pricing";
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -19,10 +20,14 @@ export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
     APP_URL: z.url().default("http://localhost:3000"),
-    DATABASE_URL: z
-      .url()
-      .refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgres:// URL")
-      .default("postgresql://postgres@127.0.0.1:5432/dispatch"),
+    // Unset: `npm run dev`, `npm start`, `npm test` and the scripts start an
+    // embedded PostgreSQL (scripts/lib/database.ts) and set it for the app.
+    DATABASE_URL: optionalString.pipe(
+      z
+        .url()
+        .refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgres:// URL")
+        .optional(),
+    ),
     SESSION_SECRET: optionalString.pipe(
       z.string().min(32, "must be at least 32 characters").optional(),
     ),
@@ -39,6 +44,8 @@ export const envSchema = z
     OPENAI_COMPATIBLE_API_KEY: optionalString,
     DEMO_MODEL_PORT: port.default(8787),
     DEMO_MODEL_URL: optionalUrl,
+    /** Model prices on top of lib/ai/pricing.ts' defaults: JSON, USD per million tokens. */
+    AI_PRICES: optionalString.pipe(priceOverridesJsonSchema.optional()),
 
     CHAT_MAX_MESSAGE_CHARS: z.coerce.number().int().min(100).max(200_000).default(16_000),
     CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(500).default(8_000),
@@ -68,7 +75,7 @@ export const envSchema = z
     SMTP_URL: env.SMTP_URL ?? `smtp://127.0.0.1:${env.SMTP_SINK_PORT}`,
   }));
 
-export type Env = z.infer<typeof envSchema> & { SESSION_SECRET: string };
+export type Env = z.infer<typeof envSchema> & { SESSION_SECRET: string; DATABASE_URL: string };
 
 export class EnvError extends Error {
   override name = "EnvError";
@@ -93,6 +100,28 @@ function developmentSecret(): string {
   return secret;
 }
 
+// NOTE: `next build` imports server modules to collect page data but opens no
+// connection, so the build needs no database; this host can never resolve.
+const BUILD_PHASE_DATABASE_URL = "postgresql://database-url-unset.invalid/dispatch";
+
+function withDatabaseUrl<T extends { DATABASE_URL?: string }>(
+  env: T,
+  source: Record<string, string | undefined>,
+): T & { DATABASE_URL: string } {
+  if (env.DATABASE_URL) return { ...env, DATABASE_URL: env.DATABASE_URL };
+  if (source.NEXT_PHASE === "phase-production-build") {
+    return { ...env, DATABASE_URL: BUILD_PHASE_DATABASE_URL };
+  }
+  throw new EnvError(
+    [
+      "DATABASE_URL is not set.",
+      "`npm run dev`, `npm start` and `npm test` start an embedded PostgreSQL when it is unset;",
+      "to run a command of your own against it: `npx tsx scripts/with-postgres.ts <command>`.",
+      "Or point DATABASE_URL (in .env, see .env.example) at a PostgreSQL 15+ server.",
+    ].join("\n"),
+  );
+}
+
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
@@ -101,7 +130,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       .join("\n");
     throw new EnvError(`Invalid environment configuration:\n${details}`);
   }
-  const env = parsed.data;
+  const env = withDatabaseUrl(parsed.data, source);
   if (!env.SESSION_SECRET) {
     // `next build` imports server modules to collect page data; nothing is
     // signed then, so the build needs no secret (the running server does).

@@ -1,7 +1,8 @@
 /**
- * `npm run db:seed`: idempotent demo data. Imports the PostgreSQL manual as the
- * shared research corpus when Debian's postgresql-doc-15 is installed
- * (unchanged files are skipped, so running it again is cheap).
+ * `npm run db:seed`: idempotent demo data. Imports the demo research corpus
+ * (scripts/lib/demo-corpus.ts: the Next.js and AI SDK docs from node_modules,
+ * PostgreSQL's manual where installed); unchanged files are skipped, so
+ * running it again is cheap.
  */
 import nextEnv from "@next/env";
 import { ensureDatabase, migrate } from "@/lib/db/migrate";
@@ -12,9 +13,10 @@ nextEnv.loadEnvConfig(process.cwd(), true, { info: () => {}, error: console.erro
 const { DATABASE_URL } = parseEnv(process.env);
 await ensureDatabase(DATABASE_URL);
 await migrate(DATABASE_URL, { log: (line) => console.log(`db: ${line}`) });
-const summary = await importDemoCorpus(DATABASE_URL, (line) => console.log(line));
-if (summary) {
+for (const { source, summary } of await importDemoCorpus(DATABASE_URL, (line) =>
+  console.log(line),
+)) {
   console.log(
-    `seed: corpus has ${summary.files} files (${summary.created} new, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.failed} skipped)`,
+    `seed: ${source.label}: ${summary.files} files (${summary.created} new, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.failed} skipped)`,
   );
 }

@@ -4,40 +4,43 @@
  */
 import { loadConfiguration, log, prepareDatabase, runNext, superviseUntilExit } from "./lib/stack";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { POSTGRES_MANUAL_DIR, POSTGRES_MANUAL_URL, sharedCorpusSize } from "./lib/demo-corpus";
 import { startSidecars } from "./lib/sidecars";
 
-const env = loadConfiguration(true);
+const { env, database } = await loadConfiguration(true);
 await prepareDatabase(env);
 const { sidecars, childEnv } = await startSidecars(env);
 // Research needs something to search: on first start, import the demo corpus
-// in a background process (extraction is CPU work; the app is usable meanwhile).
-if ((await sharedCorpusSize(env.DATABASE_URL)) === 0) {
-  if (existsSync(POSTGRES_MANUAL_DIR)) {
-    const tsx = createRequire(import.meta.url).resolve("tsx/cli");
-    const child = spawn(
-      process.execPath,
-      [tsx, "scripts/corpus-import.ts", POSTGRES_MANUAL_DIR, "--base-url", POSTGRES_MANUAL_URL],
-      {
-        env: { ...process.env, DATABASE_URL: env.DATABASE_URL },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    child.stdout.on("data", (chunk: Buffer) => log("db", chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => log("db", chunk.toString()));
-  } else {
-    log(
-      "db",
-      `no demo corpus at ${POSTGRES_MANUAL_DIR} (apt-get install postgresql-doc-15); research searches your uploads`,
-    );
-  }
-}
+// (the docs of Next.js and the AI SDK from node_modules, and PostgreSQL's
+// manual where installed) in a background process: extraction is CPU work and
+// the app is usable meanwhile. Sources already imported are left alone.
+const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+const corpus = spawn(
+  process.execPath,
+  [tsx, "scripts/corpus-import.ts", "--demo", "--only-missing"],
+  {
+    env: { ...process.env, DATABASE_URL: env.DATABASE_URL, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  },
+);
+corpus.stdout.on("data", (chunk: Buffer) => log("db", chunk.toString()));
+corpus.stderr.on("data", (chunk: Buffer) => log("db", chunk.toString()));
+sidecars.push({
+  name: "db",
+  stop: async () => {
+    if (corpus.exitCode === null) corpus.kill("SIGTERM");
+  },
+});
 const port = new URL(env.APP_URL).port || "3000";
-log("dispatch", `starting Next.js on ${env.APP_URL}`);
-const next = runNext(["dev", "--port", port, "--hostname", "localhost"], {
+log(
+  "dispatch",
+  `starting Next.js on ${env.APP_URL} (also http://127.0.0.1:${port}; loopback only)`,
+);
+// NOTE: bound to 127.0.0.1, not "localhost": where localhost resolves to ::1
+// first (macOS), a server bound to "localhost" would refuse 127.0.0.1, while
+// browsers and Node fall back from ::1 to 127.0.0.1 for localhost.
+const next = runNext(["dev", "--port", port, "--hostname", "127.0.0.1"], {
   ...process.env,
   ...childEnv,
 });
-superviseUntilExit(next, sidecars);
+superviseUntilExit(next, sidecars, database);

@@ -5,7 +5,8 @@
  */
 import { dropDatabase } from "@/lib/db/migrate";
 
-process.env.DATABASE_URL ??=
-  process.env.E2E_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/dispatch_e2e";
-await dropDatabase(process.env.DATABASE_URL);
+const databaseUrl = process.env.E2E_DATABASE_URL;
+if (!databaseUrl) throw new Error("E2E_DATABASE_URL is not set (npm run test:e2e sets it)");
+process.env.DATABASE_URL = databaseUrl;
+await dropDatabase(databaseUrl);
 await import("./start");

@@ -5,6 +5,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Every step runs on the project's own Node (the `node` devDependency), which
+# `npm test` puts first on PATH; say so if this was started some other way.
+node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error(`Node ${process.version}: run the tests with npm test (Node 24 from node_modules/.bin)`); process.exit(1) }' || exit 1
+
+# One database server for the whole run: TEST_DATABASE_BASE_URL's, or the
+# embedded PostgreSQL (.data/postgres-test), started here and stopped at the end.
+if [ -z "${TEST_DATABASE_BASE_URL:-}" ]; then
+  exec npx tsx scripts/with-postgres.ts --test bash "$0" "$@"
+fi
+
 passed=0
 failed=0
 mkdir -p test-results

@@ -20,10 +20,20 @@ export function ensureBuild() {
   if (result.status !== 0) throw new Error("next build failed");
 }
 
+/** A database on the benchmark's server (`npm run bench` provides the embedded one). */
+export function benchDatabaseUrl(database: string): string {
+  const base = process.env.BENCH_DATABASE_BASE_URL;
+  if (!base)
+    throw new Error("BENCH_DATABASE_BASE_URL is not set: run the benchmarks with npm run bench");
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
 export async function startApp(env: Record<string, string>) {
   ensureBuild();
   const port = await freePort();
-  const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dispatch_bench_${process.pid}`;
+  const databaseUrl = benchDatabaseUrl(`dispatch_bench_${process.pid}`);
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
   const child = spawn(

@@ -1,6 +1,6 @@
-import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import type { LanguageModelV4StreamPart } from "@ai-sdk/provider";
 import { APICallError, streamText, wrapLanguageModel } from "ai";
-import { MockLanguageModelV3, simulateReadableStream } from "ai/test";
+import { MockLanguageModelV4, simulateReadableStream } from "ai/test";
 import { describe, expect, it } from "vitest";
 import { firstTokenRetryMiddleware, type RetryAttempt } from "@/lib/chat/first-token-retry";
 
@@ -10,20 +10,20 @@ const usage = {
   outputTokens: { total: 2, text: 2, reasoning: 0 },
 };
 
-function textParts(words: string[]): LanguageModelV3StreamPart[] {
+function textParts(words: string[]): LanguageModelV4StreamPart[] {
   return [
     { type: "stream-start", warnings: [] },
     { type: "text-start", id: "t" },
-    ...words.map((delta): LanguageModelV3StreamPart => ({ type: "text-delta", id: "t", delta })),
+    ...words.map((delta): LanguageModelV4StreamPart => ({ type: "text-delta", id: "t", delta })),
     { type: "text-end", id: "t" },
     { type: "finish", finishReason: { unified: "stop", raw: "stop" }, usage },
   ];
 }
 
 /** A stream that yields `parts`, then fails with `error`. */
-function failingStream(parts: LanguageModelV3StreamPart[], error: unknown) {
+function failingStream(parts: LanguageModelV4StreamPart[], error: unknown) {
   let index = 0;
-  return new ReadableStream<LanguageModelV3StreamPart>({
+  return new ReadableStream<LanguageModelV4StreamPart>({
     pull(controller) {
       if (index < parts.length) controller.enqueue(parts[index++]!);
       else controller.error(error);
@@ -39,10 +39,10 @@ const status = (code: number) =>
     statusCode: code,
   });
 
-function run(attempts: Array<() => ReadableStream<LanguageModelV3StreamPart>>) {
+function run(attempts: Array<() => ReadableStream<LanguageModelV4StreamPart>>) {
   let call = 0;
   const retries: RetryAttempt[] = [];
-  const model = new MockLanguageModelV3({
+  const model = new MockLanguageModelV4({
     doStream: async () => {
       const next = attempts[call++];
       if (!next) throw new Error("no more attempts");
@@ -81,7 +81,7 @@ describe("first-token retry middleware", () => {
     const { result, calls } = run([
       () =>
         simulateReadableStream({
-          chunks: [{ type: "error", error: status(429) } as LanguageModelV3StreamPart],
+          chunks: [{ type: "error", error: status(429) } as LanguageModelV4StreamPart],
         }),
       () => simulateReadableStream({ chunks: textParts(["ok"]) }),
     ]);
@@ -122,10 +122,10 @@ describe("first-token retry middleware: stopping", () => {
   it("treats a stop while waiting for the first token as an abort, not a failure", async () => {
     const abort = new AbortController();
     const model = wrapLanguageModel({
-      model: new MockLanguageModelV3({
+      model: new MockLanguageModelV4({
         // A model that has not said anything yet.
         doStream: async ({ abortSignal }) => ({
-          stream: new ReadableStream<LanguageModelV3StreamPart>({
+          stream: new ReadableStream<LanguageModelV4StreamPart>({
             start(controller) {
               controller.enqueue({ type: "stream-start", warnings: [] });
               abortSignal?.addEventListener("abort", () => controller.error(abortSignal.reason));
@@ -158,12 +158,12 @@ describe("first-token retry middleware: stopping", () => {
 describe("text delta coalescing after the first token", () => {
   /** A model whose stream is driven by the test: `push` parts, then `end` or `fail`. */
   function controlledModel(coalesceMs: number) {
-    let controller!: ReadableStreamDefaultController<LanguageModelV3StreamPart>;
-    const stream = new ReadableStream<LanguageModelV3StreamPart>({
+    let controller!: ReadableStreamDefaultController<LanguageModelV4StreamPart>;
+    const stream = new ReadableStream<LanguageModelV4StreamPart>({
       start: (c) => void (controller = c),
     });
     const model = wrapLanguageModel({
-      model: new MockLanguageModelV3({ doStream: async () => ({ stream }) }),
+      model: new MockLanguageModelV4({ doStream: async () => ({ stream }) }),
       middleware: firstTokenRetryMiddleware({ policy, coalesceMs }),
     });
     const result = streamText({ model, prompt: "hi", maxRetries: 0, onError: () => {} });
@@ -176,9 +176,9 @@ describe("text delta coalescing after the first token", () => {
         seen.splice(0).forEach((wake) => wake());
       }
     })();
-    const push = (...parts: LanguageModelV3StreamPart[]) =>
+    const push = (...parts: LanguageModelV4StreamPart[]) =>
       parts.forEach((part) => controller.enqueue(part));
-    const delta = (delta: string, id = "t"): LanguageModelV3StreamPart => ({
+    const delta = (delta: string, id = "t"): LanguageModelV4StreamPart => ({
       type: "text-delta",
       id,
       delta,
@@ -189,7 +189,7 @@ describe("text delta coalescing after the first token", () => {
     };
     return { push, delta, received, deltas, collected, controller: () => controller };
   }
-  const start: LanguageModelV3StreamPart[] = [
+  const start: LanguageModelV4StreamPart[] = [
     { type: "stream-start", warnings: [] },
     { type: "text-start", id: "t" },
   ];
@@ -219,7 +219,7 @@ describe("text delta coalescing after the first token", () => {
   });
 
   it("never merges across text parts and flushes held text before a later error", async () => {
-    const delta = (delta: string, id = "t"): LanguageModelV3StreamPart => ({
+    const delta = (delta: string, id = "t"): LanguageModelV4StreamPart => ({
       type: "text-delta",
       id,
       delta,
@@ -236,7 +236,7 @@ describe("text delta coalescing after the first token", () => {
       new TypeError("terminated"),
     );
     const model = wrapLanguageModel({
-      model: new MockLanguageModelV3({ doStream: async () => ({ stream }) }),
+      model: new MockLanguageModelV4({ doStream: async () => ({ stream }) }),
       middleware: firstTokenRetryMiddleware({ policy, coalesceMs: 60_000 }),
     });
     const result = streamText({ model, prompt: "hi", maxRetries: 0, onError: () => {} });

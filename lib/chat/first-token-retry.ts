@@ -13,10 +13,10 @@
  * socket writes) handles fewer, larger events. At 50 concurrent streams that
  * is most of a chat server's CPU (see bench/chat.ts).
  */
-import type { LanguageModelV3Middleware, LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import type { LanguageModelV4Middleware, LanguageModelV4StreamPart } from "@ai-sdk/provider";
 import { defaultRetryPolicy, retryDelay, type RetryPolicy } from "@/lib/chat/retry-policy";
 
-const FIRST_TOKEN_PARTS = new Set<LanguageModelV3StreamPart["type"]>([
+const FIRST_TOKEN_PARTS = new Set<LanguageModelV4StreamPart["type"]>([
   "text-delta",
   "reasoning-delta",
   "tool-input-start",
@@ -62,7 +62,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-type Part = LanguageModelV3StreamPart;
+type Part = LanguageModelV4StreamPart;
 type TextDelta = Extract<Part, { type: "text-delta" }>;
 
 /**
@@ -117,11 +117,11 @@ class DeltaCoalescer {
 
 export function firstTokenRetryMiddleware(
   options: FirstTokenRetryOptions = {},
-): LanguageModelV3Middleware {
+): LanguageModelV4Middleware {
   const policy = options.policy ?? defaultRetryPolicy;
   const coalesceMs = options.coalesceMs ?? 0;
   return {
-    specificationVersion: "v3",
+    specificationVersion: "v4",
     // NOTE: the stream is returned at once and the call (and its retries)
     // happen inside it, so the SDK sets its pipeline up while the model is
     // still thinking rather than when the first token arrives. The provider's

@@ -9,7 +9,7 @@
  * the first token keeps the partial as "interrupted" for Retry or Continue.
  */
 import "server-only";
-import type { LanguageModelV3 } from "@ai-sdk/provider";
+import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { convertToModelMessages, streamText, wrapLanguageModel, type ModelMessage } from "ai";
 import { randomUUID } from "node:crypto";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
@@ -213,7 +213,7 @@ async function startAnswer(
   const result = streamText({
     model: wrapLanguageModel({
       // NOTE: every provider resolved in lib/ai implements specification v3.
-      model: languageModel() as LanguageModelV3,
+      model: languageModel() as LanguageModelV4,
       middleware: firstTokenRetryMiddleware({
         onRetry: ({ attempt, error, delayMs }) =>
           logger.warn("chat.retry_before_first_token", {

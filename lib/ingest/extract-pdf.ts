@@ -52,7 +52,6 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
       () =>
         getDocumentProxy(data, {
           verbosity: 0,
-          isEvalSupported: false,
           disableFontFace: true,
           useSystemFonts: false,
           stopAtErrors: false,
@@ -114,7 +113,8 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
   } catch (error) {
     throw asPdfError(error);
   } finally {
-    await document.destroy().catch(() => undefined);
+    // NOTE: pdf.js 5 destroys a document through its loading task.
+    await document.loadingTask.destroy().catch(() => undefined);
   }
 }
 

@@ -10,6 +10,7 @@ import nextEnv from "@next/env";
 import pg from "pg";
 import { ensureDatabase, migrate } from "@/lib/db/migrate";
 import { parseEnv, type Env } from "@/lib/env-schema";
+import { provideDatabase, redactedUrl } from "./database";
 
 const require = createRequire(import.meta.url);
 
@@ -21,12 +22,31 @@ export function log(source: LogSource, message: string) {
   for (const line of message.split("\n")) if (line.trim()) process.stdout.write(`${tag} ${line}\n`);
 }
 
-export function loadConfiguration(dev: boolean): Env {
+/**
+ * Loads `.env`, starts the embedded PostgreSQL when no `DATABASE_URL` is
+ * configured, and validates the configuration. The returned `database` stops
+ * that server (a no-op for a configured one).
+ */
+export async function loadConfiguration(dev: boolean): Promise<{ env: Env; database: Sidecar }> {
   nextEnv.loadEnvConfig(process.cwd(), dev, { info: () => {}, error: console.error });
+  let provided;
   try {
-    return parseEnv(process.env);
+    provided = await provideDatabase("app", (line) => log("db", line));
+  } catch (error) {
+    log("db", `Could not start the embedded PostgreSQL: ${(error as Error).message}`);
+    log(
+      "db",
+      "Set DATABASE_URL (in .env, see .env.example) to use a PostgreSQL 15+ server instead.",
+    );
+    process.exit(1);
+  }
+  try {
+    const env = parseEnv(process.env);
+    if (!provided.embeddedPort) log("db", `using DATABASE_URL ${redactedUrl(env.DATABASE_URL)}`);
+    return { env, database: { name: "db", stop: provided.stop } };
   } catch (error) {
     log("dispatch", (error as Error).message);
+    await provided.stop();
     process.exit(1);
   }
 }
@@ -52,10 +72,9 @@ export async function prepareDatabase(env: Env): Promise<void> {
       "db",
       [
         `Cannot reach PostgreSQL at ${describeDatabase(env.DATABASE_URL)} (${code}).`,
-        "Dispatch needs PostgreSQL 15 or newer. Either start it, for example:",
-        "  sudo pg_ctlcluster 15 main start        # Debian/Ubuntu",
-        "  brew services start postgresql@15       # macOS",
-        "or point DATABASE_URL (in .env, see .env.example) at a running server.",
+        "DATABASE_URL points at a server that does not answer. Start it, point DATABASE_URL",
+        "(in .env, see .env.example) at a running PostgreSQL 15+, or unset it to use the",
+        "embedded PostgreSQL that Dispatch starts by itself.",
       ].join("\n"),
     );
     process.exit(1);
@@ -85,14 +104,21 @@ export function runNext(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
-/** Stops sidecars and the child on Ctrl+C / SIGTERM, and when the child exits. */
-export function superviseUntilExit(child: ChildProcess, sidecars: Sidecar[]) {
+/**
+ * Stops sidecars and the child on Ctrl+C / SIGTERM, and when the child exits;
+ * the database goes last, once nothing is connected to it any more.
+ */
+export function superviseUntilExit(child: ChildProcess, sidecars: Sidecar[], database: Sidecar) {
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    if (child.exitCode === null) child.kill("SIGTERM");
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
     await Promise.allSettled(sidecars.map((sidecar) => sidecar.stop()));
+    await database.stop().catch((error: Error) => log("db", error.message));
     process.exit(code);
   };
   process.on("SIGINT", () => void stopAll(0));

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importCorpus } from "./corpus-import";
+import { importCorpus } from "./corpus";
 
 let dir: string;
 const databaseUrl = () => process.env.DATABASE_URL!;
