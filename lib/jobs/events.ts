@@ -9,8 +9,9 @@
  * schema both when an event is sent and before a function sees it.
  *
  * Adding a job kind: add it to `jobKinds` (lib/jobs/schemas.ts), give it its
- * entry in `jobRequestedEvents` below (the compiler asks for it), and write
- * its function with `createJobFunction` (inngest/functions/_lib/job-function.ts).
+ * entry in `jobRequestedEvents` below (the compiler asks for it), write its
+ * function in one file with `createJobFunction` (inngest/functions/_lib/
+ * job-function.ts) and list it in inngest/functions/index.ts.
  */
 import { eventType } from "inngest";
 import { z } from "zod";
