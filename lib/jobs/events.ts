@@ -8,7 +8,8 @@
  * They are Inngest `eventType`s, so the SDK validates the data against the
  * schema both when an event is sent and before a function sees it.
  *
- * Adding a job kind: add it to `jobKinds` (lib/jobs/schemas.ts), give it its
+ * Adding a job kind: add it to `jobKinds` (lib/jobs/schemas.ts) and to the
+ * `job_kind` enum (prisma/schema.prisma and a migration), give it its
  * entry in `jobRequestedEvents` below (the compiler asks for it), write its
  * function in one file with `createJobFunction` (inngest/functions/_lib/
  * job-function.ts) and list it in inngest/functions/index.ts.
