@@ -165,16 +165,20 @@ describe("JobEventsHub", () => {
     const hub = newHub();
     const controller = new AbortController();
     const iterator = hub.subscribe(id, 0, controller.signal);
+    const seen: number[] = [];
     const done = (async () => {
-      const seen: number[] = [];
       for await (const event of iterator) seen.push(event.seq);
-      return seen;
     })();
     await hub.ready();
     await write(id, "x", 1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Delivered, so the subscription is now waiting for the next event.
+    await waitUntil(
+      () => seen.length,
+      (count) => count === 1,
+    );
     controller.abort();
-    expect(await done).toEqual([1]);
+    await done;
+    expect(seen).toEqual([1]);
     expect(hub.subscriberCount).toBe(0);
   });
 });
