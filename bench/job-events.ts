@@ -138,6 +138,27 @@ export async function run(options: BenchOptions = {}): Promise<JobEventsBenchRes
 
 // ---------------------------------------------------------------- server ---
 
+/**
+ * The baseline's fixture: a Prisma client on the bench database whose
+ * `pg_notify` is a no-op, so the app's own write path runs unchanged minus
+ * the NOTIFY. NOTE: a schema listed before `pg_catalog` in `search_path`
+ * shadows the built-in function, and the write calls it unqualified.
+ */
+async function silentClient(db: typeof import("@/lib/db").db) {
+  const { PrismaPg } = await import("@prisma/adapter-pg");
+  const { PrismaClient } = await import("@/lib/generated/prisma/client");
+  await db.$executeRawUnsafe("CREATE SCHEMA IF NOT EXISTS bench_silent");
+  await db.$executeRawUnsafe(
+    "CREATE OR REPLACE FUNCTION bench_silent.pg_notify(text, text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$",
+  );
+  const adapter = new PrismaPg({
+    connectionString: process.env.DATABASE_URL!,
+    max: 20,
+    options: "-c search_path=bench_silent,public,pg_catalog",
+  });
+  return new PrismaClient({ adapter });
+}
+
 async function serverMain() {
   const config = JSON.parse(process.env.JOB_EVENTS_BENCH_CONFIG!) as Required<BenchOptions>;
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -145,7 +166,7 @@ async function serverMain() {
   const { commitStep } = await import("@/lib/jobs/event-log");
   const { jobEventsHub } = await import("@/lib/jobs/live");
   const { createJobAccessToken } = await import("@/lib/jobs/access-token");
-  const { createTestJob, createTestOwner } = await import("@/lib/jobs/testing");
+  const { createTestJob, createTestOwner } = await import("@/test/jobs");
   const { GET } = await import("@/app/api/trpc/[trpc]/route");
   const hub = jobEventsHub();
   await hub.ready();
@@ -193,6 +214,7 @@ async function serverMain() {
   }
 
   // Throughput: NOTIFY vs none, alternating rounds so drift hits both alike.
+  const silentDb = await silentClient(db);
   const throughputJobs = await newJobs(config.writers);
   const totals = { notify: 0, silent: 0 };
   const rounds = 3;
@@ -208,7 +230,7 @@ async function serverMain() {
               jobId,
               `${mode}-${round}-${i}`,
               { events: [{ type: "progress", data: { i } }] },
-              { notify: mode === "notify" },
+              { client: mode === "notify" ? db : silentDb },
             );
             written += appended.length;
           }
@@ -217,6 +239,7 @@ async function serverMain() {
       if (round >= 0) totals[mode] += written;
     }
   }
+  await silentDb.$disconnect();
   const seconds = rounds * config.throughputSeconds;
   const throughput = {
     writers: config.writers,

@@ -6,7 +6,10 @@
  *
  * Needs the e2e server's SMTP sink (SMTP_SINK_PORT=2625) and DEV_MAILBOX=on.
  */
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
+import { JobPage } from "./pages/job-page";
+import { JobsPage } from "./pages/jobs-page";
+import { MailboxPage } from "./pages/mailbox-page";
 
 const article = Array.from(
   { length: 6 },
@@ -20,45 +23,32 @@ test("the email's link opens the finished job in a fresh browser context", async
 
   const ownerContext = await browser.newContext();
   const page = await ownerContext.newPage();
-  await page.goto("/jobs");
-  // The kind switch styles its label; the radio itself is visually hidden.
-  await page.getByRole("radio", { name: "Summarize" }).check({ force: true });
-  await page.getByRole("radio", { name: "Pasted text" }).check();
-  await page.getByLabel("Text", { exact: true }).fill(article);
-  await page.getByRole("checkbox", { name: "Email me when it is done" }).check();
-  await page.getByLabel("Email address").fill(address);
-  await page.getByRole("button", { name: "Summarize" }).click();
-  await expect(page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
+  const jobs = new JobsPage(page);
+  await jobs.goto();
+  await jobs.startSummary(article, { notify: address });
   const jobPath = new URL(page.url()).pathname;
-  const title = (await page.getByRole("heading", { level: 1 }).textContent())!.trim();
+  const title = (await new JobPage(page).title.textContent())!.trim();
   // The user leaves before the job is done.
   await ownerContext.close();
 
   const mailContext = await browser.newContext();
-  const mailbox = await mailContext.newPage();
-  const mail = mailbox
-    .getByRole("list", { name: "Received emails" })
-    .getByRole("link")
-    .filter({ hasText: address });
-  await expect(async () => {
-    await mailbox.goto("/dev/mailbox");
-    await expect(mail).toHaveCount(1, { timeout: 1_000 });
-  }).toPass({ timeout: 90_000 });
+  const mailbox = new MailboxPage(await mailContext.newPage());
+  const mail = await mailbox.waitForMail(address);
   await expect(mail).toContainText(`Done: ${title}`);
   await mail.click();
-  await expect(mailbox.getByRole("heading", { level: 1 })).toHaveText(`Done: ${title}`);
-  await expect(mailbox.getByTestId("mail-html")).toHaveAttribute("sandbox", /^(?!.*allow-scripts)/);
-  const link = mailbox.getByRole("link", { name: new RegExp(`${jobPath}\\?token=`) });
-  const href = (await link.getAttribute("href"))!;
+  await expect(mailbox.subject).toHaveText(`Done: ${title}`);
+  await expect(mailbox.body).toHaveAttribute("sandbox", /^(?!.*allow-scripts)/);
+  const href = (await mailbox.jobLink(jobPath).getAttribute("href"))!;
   await mailContext.close();
 
   // A private window: no owner cookie, only the link.
   const privateContext = await browser.newContext();
   const reader = await privateContext.newPage();
+  const job = new JobPage(reader);
   await reader.goto(href);
-  await expect(reader.getByRole("heading", { level: 1 })).toHaveText(title);
-  await expect(reader.getByTestId("job-status")).toHaveText("Completed");
-  await expect(reader.getByTestId("email-note")).toContainText("was sent");
+  await expect(job.title).toHaveText(title);
+  await expect(job.status).toHaveText("Completed");
+  await expect(job.emailNote).toContainText("was sent");
 
   // The same browser without the token, or with a tampered one, sees nothing.
   await reader.goto(jobPath);

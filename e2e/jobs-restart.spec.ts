@@ -7,8 +7,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
-import { expect, test } from "@playwright/test";
 import { startExecutor, type Executor } from "@/inngest-executor";
+import { expect, test } from "./fixtures";
+import { JobsPage } from "./pages/jobs-page";
 
 // playwright.config.ts makes sure it is set.
 const databaseUrl = process.env.E2E_DATABASE_URL!;
@@ -25,17 +26,20 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilUp(url: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitUntilUp(url: string, timeout = 30_000) {
+  return expect
+    .poll(
+      () =>
+        fetch(url).then(
+          (response) => response.ok,
+          () => false,
+        ),
+      {
+        timeout,
+        message: `${url} did not come up`,
+      },
+    )
+    .toBe(true);
 }
 
 test.describe("jobs survive the app", () => {
@@ -95,38 +99,29 @@ test.describe("jobs survive the app", () => {
 
   test("kill the app mid-job with SIGKILL, start it again, and the job finishes", async ({
     page,
+    jobPage,
   }) => {
     test.setTimeout(120_000);
     const base = `http://127.0.0.1:${port}`;
-    await page.goto(`${base}/jobs`);
-    await page.getByRole("radio", { name: "Summarize" }).check({ force: true });
-    await page.getByLabel("Pasted text").check();
+    const jobs = new JobsPage(page);
+    await jobs.goto(base);
     const paragraphs = Array.from(
       { length: 400 },
       (_, i) =>
         `Paragraph ${i + 1}. Checkpoints flush dirty pages so that crash recovery replays less write-ahead log. [[demo:tps=15]]`,
     );
-    await page.getByLabel("Text", { exact: true }).fill(paragraphs.join("\n\n"));
-    await page.getByRole("button", { name: "Summarize", exact: true }).click();
-    await expect(page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
-    await expect(page.getByTestId("partial-results").locator("li").first()).toBeVisible({
-      timeout: 30_000,
-    });
+    await jobs.startSummary(paragraphs.join("\n\n"));
+    await expect(jobPage.partialResults.first()).toBeVisible({ timeout: 30_000 });
 
-    const status = page.getByRole("main").getByTestId("job-status").first();
-    await expect(status).toHaveAttribute("data-status", "running");
+    await jobPage.expectStatus("running");
     killApp();
     await startApp();
 
     await page.reload();
-    await expect(status).toHaveAttribute("data-status", "completed", { timeout: 60_000 });
-    await page.getByText(/^Event log/).click();
-    const log = page.getByTestId("event-log").locator("li");
-    const seqs = await log.evaluateAll((items) =>
-      items.map((item) => Number(item.getAttribute("data-seq"))),
-    );
+    await jobPage.expectStatus("completed", { timeout: 60_000 });
+    const seqs = await jobPage.eventSeqs();
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    const lines = await log.allTextContents();
+    const lines = await jobPage.eventLines();
     const starts = lines
       .filter((line) => line.endsWith("step.started"))
       .map((line) => line.split(" · ")[1]);

@@ -1,52 +1,22 @@
-import { expect, test, type Page } from "@playwright/test";
-
-/** Pasted text of about `chars` characters; `marker` (a demo-model directive) goes in every paragraph. */
-function article(chars: number, marker = "") {
-  const paragraphs: string[] = [];
-  for (let n = 1, size = 0; size < chars; n++) {
-    const text =
-      `Paragraph ${n}. The autovacuum daemon removes dead row versions left behind by updates and deletes, ` +
-      `and refreshes planner statistics so that queries keep choosing good plans. Busy tables are vacuumed more often. ${marker}`;
-    paragraphs.push(text);
-    size += text.length + 2;
-  }
-  return paragraphs.join("\n\n");
-}
-
-const status = (page: Page) => page.getByRole("main").getByTestId("job-status").first();
-
-async function startSummary(page: Page, text: string) {
-  await page.goto("/jobs");
-  await page.getByRole("radio", { name: "Summarize" }).check({ force: true });
-  await page.getByLabel("Pasted text").check();
-  await page.getByLabel("Text", { exact: true }).fill(text);
-  await page.getByRole("button", { name: "Summarize", exact: true }).click();
-  await expect(page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
-}
-
-/** The event log's sequence numbers, as the page shows them. */
-async function eventSeqs(page: Page) {
-  await page.getByText(/^Event log/).click();
-  const seqs = await page
-    .getByTestId("event-log")
-    .locator("li")
-    .evaluateAll((items) => items.map((item) => Number(item.getAttribute("data-seq"))));
-  return seqs;
-}
+import { article, expect, test } from "./fixtures";
+import { JobPage } from "./pages/job-page";
+import { JobsPage } from "./pages/jobs-page";
 
 test.describe("jobs", () => {
   test("a summary finishes while its page is closed; the jobs list leads back to it", async ({
     context,
   }) => {
     const page = await context.newPage();
-    await startSummary(page, article(9_000));
+    await new JobsPage(page).goto();
+    await new JobsPage(page).startSummary(article(9_000));
     const url = page.url();
-    const title = (await page.getByRole("heading", { level: 1 }).textContent())!;
+    const title = (await new JobPage(page).title.textContent())!;
     await page.close();
 
     const later = await context.newPage();
-    await later.goto("/jobs");
-    const row = later.getByTestId("job-row").filter({ hasText: title }).first();
+    const jobs = new JobsPage(later);
+    await jobs.goto();
+    const row = jobs.row(title);
     await expect(async () => {
       await later.reload();
       await expect(row.getByTestId("job-status")).toHaveAttribute("data-status", "completed", {
@@ -55,9 +25,10 @@ test.describe("jobs", () => {
     }).toPass({ timeout: 45_000 });
     await row.getByRole("link", { name: title }).click();
     await expect(later).toHaveURL(url);
-    await expect(status(later)).toHaveAttribute("data-status", "completed");
-    await expect(later.getByTestId("job-report")).toContainText(/vacuum/i);
-    const timeline = later.getByTestId("job-timeline");
+    const job = new JobPage(later);
+    await job.expectStatus("completed");
+    await expect(job.report).toContainText(/vacuum/i);
+    const timeline = job.timeline;
     await expect(timeline).toContainText("Reading the document");
     await expect(timeline).toContainText("Summarizing part 1 of");
     await expect(timeline).toContainText("Writing the summary");
@@ -65,11 +36,11 @@ test.describe("jobs", () => {
 
   test("research: upload a document, approve the plan, watch it run live, read a report that cites it", async ({
     page,
+    jobsPage,
+    jobPage,
   }) => {
-    await page.goto("/jobs");
-    await page.getByRole("radio", { name: "Summarize" }).check({ force: true });
-    await page.getByLabel("A file").check();
-    await page.getByLabel("File (PDF, Markdown, plain text, HTML)").setInputFiles({
+    await jobsPage.goto();
+    await jobsPage.uploadFile({
       name: "autovacuum-notes.md",
       mimeType: "text/markdown",
       buffer: Buffer.from(
@@ -77,85 +48,85 @@ test.describe("jobs", () => {
       ),
     });
     await expect(page.getByText("Ready: Autovacuum notes")).toBeVisible();
+    await jobsPage.startResearch("When does autovacuum vacuum a table?", { approvePlan: true });
 
-    await page.getByRole("radio", { name: "Research a question" }).check({ force: true });
-    await page
-      .getByRole("textbox", { name: "Question" })
-      .fill("When does autovacuum vacuum a table?");
-    await page.getByLabel("Let me approve or edit the research plan before it searches").check();
-    await page.getByRole("button", { name: "Start research" }).click();
-    await expect(page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
-
-    const request = page.getByTestId("input-request");
+    const request = jobPage.inputRequest;
     await expect(request).toBeVisible({ timeout: 20_000 });
-    await expect(status(page)).toHaveAttribute("data-status", "waiting_for_input");
+    await jobPage.expectStatus("waiting_for_input");
     await expect(request.getByLabel("Plan (one sub-question per line)")).not.toHaveValue("");
     await request.getByRole("button", { name: "Approve plan" }).click();
 
     // Without a reload, the page follows the job: running while it writes, then completed.
     const seen: string[] = [];
     await expect(async () => {
-      const now = (await status(page).getAttribute("data-status")) ?? "";
+      const now = (await jobPage.status.getAttribute("data-status")) ?? "";
       if (seen.at(-1) !== now) seen.push(now);
       expect(now).toBe("completed");
     }).toPass({ timeout: 45_000, intervals: [100] });
     expect(seen).toContain("running");
-    await expect(page.getByRole("progressbar", { name: "Job progress" })).toHaveAttribute(
-      "aria-valuenow",
-      "100",
-    );
+    await expect(jobPage.progress).toHaveAttribute("aria-valuenow", "100");
 
-    const timeline = page.getByTestId("job-timeline");
+    const timeline = jobPage.timeline;
     await expect(timeline).toContainText("Planning the research");
     await expect(timeline).toContainText("Searching:");
     await expect(timeline).toContainText("Reading: Autovacuum notes");
     await expect(timeline).toContainText("Writing the report");
-    const report = page.getByTestId("job-report");
-    const citation = report.getByRole("link", { name: /^Source \d+$/ }).first();
+    const citation = jobPage.report.getByRole("link", { name: /^Source \d+$/ }).first();
     await expect(citation).toBeVisible();
     const target = (await citation.getAttribute("href"))!;
     expect(target).toMatch(/^#source-/);
+    // The link's own fragment names the source's element.
     await expect(page.locator(target)).toContainText("Autovacuum notes");
   });
 
   test("cancelling mid-run keeps the parts already summarized and ends cancelled", async ({
     page,
+    jobsPage,
+    jobPage,
   }) => {
-    await startSummary(page, article(30_000, "[[demo:tps=12]]"));
-    const partials = page.getByTestId("partial-results").locator("li");
-    await expect(partials.first()).toBeVisible({ timeout: 30_000 });
-    await page.getByRole("button", { name: "Cancel job" }).click();
-    await expect(status(page)).toHaveAttribute("data-status", "cancelled", { timeout: 20_000 });
-    await expect(partials.first()).toBeVisible();
+    await jobsPage.goto();
+    await jobsPage.startSummary(article(30_000, "[[demo:tps=12]]"));
+    await expect(jobPage.partialResults.first()).toBeVisible({ timeout: 30_000 });
+    await jobPage.cancel();
+    await jobPage.expectStatus("cancelled", { timeout: 20_000 });
+    await expect(jobPage.partialResults.first()).toBeVisible();
     await page.reload();
-    await expect(status(page)).toHaveAttribute("data-status", "cancelled");
-    await expect(page.getByTestId("partial-results").locator("li").first()).toBeVisible();
-    const seqs = await eventSeqs(page);
+    await jobPage.expectStatus("cancelled");
+    await expect(jobPage.partialResults.first()).toBeVisible();
+    const seqs = await jobPage.eventSeqs();
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    await expect(page.getByTestId("event-log").locator("li").last()).toContainText("job.cancelled");
+    expect((await jobPage.eventLines()).at(-1)).toContain("job.cancelled");
   });
 
   test("a reload and a dropped connection mid-run lose and repeat nothing", async ({
     page,
     context,
+    jobsPage,
+    jobPage,
   }) => {
-    await startSummary(page, article(20_000, "[[demo:tps=25]]"));
-    await expect(page.getByTestId("partial-results").locator("li").first()).toBeVisible({
-      timeout: 30_000,
-    });
+    await jobsPage.goto();
+    await jobsPage.startSummary(article(20_000, "[[demo:tps=25]]"));
+    await expect(jobPage.partialResults.first()).toBeVisible({ timeout: 30_000 });
     await page.reload();
-    await expect(status(page)).toHaveAttribute("data-status", /running|completed/);
+    await expect(jobPage.status).toHaveAttribute("data-status", /running|completed/);
+    const before = Number(await jobPage.progress.getAttribute("aria-valuenow"));
     await context.setOffline(true);
-    await page.waitForTimeout(1_500);
+    // NOTE: Chromium's offline emulation fails new requests but keeps an open
+    // event stream, so the network stays off until the job has moved on.
+    await expect
+      .poll(async () => Number(await jobPage.progress.getAttribute("aria-valuenow")), {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(before);
     await context.setOffline(false);
-    await expect(status(page)).toHaveAttribute("data-status", "completed", { timeout: 45_000 });
-    const live = await eventSeqs(page);
+    await jobPage.expectStatus("completed", { timeout: 45_000 });
+    const live = await jobPage.eventSeqs();
     expect(live).toEqual(live.map((_, i) => i + 1));
     // What the page assembled live is exactly what the server holds.
     await page.reload();
-    expect(await eventSeqs(page)).toEqual(live);
-    const types = await page.getByTestId("event-log").locator("li").allTextContents();
-    expect(types.filter((text) => text.endsWith("job.completed"))).toHaveLength(1);
+    expect(await jobPage.eventSeqs()).toEqual(live);
+    const lines = await jobPage.eventLines();
+    expect(lines.filter((text) => text.endsWith("job.completed"))).toHaveLength(1);
   });
 
   test("the chat starts jobs with /summarize and the Research button, and shows them live", async ({

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 test.describe("app shell", () => {
   test("navigates between Chat and Jobs with the current page marked", async ({ page }) => {

@@ -5,22 +5,19 @@
  * the closing `job.cancelled` event. What the run wrote before stays: the
  * partial results are kept. A job that finished first is left as it is.
  */
-import { z } from "zod";
 import { inngest } from "@/inngest/client";
 import { commitStep, InvalidTransitionError, JobNotFoundError } from "@/lib/jobs/event-log";
-import { jobIdSchema } from "@/lib/jobs/schemas";
-
-const cancelDataSchema = z.object({ jobId: jobIdSchema });
+import { cancelRequestedDataSchema, jobCancelRequested } from "@/lib/jobs/events";
 
 export const finishCancelledJob = inngest.createFunction(
   {
     id: "finish-cancelled-job",
-    triggers: [{ event: "job/cancel.requested" }],
+    triggers: [jobCancelRequested],
     idempotency: "event.data.jobId",
     retries: 5,
   },
   async ({ event, step }) => {
-    const { jobId } = cancelDataSchema.parse(event.data);
+    const { jobId } = cancelRequestedDataSchema.parse(event.data);
     return step.run("mark-job-cancelled", async () => {
       try {
         const { status } = await commitStep(jobId, "cancel", { status: "cancelled" });

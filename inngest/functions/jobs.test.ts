@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
 import { startExecutor, type Executor } from "@/inngest-executor";
 import { dropSchema, testSchema } from "@/inngest-executor/testing/helpers";
+import { waitUntil } from "@/test/wait";
 
 const schema = testSchema("jobs_fn");
 let OWNER_CONCURRENCY_LIMIT: number;
@@ -26,7 +27,7 @@ let book: Uint8Array;
 
 let db: typeof import("@/lib/db").db;
 let createJob: typeof import("@/lib/jobs/create").createJob;
-let createTestOwner: typeof import("@/lib/jobs/testing").createTestOwner;
+let createTestOwner: typeof import("@/test/jobs").createTestOwner;
 let eventLog: typeof import("@/lib/jobs/event-log");
 let jobDispatcher: typeof import("@/lib/jobs/dispatch").jobDispatcher;
 
@@ -63,12 +64,12 @@ beforeAll(async () => {
 
   ({ db } = await import("@/lib/db"));
   ({ createJob } = await import("@/lib/jobs/create"));
-  ({ createTestOwner } = await import("@/lib/jobs/testing"));
+  ({ createTestOwner } = await import("@/test/jobs"));
   eventLog = await import("@/lib/jobs/event-log");
   ({ jobDispatcher } = await import("@/lib/jobs/dispatch"));
   const { inngest } = await import("@/inngest/client");
   const { functions } = await import("@/inngest/functions");
-  ({ OWNER_CONCURRENCY_LIMIT } = await import("@/inngest/functions/_lib/job-step"));
+  ({ OWNER_CONCURRENCY_LIMIT } = await import("@/inngest/functions/_lib/job-function"));
   const { setDocumentNetworkPolicy } = await import("@/lib/ingest/download-document");
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
 
@@ -152,14 +153,21 @@ async function jobRow(id: string) {
   });
 }
 
-async function until(id: string, done: (status: string) => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const row = await jobRow(id);
-    if (done(row.status)) return row;
-    if (Date.now() > deadline) throw new Error(`job ${id} stayed ${row.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function until(id: string, done: (status: string) => boolean, timeout = 20_000) {
+  return waitUntil(
+    () => jobRow(id),
+    (row) => done(row.status),
+    { timeout, interval: 50, what: `job ${id}'s status` },
+  );
+}
+
+/** Waits for the first part summary, so what follows lands mid-run. */
+function firstPartial(id: string) {
+  return waitUntil(
+    () => db.jobEvent.count({ where: { jobId: id, type: "partial" } }),
+    (count) => count > 0,
+    { timeout: 20_000, interval: 25, what: "a part summary" },
+  );
 }
 
 const finished = (status: string) => ["completed", "failed", "cancelled"].includes(status);
@@ -331,11 +339,7 @@ describe("summarize-document", () => {
       },
       randomUUID(),
     );
-    const deadline = Date.now() + 20_000;
-    while ((await db.jobEvent.count({ where: { jobId: id, type: "partial" } })) === 0) {
-      if (Date.now() > deadline) throw new Error("no part was summarized");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await firstPartial(id);
     // The app stops answering (calls in flight are cut off), then comes back on the same address.
     const down = app;
     down.closeAllConnections();
@@ -402,11 +406,7 @@ describe("summarize-document", () => {
       },
       randomUUID(),
     );
-    const deadline = Date.now() + 20_000;
-    while ((await db.jobEvent.count({ where: { jobId: id, type: "partial" } })) === 0) {
-      if (Date.now() > deadline) throw new Error("no part was summarized");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await firstPartial(id);
     const job = await db.job.findUniqueOrThrow({
       where: { id },
       select: { id: true, kind: true, ownerId: true, correlationId: true },

@@ -19,11 +19,11 @@ import {
 } from "@/inngest-executor/testing/helpers";
 import { createNotifyJobOutcome, NOTIFY_RETRIES } from "@/inngest/functions/notify-job-outcome";
 import { db } from "@/lib/db";
-import { JOB_OUTCOME_EVENT } from "@/lib/email/events";
+import { jobOutcomeReached } from "@/lib/jobs/events";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { createSmtpTransport } from "@/lib/email/transport";
 import { commitStep } from "@/lib/jobs/event-log";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
 
 const schema = testSchema("notify");
 let sink: SmtpSink;
@@ -85,7 +85,7 @@ describe("notify-job-outcome", () => {
       [1, 2, 3].map((n) =>
         sendEvent(executor.url, {
           id: `${job.id}-outcome-try-${n}`,
-          name: JOB_OUTCOME_EVENT,
+          name: jobOutcomeReached.name,
           data: { jobId: job.id, outcome: "completed" },
         }),
       ),
@@ -129,7 +129,7 @@ describe("notify-job-outcome", () => {
     sink.failNext(1_000);
     try {
       const [id] = await sendEvent(executor.url, {
-        name: JOB_OUTCOME_EVENT,
+        name: jobOutcomeReached.name,
         data: { jobId: job.id, outcome: "completed" },
       });
       const [run] = await waitForRuns(executor.url, id!, 1, 30_000);
@@ -154,7 +154,7 @@ describe("notify-job-outcome", () => {
   it("sends nothing for a job without an address", async () => {
     const job = await finishedJob(null);
     const [id] = await sendEvent(executor.url, {
-      name: JOB_OUTCOME_EVENT,
+      name: jobOutcomeReached.name,
       data: { jobId: job.id, outcome: "completed" },
     });
     const [run] = await waitForRuns(executor.url, id!);

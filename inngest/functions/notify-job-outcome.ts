@@ -1,6 +1,6 @@
 /**
  * Emails the job's owner when a job completes, fails or needs their input
- * (event `job/outcome.reached`, lib/email/events.ts). One email per outcome:
+ * (`jobOutcomeReached`, lib/jobs/events.ts). One email per outcome:
  * the notification row is keyed `<jobId>:<outcome>` and the send is its own
  * step, so neither a repeated event nor a retried step sends it twice. SMTP
  * failures are recorded on the job (`email.failed`) and retried by Inngest
@@ -9,7 +9,7 @@
 import type { Inngest } from "inngest";
 import type { Transporter } from "nodemailer";
 import { inngest } from "@/inngest/client";
-import { JOB_OUTCOME_EVENT, jobOutcomeEventDataSchema } from "@/lib/email/events";
+import { jobOutcomeReached, jobOutcomeReachedDataSchema } from "@/lib/jobs/events";
 import { prepareNotification, sendNotification } from "@/lib/email/notifications";
 import { commitStep, JobNotFoundError } from "@/lib/jobs/event-log";
 import { logger } from "@/lib/logger";
@@ -24,11 +24,11 @@ export function createNotifyJobOutcome(
   return client.createFunction(
     {
       id: "notify-job-outcome",
-      triggers: [{ event: JOB_OUTCOME_EVENT }],
+      triggers: [jobOutcomeReached],
       retries: NOTIFY_RETRIES,
     },
     async ({ event, step }) => {
-      const data = jobOutcomeEventDataSchema.parse(event.data);
+      const data = jobOutcomeReachedDataSchema.parse(event.data);
       const logStep = `email:${data.outcome}`;
 
       const prepared = await step.run("prepare-notification", () => prepareNotification(data));

@@ -9,17 +9,8 @@
  * returns chunk offsets; each map step reads its slice from the database.
  */
 import { generateText } from "ai";
-import { inngest } from "@/inngest/client";
-import { jobOutcomeEvent } from "@/lib/email/events";
-import {
-  callModel,
-  jobFailure,
-  jobFunctionOptions,
-  jobRequestedDataSchema,
-  jobStep,
-  jobWrite,
-  markJobFailed,
-} from "@/inngest/functions/_lib/job-step";
+import { createJobFunction } from "@/inngest/functions/_lib/job-function";
+import { callModel, jobFailure } from "@/inngest/functions/_lib/job-step";
 import { languageModel } from "@/lib/ai/providers";
 import { summarizePrompt } from "@/lib/ai/prompts";
 import { db } from "@/lib/db";
@@ -30,15 +21,15 @@ import { downloadDocument } from "@/lib/ingest/download-document";
 import { checksumOf, saveDocument } from "@/lib/ingest/save-document";
 
 /** About 1,500 tokens per part for ordinary documents. */
-export const SUMMARY_CHUNK_CHARS = 6_000;
+const SUMMARY_CHUNK_CHARS = 6_000;
 /**
  * Longer documents get longer parts instead of more of them: every step adds
  * a round trip to the orchestrator and its result to the run's state, so a
  * 300-page book (about 900k characters) becomes at most 48 parts of ~6k tokens each.
  */
-export const MAX_PARTS = 48;
+const MAX_PARTS = 48;
 /** Parts summarized at once within one job. */
-export const MAP_BATCH_SIZE = 8;
+const MAP_BATCH_SIZE = 8;
 /** Part summaries combined per reduce call. */
 const REDUCE_GROUP_SIZE = 12;
 
@@ -175,54 +166,41 @@ async function readDocument(ownerId: string, jobId: string): Promise<ReadDocumen
   };
 }
 
-export const summarizeDocument = inngest.createFunction(
-  {
-    id: "summarize-document",
-    triggers: [{ event: "job/summarize.requested" }],
-    ...jobFunctionOptions,
-    onFailure: markJobFailed,
-  },
-  async ({ event, step }) => {
-    const { jobId, ownerId } = jobRequestedDataSchema.parse(event.data);
-    await jobWrite(step, jobId, "mark-job-running", { status: "running" });
-
-    const document = await jobStep(
-      step,
-      jobId,
-      "read-document",
-      "Reading the document",
-      async () => {
-        const read = await readDocument(ownerId, jobId);
-        return {
-          value: read,
-          outputs: {
-            progress: MAP_START,
-            sources: [
-              {
-                ref: read.sourceRef,
-                url: read.url,
-                documentId: read.documentId,
-                title: read.title,
-                rank: 1,
-                read: true,
-              },
-            ],
-          },
-          events: [
+export const summarizeDocument = createJobFunction({
+  id: "summarize-document",
+  kind: "summarize",
+  handler: async (job) => {
+    const document = await job.run("read-document", "Reading the document", async () => {
+      const read = await readDocument(job.ownerId, job.id);
+      return {
+        value: read,
+        outputs: {
+          progress: MAP_START,
+          sources: [
             {
-              type: "source.read",
-              data: {
-                ref: read.sourceRef,
-                url: read.url,
-                title: read.title,
-                rank: 1,
-                parts: read.parts.length,
-              },
+              ref: read.sourceRef,
+              url: read.url,
+              documentId: read.documentId,
+              title: read.title,
+              rank: 1,
+              read: true,
             },
           ],
-        };
-      },
-    );
+        },
+        events: [
+          {
+            type: "source.read",
+            data: {
+              ref: read.sourceRef,
+              url: read.url,
+              title: read.title,
+              rank: 1,
+              parts: read.parts.length,
+            },
+          },
+        ],
+      };
+    });
 
     const total = document.parts.length;
     const summaries: string[] = [];
@@ -231,24 +209,18 @@ export const summarizeDocument = inngest.createFunction(
         document.parts.slice(batch, batch + MAP_BATCH_SIZE).map((part, offset) => {
           const n = batch + offset + 1;
           const title = `Part ${n} of ${total}${part.pages ? ` (${part.pages})` : ""}`;
-          return jobStep(
-            step,
-            jobId,
-            `summarize-part-${n}`,
-            `Summarizing part ${n} of ${total}`,
-            async () => {
-              const text = (await documentText(document.documentId, document.checksum)).slice(
-                part.start,
-                part.end,
-              );
-              const summary = await summarize(text);
-              return {
-                value: summary,
-                outputs: { progress: MAP_START + ((MAP_END - MAP_START) * n) / total },
-                events: [{ type: "partial", data: { key: `part-${n}`, title, text: summary } }],
-              };
-            },
-          );
+          return job.run(`summarize-part-${n}`, `Summarizing part ${n} of ${total}`, async () => {
+            const text = (await documentText(document.documentId, document.checksum)).slice(
+              part.start,
+              part.end,
+            );
+            const summary = await summarize(text);
+            return {
+              value: summary,
+              outputs: { progress: MAP_START + ((MAP_END - MAP_START) * n) / total },
+              events: [{ type: "partial", data: { key: `part-${n}`, title, text: summary } }],
+            };
+          });
         }),
       );
       summaries.push(...results);
@@ -262,9 +234,7 @@ export const summarizeDocument = inngest.createFunction(
         groups.push(layer.slice(i, i + REDUCE_GROUP_SIZE));
       layer = await Promise.all(
         groups.map((group, i) =>
-          jobStep(
-            step,
-            jobId,
+          job.run(
             `combine-summaries-${round}-${i + 1}`,
             `Combining part summaries (${i + 1} of ${groups.length})`,
             async () => ({ value: await summarize(group.join("\n\n"), 6) }),
@@ -273,7 +243,7 @@ export const summarizeDocument = inngest.createFunction(
       );
     }
 
-    await jobStep(step, jobId, "write-summary", "Writing the summary", async () => {
+    await job.run("write-summary", "Writing the summary", async () => {
       const summary = layer.length === 1 ? layer[0]! : await summarize(layer.join("\n\n"), 8);
       const note = document.truncated
         ? "\n\n_Only the first part of this document was summarized: it is longer than Dispatch reads._"
@@ -291,7 +261,6 @@ export const summarizeDocument = inngest.createFunction(
         },
       };
     });
-    await step.sendEvent("notify-outcome", jobOutcomeEvent(jobId, "completed"));
-    return { jobId, parts: total };
+    return { jobId: job.id, parts: total };
   },
-);
+});

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
+import { DomainError } from "@/lib/errors";
 import { emailAddressSchema, headerText } from "@/lib/email/address";
-import { jobOutcomeEvent, notificationKey } from "@/lib/email/events";
+import { jobOutcomeEvent, notificationKey } from "@/lib/jobs/events";
 import {
   notificationMessageId,
   NotificationBusyError,
@@ -20,10 +20,9 @@ import { createSmtpTransport } from "@/lib/email/transport";
 import { authorizeJob } from "@/lib/jobs/access";
 import { checkJobAccessToken, createJobAccessToken } from "@/lib/jobs/access-token";
 import { createJob } from "@/lib/jobs/create";
-import { setJobDispatcher } from "@/lib/jobs/dispatch";
 import { commitStep } from "@/lib/jobs/event-log";
 import type { JobStatus } from "@/lib/jobs/schemas";
-import { createTestJob, createTestOwner } from "@/lib/jobs/testing";
+import { createTestJob, createTestOwner, stubJobDispatcher } from "@/test/jobs";
 
 let sink: SmtpSink;
 let counter = 0;
@@ -319,12 +318,12 @@ describe("the link's token", () => {
     ];
     for (const bad of tampered) {
       expect(checkJobAccessToken(job.id, bad)).toBe("invalid");
-      await expect(authorizeJob(stranger, job.id, bad, "read")).rejects.toBeInstanceOf(TRPCError);
+      await expect(authorizeJob(stranger, job.id, bad, "read")).rejects.toBeInstanceOf(DomainError);
     }
     // Valid for this job only.
     const other = await jobWith({ status: "completed" });
     await expect(authorizeJob(stranger, other.id, token, "read")).rejects.toMatchObject({
-      code: "NOT_FOUND",
+      code: "job_not_found",
     });
 
     const expired = createJobAccessToken(job.id, {
@@ -333,7 +332,7 @@ describe("the link's token", () => {
     });
     expect(checkJobAccessToken(job.id, expired)).toBe("expired");
     await expect(authorizeJob(stranger, job.id, expired, "read")).rejects.toMatchObject({
-      code: "NOT_FOUND",
+      code: "job_not_found",
     });
     expect(
       checkJobAccessToken(job.id, token, { now: new Date(Number(expiry) * 1000 + 1000) }),
@@ -372,11 +371,7 @@ describe("remembered address", () => {
   });
 
   it("is remembered when a job is started with an address", async () => {
-    const restore = setJobDispatcher({
-      sendJobRequested: async () => {},
-      sendCancelRequested: async () => {},
-      sendInputProvided: async () => {},
-    });
+    const { restore } = stubJobDispatcher();
     try {
       const ownerId = await createTestOwner();
       await createJob(

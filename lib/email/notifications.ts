@@ -20,11 +20,11 @@ import { z } from "zod";
 import { db } from "@/lib/db";
 import { emailAddressSchema, headerText } from "@/lib/email/address";
 import {
-  jobOutcomeEventDataSchema,
+  jobOutcomeReachedDataSchema,
   notificationKey,
   type JobOutcome,
-  type JobOutcomeEventData,
-} from "@/lib/email/events";
+  type JobOutcomeReachedData,
+} from "@/lib/jobs/events";
 import { renderJobOutcomeEmail } from "@/lib/email/templates/job-outcome";
 import { smtpTransport } from "@/lib/email/transport";
 import { env } from "@/lib/env";
@@ -105,8 +105,8 @@ export type PrepareResult =
   | { status: "skipped"; reason: "no_job" | "no_address" | "invalid_address" | "outdated" }
   | { status: "ready"; id: string; key: string; sent: boolean };
 
-export async function prepareNotification(raw: JobOutcomeEventData): Promise<PrepareResult> {
-  const data = jobOutcomeEventDataSchema.parse(raw);
+export async function prepareNotification(raw: JobOutcomeReachedData): Promise<PrepareResult> {
+  const data = jobOutcomeReachedDataSchema.parse(raw);
   const key = notificationKey(data);
   const existing = await db.notification.findUnique({
     where: { key },

@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { env } from "@/lib/env";
 
 const VERSION = "v1";
-export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 
 function signature(jobId: string, expiresAt: number, secret: string): Buffer {
   // Domain-separated, so no other HMAC made with the same secret can pass as this one.
@@ -30,7 +30,7 @@ export function createJobAccessToken(
   return `${VERSION}.${expiresAt}.${mac}`;
 }
 
-export type TokenCheck = "valid" | "expired" | "invalid";
+type TokenCheck = "valid" | "expired" | "invalid";
 
 export function checkJobAccessToken(
   jobId: string,

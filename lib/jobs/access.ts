@@ -5,12 +5,12 @@
  * job does not exist, so ids cannot be probed.
  */
 import "server-only";
-import { TRPCError } from "@trpc/server";
 import { db } from "@/lib/db";
+import { DomainError } from "@/lib/errors";
 import { checkJobAccessToken } from "@/lib/jobs/access-token";
 import { jobIdSchema } from "@/lib/jobs/schemas";
 
-export type JobAccess = "owner" | "token" | "share";
+type JobAccess = "owner" | "token" | "share";
 export type AccessNeed = "read" | "act" | "own";
 
 const accessSelect = {
@@ -23,12 +23,10 @@ const accessSelect = {
   lastSeq: true,
 } as const;
 
-export function jobNotFound(): TRPCError {
-  return new TRPCError({
-    code: "NOT_FOUND",
-    message: "No such job, or you do not have access to it.",
-  });
-}
+const jobNotFound = () => new DomainError("job_not_found");
+
+/** A job as the access check returns it: what acting on it needs, nothing more. */
+export type AuthorizedJob = Awaited<ReturnType<typeof authorizeJob>>["job"];
 
 export async function authorizeJob(
   viewer: { ownerId: string | null },

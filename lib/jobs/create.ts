@@ -5,8 +5,8 @@
  * instead of waiting forever.
  */
 import "server-only";
-import { TRPCError } from "@trpc/server";
 import { db } from "@/lib/db";
+import { DomainError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { jobDispatcher } from "@/lib/jobs/dispatch";
 import { rememberOwnerEmail } from "@/lib/email/notifications";
@@ -32,7 +32,7 @@ function urlTitle(raw: string): string {
   return clip(`${url.hostname}${url.pathname === "/" ? "" : url.pathname}`);
 }
 
-export const DISPATCH_FAILED = {
+const DISPATCH_FAILED = {
   code: "dispatch_failed",
   message:
     "Dispatch could not hand this job to its background worker, so it never started. Please try again.",
@@ -59,11 +59,7 @@ export async function createJob(
         where: { id: source.documentId, OR: [{ ownerId }, { ownerId: null }] },
         select: { title: true },
       });
-      if (!document)
-        throw new TRPCError({
-          code: "NOT_FOUND",
-          message: "That document is not in your library.",
-        });
+      if (!document) throw new DomainError("document_not_found");
       title = `Summary of ${clip(document.title, 80)}`;
     }
   }
@@ -77,8 +73,7 @@ export async function createJob(
         INSERT INTO conversations (id, owner_id, title) VALUES (${conversationId}::uuid, ${ownerId}::uuid, ${title})
         ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE conversations.owner_id = ${ownerId}::uuid`;
       const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
-      if (!owned)
-        throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
+      if (!owned) throw new DomainError("conversation_not_found");
     }
     await tx.job.create({
       data: {

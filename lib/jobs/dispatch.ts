@@ -1,17 +1,19 @@
 /**
- * How the app tells the orchestrator about jobs: Inngest events carrying the
- * job id, the owner and the correlation id. Swappable so tests (and tools
- * that run without an orchestrator) can record or fail the sends.
+ * How the app tells the orchestrator about jobs: the Inngest events of
+ * lib/jobs/events.ts, carrying the job id, the owner and the correlation id.
+ * Swappable so tests (and tools that run without an orchestrator) can record
+ * or fail the sends (test/jobs.ts has a recording stub).
  */
 import "server-only";
-import type { JobKind, JobResponse } from "@/lib/jobs/schemas";
+import {
+  cancelRequestedEvent,
+  inputProvidedEvent,
+  jobRequestedEvent,
+  type JobEventTarget,
+} from "@/lib/jobs/events";
+import type { JobResponse } from "@/lib/jobs/schemas";
 
-export interface DispatchedJob {
-  id: string;
-  kind: JobKind;
-  ownerId: string;
-  correlationId: string;
-}
+export type DispatchedJob = JobEventTarget;
 
 export interface JobDispatcher {
   sendJobRequested(job: DispatchedJob): Promise<void>;
@@ -20,46 +22,16 @@ export interface JobDispatcher {
   sendInputProvided(job: DispatchedJob, response: JobResponse, eventId: string): Promise<void>;
 }
 
-/** Event names, `domain/noun.verb`. */
-export const jobEventNames = {
-  requested: (kind: JobKind) => `job/${kind}.requested` as const,
-  cancelRequested: "job/cancel.requested",
-  inputProvided: "job/input.provided",
-} as const;
-
-async function inngestClient() {
-  // Loaded on first use, so modules that only read jobs never load the SDK.
+async function send(event: { id?: string; name: string; data: Record<string, unknown> }) {
+  // Loaded on first use, so modules that only read jobs never start the client.
   const { inngest } = await import("@/inngest/client");
-  return inngest;
+  await inngest.send(event);
 }
 
 export const inngestDispatcher: JobDispatcher = {
-  async sendJobRequested(job) {
-    await (
-      await inngestClient()
-    ).send({
-      // The id makes a repeated send of the same request a no-op in Inngest.
-      id: `${job.id}-requested`,
-      name: jobEventNames.requested(job.kind),
-      data: { jobId: job.id, ownerId: job.ownerId, correlationId: job.correlationId },
-    });
-  },
-  async sendCancelRequested(job) {
-    await (
-      await inngestClient()
-    ).send({
-      name: jobEventNames.cancelRequested,
-      data: { jobId: job.id, correlationId: job.correlationId },
-    });
-  },
-  async sendInputProvided(job, response) {
-    await (
-      await inngestClient()
-    ).send({
-      name: jobEventNames.inputProvided,
-      data: { jobId: job.id, correlationId: job.correlationId, response },
-    });
-  },
+  sendJobRequested: (job) => send(jobRequestedEvent(job)),
+  sendCancelRequested: (job) => send(cancelRequestedEvent(job)),
+  sendInputProvided: (job, response, eventId) => send(inputProvidedEvent(job, response, eventId)),
 };
 
 let current: JobDispatcher = inngestDispatcher;

@@ -9,7 +9,8 @@ import {
   JobFinishedError,
   requestCancel,
 } from "@/lib/jobs/event-log";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
+import { waitUntil } from "@/test/wait";
 
 async function seqs(jobId: string) {
   const rows = await db.jobEvent.findMany({
@@ -33,11 +34,12 @@ beforeAll(async () => {
 });
 afterAll(() => listener.end());
 
-async function notificationsFor(jobId: string, count: number) {
-  for (let i = 0; i < 100 && notifications.filter((n) => n.jobId === jobId).length < count; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return notifications.filter((n) => n.jobId === jobId);
+function notificationsFor(jobId: string, count: number) {
+  return waitUntil(
+    () => notifications.filter((n) => n.jobId === jobId),
+    (received) => received.length >= count,
+    { what: `${count} notifications` },
+  );
 }
 
 describe("appendJobEvents", () => {

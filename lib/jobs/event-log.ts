@@ -69,7 +69,7 @@ async function lockJob(tx: Tx, jobId: string): Promise<LockedJob> {
   };
 }
 
-export interface AppendResult {
+interface AppendResult {
   /** The events this call wrote (none when every key existed already). */
   appended: StoredJobEvent[];
   /** The job's latest seq after the call. */
@@ -103,7 +103,7 @@ async function appendLocked(
   lastSeq: number,
   step: string,
   events: ReadonlyArray<{ type: string; data: Record<string, unknown> }>,
-  options: { notify?: boolean; jobChanges?: Prisma.Sql[] } = {},
+  options: { jobChanges?: Prisma.Sql[] } = {},
 ): Promise<AppendResult> {
   const keyed = events.map((event, i) => ({ ...event, key: idempotencyKey(jobId, step, i) }));
   // The row lock is held, so no one else can insert these keys before we do.
@@ -123,7 +123,7 @@ async function appendLocked(
     [Prisma.sql`last_seq = ${seq}`, Prisma.sql`updated_at = now()`, ...changes],
     ", ",
   );
-  if (fresh.length > 0 && (options.notify ?? true)) {
+  if (fresh.length > 0) {
     const payload = JSON.stringify({ jobId, seq });
     await tx.$executeRaw`
       WITH notified AS (SELECT pg_notify(${JOB_EVENTS_CHANNEL}, ${payload}))
@@ -147,7 +147,7 @@ async function appendLocked(
   return { appended: appended.sort((a, b) => a.seq - b.seq), lastSeq: seq };
 }
 
-export interface SourceInput {
+interface SourceInput {
   /** `url:<url>` or `document:<id>`; one row per ref per job. */
   ref: string;
   url?: string | null;
@@ -158,7 +158,7 @@ export interface SourceInput {
   read?: boolean;
 }
 
-export interface CitationInput {
+interface CitationInput {
   marker: number;
   sourceRef: string;
   quote?: string | null;
@@ -213,9 +213,8 @@ export async function commitStep(
   step: string,
   outputs: StepOutputs,
   options: {
+    /** Another client than the app's (the job-events benchmark's baseline uses one). */
     client?: typeof db;
-    /** NOTE: for the benchmark's baseline only; without NOTIFY nobody sees the events live. */
-    notify?: boolean;
   } = {},
 ): Promise<AppendResult & { status: JobStatus }> {
   const client = options.client ?? db;
@@ -307,10 +306,7 @@ export async function commitStep(
     }
     const transition = statusEvent(job.status, to, error);
     if (transition) all.push(newJobEventSchema.parse(transition));
-    const result = await appendLocked(tx, jobId, job.lastSeq, step, all, {
-      notify: options.notify ?? true,
-      jobChanges: changes,
-    });
+    const result = await appendLocked(tx, jobId, job.lastSeq, step, all, { jobChanges: changes });
     return { ...result, status: to };
   });
 }
@@ -320,11 +316,8 @@ export async function commitStep(
  * worker's first write will then be refused); a running one is cancelled by
  * its function, which ends the log with `job.cancelled`. Repeats are no-ops.
  */
-export async function requestCancel(
-  jobId: string,
-  client: typeof db = db,
-): Promise<{ status: JobStatus }> {
-  return client.$transaction(async (tx) => {
+export async function requestCancel(jobId: string): Promise<{ status: JobStatus }> {
+  return db.$transaction(async (tx) => {
     const job = await lockJob(tx, jobId);
     if (isTerminal(job.status)) return { status: job.status };
     const events: NewJobEvent[] = [{ type: "cancel.requested", data: {} }];
@@ -339,6 +332,17 @@ export async function requestCancel(
     await appendLocked(tx, jobId, job.lastSeq, "cancel-request", parsed, { jobChanges: changes });
     return { status };
   });
+}
+
+/** The log refused a write because the job is over (finished, cancelled) or gone: no retry can help. */
+export function isRefusedWrite(
+  error: unknown,
+): error is InvalidTransitionError | JobFinishedError | JobNotFoundError {
+  return (
+    error instanceof InvalidTransitionError ||
+    error instanceof JobFinishedError ||
+    error instanceof JobNotFoundError
+  );
 }
 
 export { InvalidTransitionError };

@@ -4,7 +4,8 @@ import { db } from "@/lib/db";
 import { appendJobEvents, JOB_EVENTS_CHANNEL, type StoredJobEvent } from "@/lib/jobs/event-log";
 import { JobEventsHub } from "@/lib/jobs/hub";
 import { createJobEventsHub, readJobEvents } from "@/lib/jobs/live";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
+import { waitUntil } from "@/test/wait";
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -145,7 +146,11 @@ describe("JobEventsHub", () => {
     await admin.connect();
     await admin.query("SELECT pg_terminate_backend($1)", [pid]);
     await admin.end();
-    while (hub.backendPid !== null) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil(
+      () => hub.backendPid,
+      (backendPid) => backendPid === null,
+      { interval: 5, what: "the hub noticing its lost connection" },
+    );
     // Their NOTIFYs reach no one: only the re-read after reconnecting finds them.
     await write(id, "b", 3);
     await write(id, "c", 3);
@@ -160,16 +165,20 @@ describe("JobEventsHub", () => {
     const hub = newHub();
     const controller = new AbortController();
     const iterator = hub.subscribe(id, 0, controller.signal);
+    const seen: number[] = [];
     const done = (async () => {
-      const seen: number[] = [];
       for await (const event of iterator) seen.push(event.seq);
-      return seen;
     })();
     await hub.ready();
     await write(id, "x", 1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Delivered, so the subscription is now waiting for the next event.
+    await waitUntil(
+      () => seen.length,
+      (count) => count === 1,
+    );
     controller.abort();
-    expect(await done).toEqual([1]);
+    await done;
+    expect(seen).toEqual([1]);
     expect(hub.subscriberCount).toBe(0);
   });
 });

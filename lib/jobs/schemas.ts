@@ -4,6 +4,7 @@
  * the tRPC router, the Inngest functions and the forms (no server imports).
  */
 import { z } from "zod";
+import { safeText } from "@/lib/text";
 
 export const jobKinds = ["research", "summarize"] as const;
 export const jobStatuses = [
@@ -14,48 +15,47 @@ export const jobStatuses = [
   "failed",
   "cancelled",
 ] as const;
-export const jobKindSchema = z.enum(jobKinds);
 export const jobStatusSchema = z.enum(jobStatuses);
-export type JobKind = z.infer<typeof jobKindSchema>;
+export type JobKind = (typeof jobKinds)[number];
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
-export const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 export const isTerminal = (status: JobStatus) => terminalStatuses.includes(status);
 
 /** Permalink ids: base64url of 18 random bytes (lib/jobs/ids.ts). */
 export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{24}$/, "not a job id");
 
 // z.email() refuses whitespace, so CR/LF can never reach a mail header.
-export const notifyEmailSchema = z.email().max(254);
+const notifyEmailSchema = z.email().max(254);
 
-export const MAX_TEXT_CHARS = 1_000_000;
+const MAX_TEXT_CHARS = 1_000_000;
 
-export const summarizeSourceSchema = z.discriminatedUnion("type", [
+const summarizeSourceSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("url"), url: z.url({ protocol: /^https?$/ }).max(2048) }),
   z.object({
     type: z.literal("text"),
-    text: z.string().trim().min(1, "Paste some text to summarize").max(MAX_TEXT_CHARS),
-    title: z.string().trim().max(200).optional(),
+    text: safeText().trim().min(1, "Paste some text to summarize").max(MAX_TEXT_CHARS),
+    title: safeText().trim().max(200).optional(),
   }),
   z.object({ type: z.literal("document"), documentId: z.uuid() }),
 ]);
 
 /** A job started from the chat: its conversation, and the message its card follows. */
-export const fromChatSchema = z.object({
+const fromChatSchema = z.object({
   conversationId: z.uuid(),
-  afterMessageId: z.string().min(1).max(64).nullable(),
+  afterMessageId: safeText().min(1).max(64).nullable(),
 });
 
-export const researchInputSchema = z.object({
+const researchInputSchema = z.object({
   kind: z.literal("research"),
-  question: z.string().trim().min(3, "Ask a question of at least 3 characters").max(2000),
+  question: safeText().trim().min(3, "Ask a question of at least 3 characters").max(2000),
   /** Pause after planning so the user can approve or edit the sub-questions. */
   approvePlan: z.boolean().default(false),
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
 });
 
-export const summarizeInputSchema = z.object({
+const summarizeInputSchema = z.object({
   kind: z.literal("summarize"),
   source: summarizeSourceSchema,
   notifyEmail: notifyEmailSchema.optional(),
@@ -76,8 +76,9 @@ export const storedJobInputSchema = z.discriminatedUnion("kind", [
 export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
 
 /**
- * Event types the UI understands. Others are allowed (any dotted lower-case
- * name) and shown generically in the timeline.
+ * A job log's event types (not the Inngest events of lib/jobs/events.ts).
+ * The UI understands these; others are allowed (any dotted lower-case name)
+ * and shown generically in the timeline.
  *
  * - `job.queued` (api), `job.started`, `job.resumed`, `job.completed`, `job.failed` {code, message}, `job.cancelled`
  * - `step.started` / `step.completed` / `step.failed` {label?, message?}: the step is the event's `step`
@@ -88,29 +89,7 @@ export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
  * - `cancel.requested` (api)
  * - `email.sent` / `email.failed` {message?}: the outcome email (issue 6)
  */
-export const knownEventTypes = [
-  "job.queued",
-  "job.started",
-  "job.resumed",
-  "job.completed",
-  "job.failed",
-  "job.cancelled",
-  "step.started",
-  "step.completed",
-  "step.failed",
-  "progress",
-  "partial",
-  "source.found",
-  "source.read",
-  "input.requested",
-  "input.provided",
-  "cancel.requested",
-  "email.sent",
-  "email.failed",
-] as const;
-export type KnownEventType = (typeof knownEventTypes)[number];
-
-export const eventTypeSchema = z
+const eventTypeSchema = z
   .string()
   .max(64)
   .regex(/^[a-z][a-z_]*(\.[a-z_]+)*$/, "event types are dotted lower-case names");
@@ -136,7 +115,7 @@ export const jobResponseSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("approve") }),
   z.object({
     action: z.literal("edit"),
-    plan: z.array(z.string().trim().min(3).max(500)).min(1).max(12),
+    plan: z.array(safeText().trim().min(3).max(500)).min(1).max(12),
   }),
 ]);
 export type JobResponse = z.infer<typeof jobResponseSchema>;

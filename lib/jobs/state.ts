@@ -25,7 +25,7 @@ export class InvalidTransitionError extends Error {
 }
 
 /** Staying in the same state is allowed (a retried step repeats its write). */
-export function canTransition(from: JobStatus, to: JobStatus): boolean {
+function canTransition(from: JobStatus, to: JobStatus): boolean {
   return from === to || allowed[from].includes(to);
 }
 

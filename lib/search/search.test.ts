@@ -10,7 +10,7 @@ import { searxngSearch } from "@/lib/search/searxng-search";
 import { interleave, search, setSearchProviders, type SearchHit } from "@/lib/search";
 import { bestPassages } from "@/lib/search/documents";
 import { saveDocument } from "@/lib/ingest/save-document";
-import { createTestOwner } from "@/lib/jobs/testing";
+import { createTestOwner } from "@/test/jobs";
 
 let owner: string;
 let stranger: string;

@@ -1,16 +1,22 @@
 /**
  * The one tRPC instance. Exports the router and caller factories and the
- * procedures; authorization lives in middleware here, not in handlers.
+ * procedures; authorization lives in middleware here, not in handlers: a
+ * procedure that takes a job or a conversation receives it already
+ * authorized on its context.
  */
 import "server-only";
-import { initTRPC, TRPCError } from "@trpc/server";
-import { randomUUID } from "node:crypto";
+import { initTRPC } from "@trpc/server";
 import { cache } from "react";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
 import { ensureOwner } from "@/lib/auth/owner";
 import { db } from "@/lib/db";
+import { DomainError, genericErrorMessage, isDomainError } from "@/lib/errors";
+import { authorizeJob, type AccessNeed } from "@/lib/jobs/access";
+import { accessTokenSchema } from "@/lib/jobs/schemas";
+import { correlationIdOf } from "@/lib/http/request";
+import { hasSafeMessage, toTRPCError } from "@/lib/trpc/errors";
 
 /**
  * One context for the route handler, server components and `createCaller` in
@@ -21,24 +27,36 @@ export const createTRPCContext = cache(async (opts: { headers: Headers }) => {
     db,
     headers: opts.headers,
     ownerId: await ownerIdFromHeaders(opts.headers),
-    correlationId: opts.headers.get("x-correlation-id") ?? randomUUID(),
+    correlationId: correlationIdOf(opts.headers),
   };
 });
 
-export type TRPCContext = Awaited<ReturnType<typeof createTRPCContext>>;
+type TRPCContext = Awaited<ReturnType<typeof createTRPCContext>>;
 
 const t = initTRPC.context<TRPCContext>().create({
   transformer: superjson,
   // Idle proxies close quiet connections; a ping every 15 s keeps job streams open.
   sse: { ping: { enabled: true, intervalMs: 15_000 } },
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
+    // Only the input's own validation: a schema failing deep in lib/ is an internal error.
+    const zodError =
+      error.code === "BAD_REQUEST" && error.cause instanceof ZodError ? error.cause : null;
+    const safe = hasSafeMessage(error);
+    // NOTE: removed, not set to undefined: superjson would still name the key in its metadata.
+    const { stack: _stack, ...data } = shape.data;
     return {
       ...shape,
+      // A validation failure says which field, in words; an unexpected error says nothing of itself.
+      message: zodError
+        ? z.prettifyError(zodError)
+        : safe
+          ? shape.message
+          : genericErrorMessage(ctx?.correlationId),
       data: {
-        ...shape.data,
+        ...data,
         // Field-level messages for forms; the cause's details stay on the server.
-        zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
-        stack: undefined,
+        zodError: zodError ? z.flattenError(zodError) : null,
+        correlationId: safe ? null : (ctx?.correlationId ?? null),
       },
     };
   },
@@ -47,16 +65,48 @@ const t = initTRPC.context<TRPCContext>().create({
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure;
+/** Domain errors thrown below (lib/errors.ts) answer with their own code and message. */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isDomainError(result.error.cause)) throw toTRPCError(result.error.cause);
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(domainErrors);
 
 /** Requires the browser's owner identity and makes sure its row exists. */
-export const ownerProcedure = t.procedure.use(async ({ ctx, next }) => {
-  if (!ctx.ownerId) {
-    throw new TRPCError({
-      code: "UNAUTHORIZED",
-      message: "This browser has no Dispatch identity yet. Reload the page.",
-    });
-  }
+export const ownerProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  if (!ctx.ownerId) throw new DomainError("no_identity");
   await ensureOwner(ctx.ownerId);
   return next({ ctx: { ...ctx, ownerId: ctx.ownerId } });
 });
+
+/** A job reference: its permalink id, and the signed token of an email's link, if any. */
+const jobRefSchema = z.object({
+  id: z.string().max(64),
+  token: accessTokenSchema.nullish(),
+});
+
+/**
+ * Procedures on one job: the job, authorized for `need` (lib/jobs/access.ts),
+ * is `ctx.job`, and how the caller may see it is `ctx.access`. Anyone else is
+ * told the job does not exist.
+ */
+export function jobProcedure(need: AccessNeed) {
+  return publicProcedure.input(jobRefSchema).use(async ({ ctx, input, next }) => {
+    const { job, access } = await authorizeJob(ctx, input.id, input.token, need);
+    return next({ ctx: { job, access } });
+  });
+}
+
+/** Procedures on one of the caller's conversations: it is `ctx.conversation`. */
+export const conversationProcedure = ownerProcedure
+  .input(z.object({ id: z.uuid() }))
+  .use(async ({ ctx, input, next }) => {
+    const conversation = await ctx.db.conversation.findFirst({
+      where: { id: input.id, ownerId: ctx.ownerId },
+      select: { id: true },
+    });
+    if (!conversation) throw new DomainError("conversation_not_found");
+    return next({ ctx: { conversation } });
+  });

@@ -8,6 +8,7 @@ import { createTRPCOptionsProxy, type TRPCQueryOptions } from "@trpc/tanstack-re
 import { headers } from "next/headers";
 import { cache } from "react";
 import { createTRPCContext } from "@/lib/trpc/init";
+export { isNotFoundError } from "@/lib/trpc/errors";
 import { makeQueryClient } from "@/lib/trpc/query-client";
 import { appRouter } from "@/lib/trpc/routers/_app";
 

@@ -86,6 +86,36 @@ describe("POST /api/uploads", () => {
     expect((await upload(null, new File(["hello"], "a.txt"))).status).toBe(401);
   });
 
+  it("answers a Content-Type listing several types with a precise 415, not as if it were absent", async () => {
+    const { cookie } = await owner();
+    const form = new FormData();
+    form.set("file", new File(["hello"], "a.txt"));
+    const multipart = new Request("http://localhost/api/uploads", { method: "POST", body: form });
+    const contentType = multipart.headers.get("content-type")!;
+    const send = (type: string | null) =>
+      handleUpload(
+        new Request("http://localhost/api/uploads", {
+          method: "POST",
+          headers: { cookie, ...(type === null ? {} : { "content-type": type }) },
+          body: multipart.clone().body,
+          duplex: "half",
+        } as RequestInit),
+      );
+    const several = await send(`${contentType}, text/plain`);
+    expect(several.status).toBe(415);
+    expect(await several.json()).toEqual({
+      error: {
+        code: "unsupported_media_type",
+        message: "The Content-Type lists 2 types; send exactly one: multipart/form-data.",
+      },
+    });
+    const json = await send("application/json");
+    expect(json.status).toBe(415);
+    expect(((await json.json()) as { error: { message: string } }).error.message).toMatch(
+      /is application\/json/,
+    );
+  });
+
   it("refuses a body over the limit before reading it", async () => {
     const { cookie } = await owner();
     const response = await handleUpload(
@@ -153,8 +183,8 @@ describe("POST /api/uploads", () => {
           duplex: "half",
         } as RequestInit),
       );
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ error: { code: "invalid_upload" } });
+      expect(response.status).toBe(415);
+      expect(await response.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
       expect(pulled.bytes).toBeLessThan(256 * 1024);
     });
 

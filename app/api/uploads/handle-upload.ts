@@ -4,16 +4,18 @@
  * by sniffing its bytes, its text extracted (PDFs in a bounded worker, see
  * lib/ingest/extract-pdf.ts), and stored as a Document of the owner. Answers
  * `{ documentId }`, which a summarize job takes as
- * `{ type: "document", documentId }`.
- *
- * NOTE: `statusByCode` maps ingest error codes to HTTP statuses here, in the
- * route, until the app has one shared domain-error → HTTP mapping.
+ * `{ type: "document", documentId }`. Failures are thrown as domain or
+ * ingestion errors and answered in one place (lib/http/errors.ts).
  */
 import "server-only";
 import { ensureOwner } from "@/lib/auth/owner";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
+import { DomainError } from "@/lib/errors";
+import { errorResponse } from "@/lib/http/errors";
+import { correlationIdOf, requireMediaType } from "@/lib/http/request";
 import { extractText } from "@/lib/ingest/extract-text";
-import { isIngestError, type IngestErrorCode } from "@/lib/ingest/errors";
+import { isIngestError } from "@/lib/ingest/errors";
+import { saveDocument } from "@/lib/ingest/save-document";
 import {
   readBodyWithin,
   uploadMetadataSchema,
@@ -21,59 +23,48 @@ import {
   uploadTooLargeMessage,
   validateUpload,
 } from "@/lib/ingest/upload";
-import { saveDocument } from "@/lib/ingest/save-document";
-import { logger } from "@/lib/logger";
-
-const statusByCode: Partial<Record<IngestErrorCode, number>> = {
-  too_large: 413,
-  unsupported_content_type: 415,
-  empty_document: 422,
-  corrupt_document: 422,
-  protected_document: 422,
-  too_many_pages: 422,
-  too_complex: 422,
-  extraction_timeout: 422,
-};
 
 const notMultipart = "Send the file as multipart/form-data in a field named file.";
 
-function failure(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
+export async function handleUpload(req: Request): Promise<Response> {
+  const correlationId = correlationIdOf(req.headers);
+  try {
+    return await storeUpload(req);
+  } catch (error) {
+    return errorResponse(error, { event: "uploads.failed", correlationId });
+  }
 }
 
-export async function handleUpload(req: Request): Promise<Response> {
+async function storeUpload(req: Request): Promise<Response> {
   const ownerId = await ownerIdFromHeaders(req.headers);
-  if (!ownerId)
-    return failure(
-      401,
-      "unauthorized",
-      "This browser has no Dispatch identity yet. Reload the page.",
-    );
+  if (!ownerId) throw new DomainError("no_identity");
   // A declared length over the limit is refused unread; the count below catches the rest.
   const length = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(length) && length > uploadRequestMaxBytes)
-    return failure(413, "too_large", uploadTooLargeMessage);
-  const contentType = req.headers.get("content-type") ?? "";
-  if (!/^multipart\/form-data\s*;/i.test(contentType))
-    return failure(400, "invalid_upload", notMultipart);
+    throw new DomainError("too_large", { message: uploadTooLargeMessage });
+  // Before the body is read, so a wrong type costs nothing.
+  requireMediaType(req.headers, "multipart/form-data");
   let body: Uint8Array<ArrayBuffer>;
   try {
     body = await readBodyWithin(req.body, uploadRequestMaxBytes);
   } catch (error) {
-    if (isIngestError(error)) return failure(413, error.code, error.message);
-    logger.warn("uploads.body_failed", { ownerId, error });
-    return failure(400, "invalid_upload", "The file did not arrive whole. Please try again.");
+    if (isIngestError(error)) throw error;
+    throw new DomainError("invalid_upload", {
+      message: "The file did not arrive whole. Please try again.",
+      cause: error,
+    });
   }
   let form: FormData;
   try {
     form = await new Response(body, {
-      headers: { "content-type": contentType },
+      headers: { "content-type": req.headers.get("content-type")! },
     }).formData();
-  } catch {
-    return failure(400, "invalid_upload", notMultipart);
+  } catch (error) {
+    throw new DomainError("invalid_upload", { message: notMultipart, cause: error });
   }
   const file = form.get("file");
-  if (!(file instanceof File)) return failure(400, "invalid_upload", "Choose a file to upload.");
+  if (!(file instanceof File))
+    throw new DomainError("invalid_upload", { message: "Choose a file to upload." });
   const metadata = uploadMetadataSchema.safeParse({
     fileName: file.name,
     declaredType: file.type || undefined,
@@ -81,47 +72,39 @@ export async function handleUpload(req: Request): Promise<Response> {
   });
   if (!metadata.success) {
     const issue = metadata.error.issues[0]!;
-    return failure(
-      issue.path[0] === "size" && file.size > 0 ? 413 : 400,
-      "invalid_upload",
-      issue.message,
+    throw new DomainError(
+      issue.path[0] === "size" && file.size > 0 ? "too_large" : "invalid_upload",
+      { message: issue.message },
     );
   }
-  try {
-    const upload = await validateUpload({
-      fileName: metadata.data.fileName,
-      declaredType: metadata.data.declaredType,
-      bytes: new Uint8Array(await file.arrayBuffer()),
-    });
-    const extracted = await extractText({
-      bytes: upload.bytes,
-      contentType: upload.contentType,
-      fileName: upload.fileName,
-    });
-    await ensureOwner(ownerId);
-    const title = extracted.title ?? upload.fileName.replace(/\.[a-z0-9]{1,8}$/i, "");
-    const { id, created } = await saveDocument({
-      ownerId,
+  const upload = await validateUpload({
+    fileName: metadata.data.fileName,
+    declaredType: metadata.data.declaredType,
+    bytes: new Uint8Array(await file.arrayBuffer()),
+  });
+  const extracted = await extractText({
+    bytes: upload.bytes,
+    contentType: upload.contentType,
+    fileName: upload.fileName,
+  });
+  await ensureOwner(ownerId);
+  const title = extracted.title ?? upload.fileName.replace(/\.[a-z0-9]{1,8}$/i, "");
+  const { id, created } = await saveDocument({
+    ownerId,
+    title,
+    text: extracted.text,
+    mime: upload.contentType,
+    filename: upload.fileName,
+  });
+  return Response.json(
+    {
+      documentId: id,
       title,
-      text: extracted.text,
-      mime: upload.contentType,
-      filename: upload.fileName,
-    });
-    return Response.json(
-      {
-        documentId: id,
-        title,
-        format: extracted.format,
-        pages: extracted.pageCount ?? null,
-        words: extracted.wordCount,
-        truncated: extracted.truncated,
-      },
-      { status: created ? 201 : 200 },
-    );
-  } catch (error) {
-    if (isIngestError(error))
-      return failure(statusByCode[error.code] ?? 400, error.code, error.message);
-    logger.error("uploads.failed", { ownerId, error });
-    return failure(500, "upload_failed", "The file could not be stored. Please try again.");
-  }
+      format: extracted.format,
+      pages: extracted.pageCount ?? null,
+      words: extracted.wordCount,
+      truncated: extracted.truncated,
+    },
+    { status: created ? 201 : 200 },
+  );
 }

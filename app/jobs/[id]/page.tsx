@@ -1,8 +1,7 @@
-import { TRPCError } from "@trpc/server";
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { cache } from "react";
-import { caller, getQueryClient, HydrateClient, trpc } from "@/lib/trpc/server";
+import { caller, getQueryClient, HydrateClient, isNotFoundError, trpc } from "@/lib/trpc/server";
 import { JobView } from "./_components/job-view";
 
 export const dynamic = "force-dynamic";
@@ -22,7 +21,7 @@ const loadJob = cache(async (id: string, token: string | null) => {
   try {
     return await (await caller()).jobs.byId({ id, token });
   } catch (error) {
-    if (error instanceof TRPCError && error.code === "NOT_FOUND") notFound();
+    if (isNotFoundError(error)) notFound();
     throw error;
   }
 });

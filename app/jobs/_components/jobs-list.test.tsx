@@ -6,7 +6,7 @@ import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { commitStep } from "@/lib/jobs/event-log";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
 import { TRPCProvider } from "@/lib/trpc/client";
 import type { AppRouter } from "@/lib/trpc/routers/_app";
 import { callerAsNewOwner } from "@/test/trpc";

@@ -18,7 +18,7 @@ import {
 } from "@react-email/components";
 import { render } from "@react-email/render";
 import { headerText } from "@/lib/email/address";
-import type { JobOutcome } from "@/lib/email/events";
+import type { JobOutcome } from "@/lib/jobs/events";
 
 export interface JobOutcomeEmailProps {
   title: string;

@@ -2,19 +2,14 @@ import { TRPCError } from "@trpc/server";
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { setJobDispatcher } from "@/lib/jobs/dispatch";
+import { stubJobDispatcher } from "@/test/jobs";
 import { callerAsNewOwner } from "@/test/trpc";
 
-let restore: () => void;
+let stub: ReturnType<typeof stubJobDispatcher>;
 beforeEach(() => {
-  const none = async () => {};
-  restore = setJobDispatcher({
-    sendJobRequested: none,
-    sendCancelRequested: none,
-    sendInputProvided: none,
-  });
+  stub = stubJobDispatcher();
 });
-afterEach(() => restore());
+afterEach(() => stub.restore());
 
 describe("jobs started from the chat", () => {
   it("are kept with their conversation (created if the command came first) and come back with it", async () => {

@@ -1,11 +1,17 @@
-import { TRPCError } from "@trpc/server";
 import type { UIMessage } from "ai";
 import { z } from "zod";
 import { stopStream } from "@/lib/chat/active-streams";
 import { chatMetadataSchema, type ChatMetadata } from "@/lib/chat/schema";
 import { STALE_MESSAGE, STALE_STREAM_MS } from "@/lib/chat/turns";
 import { modelInfo } from "@/lib/ai/providers";
-import { createTRPCRouter, ownerProcedure, publicProcedure } from "@/lib/trpc/init";
+import { DomainError } from "@/lib/errors";
+import { safeText } from "@/lib/text";
+import {
+  conversationProcedure,
+  createTRPCRouter,
+  ownerProcedure,
+  publicProcedure,
+} from "@/lib/trpc/init";
 
 export type ChatUIMessage = UIMessage<ChatMetadata> & {
   errorCode: string | null;
@@ -76,37 +82,28 @@ export const chatRouter = createTRPCRouter({
     return { id: conversation.id, title: conversation.title, messages, jobs: conversation.jobs };
   }),
 
-  rename: ownerProcedure
-    .input(
-      z.object({ id: z.uuid(), title: z.string().trim().min(1, "A title is required.").max(200) }),
-    )
+  rename: conversationProcedure
+    .input(z.object({ title: safeText().trim().min(1, "A title is required.").max(200) }))
     .mutation(async ({ ctx, input }) => {
       const { count } = await ctx.db.conversation.updateMany({
-        where: { id: input.id, ownerId: ctx.ownerId },
+        where: { id: ctx.conversation.id },
         data: { title: input.title },
       });
-      if (!count)
-        throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
-      return { id: input.id, title: input.title };
+      // Deleted in another tab since the check.
+      if (!count) throw new DomainError("conversation_not_found");
+      return { id: ctx.conversation.id, title: input.title };
     }),
 
-  delete: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
-    await stopStream(input.id);
-    const { count } = await ctx.db.conversation.deleteMany({
-      where: { id: input.id, ownerId: ctx.ownerId },
-    });
-    if (!count)
-      throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
-    return { id: input.id };
+  // NOTE: the stream is stopped only once the conversation is known to be the caller's.
+  delete: conversationProcedure.mutation(async ({ ctx }) => {
+    await stopStream(ctx.conversation.id);
+    const { count } = await ctx.db.conversation.deleteMany({ where: { id: ctx.conversation.id } });
+    if (!count) throw new DomainError("conversation_not_found");
+    return { id: ctx.conversation.id };
   }),
 
   /** Stops the answer being written: the model call is aborted, the partial kept as "stopped". */
-  stop: ownerProcedure.input(conversationId).mutation(async ({ ctx, input }) => {
-    const owned = await ctx.db.conversation.count({
-      where: { id: input.id, ownerId: ctx.ownerId },
-    });
-    if (!owned)
-      throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });
-    return { stopped: await stopStream(input.id) };
-  }),
+  stop: conversationProcedure.mutation(async ({ ctx }) => ({
+    stopped: await stopStream(ctx.conversation.id),
+  })),
 });

@@ -8,21 +8,13 @@ import { GET } from "@/app/api/trpc/[trpc]/route";
 import { createJobAccessToken } from "@/lib/jobs/access-token";
 import { commitStep } from "@/lib/jobs/event-log";
 import { jobEventsHub } from "@/lib/jobs/live";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob } from "@/test/jobs";
+import { SseReader, type SseFrame } from "@/test/sse";
 
 afterAll(() => jobEventsHub().close());
 
-interface Frame {
-  event: string | null;
-  id: string | null;
-  data: unknown;
-}
-
-/** Opens the stream and returns frames as they arrive, until `until` says stop. */
-async function readFrames(
-  input: Record<string, unknown>,
-  until: (frames: Frame[]) => boolean,
-): Promise<Frame[]> {
+/** Opens the real route's stream of `jobs.events` for `input`. */
+async function openEvents(input: Record<string, unknown>): Promise<SseReader> {
   const controller = new AbortController();
   const query = encodeURIComponent(JSON.stringify(superjson.serialize(input)));
   const response = await GET(
@@ -32,37 +24,19 @@ async function readFrames(
     }),
   );
   expect(response.headers.get("content-type")).toContain("text/event-stream");
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const frames: Frame[] = [];
-  let buffer = "";
-  try {
-    while (!until(frames)) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const field = (name: string) =>
-          new RegExp(`^${name}: ?(.*)$`, "m").exec(block)?.[1] ?? null;
-        const data = field("data");
-        frames.push({
-          event: field("event"),
-          id: field("id"),
-          data: data ? JSON.parse(data) : null,
-        });
-      }
-    }
-  } finally {
-    controller.abort();
-    await reader.cancel().catch(() => {});
-  }
-  return frames;
+  return new SseReader(response, controller);
 }
 
-const eventFrames = (frames: Frame[]) => frames.filter((frame) => frame.id !== null);
+const eventFrames = (frames: SseFrame[]) => frames.filter((frame) => frame.id !== null);
+
+async function readFrames(input: Record<string, unknown>, until: (frames: SseFrame[]) => boolean) {
+  const stream = await openEvents(input);
+  try {
+    return await stream.until(until);
+  } finally {
+    await stream.close();
+  }
+}
 
 describe("jobs.events over SSE", () => {
   it("streams stored then live events with their seq as the event id, and resumes after lastEventId", async () => {
@@ -72,15 +46,14 @@ describe("jobs.events over SSE", () => {
     await commitStep(id, "a", { progress: 0.2 });
     await commitStep(id, "b", { progress: 0.4 });
 
-    const live = readFrames(
-      { id, token, lastEventId: null },
-      (frames) => eventFrames(frames).length >= 4,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const live = await openEvents({ id, token, lastEventId: null });
+    // The stored events first; the next one is then delivered live.
+    await live.until((frames) => eventFrames(frames).length >= 3);
     await commitStep(id, "c", { progress: 0.6 });
-    const first = eventFrames(await live);
+    const first = eventFrames(await live.until((frames) => eventFrames(frames).length >= 4));
+    await live.close();
     expect(first.map((frame) => frame.id)).toEqual(["1", "2", "3", "4"]);
-    const payload = superjson.deserialize(first[3]!.data as never) as {
+    const payload = superjson.deserialize(JSON.parse(first[3]!.data!)) as {
       seq: number;
       type: string;
       createdAt: Date;
@@ -104,7 +77,7 @@ describe("jobs.events over SSE", () => {
       all.some((frame) => frame.event === "serialized-error"),
     );
     const error = frames.find((frame) => frame.event === "serialized-error");
-    expect(JSON.stringify(error?.data)).toContain("NOT_FOUND");
+    expect(error?.data).toContain("NOT_FOUND");
     expect(eventFrames(frames)).toEqual([]);
   });
 });

@@ -2,34 +2,19 @@ import { isTrackedEnvelope, TRPCError } from "@trpc/server";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { createJobAccessToken } from "@/lib/jobs/access-token";
-import { setJobDispatcher, type DispatchedJob, type JobDispatcher } from "@/lib/jobs/dispatch";
 import { commitStep } from "@/lib/jobs/event-log";
 import { jobEventsHub } from "@/lib/jobs/live";
-import { createTestJob } from "@/lib/jobs/testing";
+import { createTestJob, stubJobDispatcher } from "@/test/jobs";
 import { anonymousCaller, callerAsNewOwner } from "@/test/trpc";
 
 const isCode = (code: TRPCError["code"]) => (error: unknown) =>
   error instanceof TRPCError && error.code === code;
 
-let sent: Array<{ name: string; job: DispatchedJob; data?: unknown; eventId?: string }>;
-let failSends = false;
-let restore: () => void;
-
+let stub: ReturnType<typeof stubJobDispatcher>;
 beforeEach(() => {
-  sent = [];
-  failSends = false;
-  const record = (name: string) => async (job: DispatchedJob, data?: unknown, eventId?: string) => {
-    if (failSends) throw new Error("orchestrator unreachable");
-    sent.push({ name, job, ...(data ? { data } : {}), ...(eventId ? { eventId } : {}) });
-  };
-  const dispatcher: JobDispatcher = {
-    sendJobRequested: record("requested"),
-    sendCancelRequested: record("cancel"),
-    sendInputProvided: record("input"),
-  };
-  restore = setJobDispatcher(dispatcher);
+  stub = stubJobDispatcher();
 });
-afterEach(() => restore());
+afterEach(() => stub.restore());
 afterAll(() => jobEventsHub().close());
 
 describe("jobs.create", () => {
@@ -41,7 +26,7 @@ describe("jobs.create", () => {
     });
     expect(created.status).toBe("queued");
     expect(created.id).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    expect(sent).toEqual([
+    expect(stub.sent).toEqual([
       {
         name: "requested",
         job: expect.objectContaining({ id: created.id, kind: "research", ownerId }),
@@ -61,7 +46,7 @@ describe("jobs.create", () => {
 
   it("marks the job failed with a clear error when it cannot be dispatched", async () => {
     const { caller } = await callerAsNewOwner();
-    failSends = true;
+    stub.failSends = true;
     const created = await caller.jobs.create({
       kind: "summarize",
       source: { type: "url", url: "https://example.org/post" },
@@ -108,7 +93,7 @@ describe("jobs.create", () => {
         source: { type: "document", documentId: document.id },
       }),
     ).rejects.toSatisfy(isCode("NOT_FOUND"));
-    expect(sent).toEqual([]);
+    expect(stub.sent).toEqual([]);
   });
 });
 
@@ -255,10 +240,10 @@ describe("jobs.cancel and jobs.respond", () => {
     await db.owner.create({ data: { id: ownerId } });
     const { id } = await createTestJob({ ownerId, status: "running" });
     expect(await caller.jobs.cancel({ id })).toEqual({ status: "running" });
-    expect(sent.map((entry) => entry.name)).toEqual(["cancel"]);
+    expect(stub.sent.map((entry) => entry.name)).toEqual(["cancel"]);
     await commitStep(id, "on-cancel", { status: "cancelled" });
     expect(await caller.jobs.cancel({ id })).toEqual({ status: "cancelled" });
-    expect(sent).toHaveLength(1);
+    expect(stub.sent).toHaveLength(1);
     const job = await caller.jobs.byId({ id });
     expect(job.events.map((event) => event.type)).toEqual(["cancel.requested", "job.cancelled"]);
   });
@@ -278,9 +263,9 @@ describe("jobs.cancel and jobs.respond", () => {
     });
     const requestSeq = appended[0]!.seq;
     const plan = ["What is MVCC?", "How does VACUUM reclaim space?"];
-    failSends = true;
+    stub.failSends = true;
     await expect(caller.jobs.respond({ id, response: { action: "edit", plan } })).rejects.toThrow();
-    failSends = false;
+    stub.failSends = false;
     // The retry (even a different answer, e.g. a double click) sends the answer recorded first.
     expect(await caller.jobs.respond({ id, response: { action: "approve" } })).toEqual({
       recorded: false,
@@ -290,7 +275,7 @@ describe("jobs.cancel and jobs.respond", () => {
       job: expect.objectContaining({ id }),
       data: { action: "edit", plan },
     };
-    expect(sent).toEqual([{ ...answer, eventId: `${id}-respond-${requestSeq}` }]);
+    expect(stub.sent).toEqual([{ ...answer, eventId: `${id}-respond-${requestSeq}` }]);
     const events = await caller.jobs.byId({ id });
     expect(events.events.filter((event) => event.type === "input.provided")).toHaveLength(1);
   });

@@ -1,33 +1,26 @@
 /**
  * Jobs: start them, read them, act on them, and follow their event log live.
- * Access is decided by lib/jobs/access.ts; everything a caller may not see is
- * NOT_FOUND, in queries, mutations and the subscription alike.
+ * Access is decided by `jobProcedure` (lib/trpc/init.ts, lib/jobs/access.ts);
+ * everything a caller may not see is NOT_FOUND, in queries, mutations and the
+ * subscription alike. What the actions do lives in lib/jobs/.
  */
-import { tracked, TRPCError } from "@trpc/server";
+import { tracked } from "@trpc/server";
 import { z } from "zod";
 import type { Prisma } from "@/lib/generated/prisma/client";
-import { authorizeJob, jobNotFound } from "@/lib/jobs/access";
+import { DomainError } from "@/lib/errors";
+import { cancelJob } from "@/lib/jobs/cancel";
 import { createJob } from "@/lib/jobs/create";
-import { jobDispatcher } from "@/lib/jobs/dispatch";
-import {
-  appendJobEvents,
-  idempotencyKey,
-  jobEventSelect,
-  requestCancel,
-} from "@/lib/jobs/event-log";
+import { jobEventSelect } from "@/lib/jobs/event-log";
 import { subscribeJobEvents } from "@/lib/jobs/live";
+import { respondToJob } from "@/lib/jobs/respond";
 import {
-  accessTokenSchema,
   createJobInputSchema,
+  jobIdSchema,
   jobResponseSchema,
-  isTerminal,
   jobStatusSchema,
   storedJobInputSchema,
 } from "@/lib/jobs/schemas";
-import { logger } from "@/lib/logger";
-import { createTRPCRouter, ownerProcedure, publicProcedure } from "@/lib/trpc/init";
-
-const jobRef = z.object({ id: z.string().max(64), token: accessTokenSchema.nullish() });
+import { createTRPCRouter, jobProcedure, ownerProcedure } from "@/lib/trpc/init";
 
 const listItemSelect = {
   id: true,
@@ -91,11 +84,12 @@ const cursorSchema = z
   .transform((value, ctx) => {
     const [time, id] = Buffer.from(value, "base64url").toString("utf8").split("|");
     const createdAt = new Date(time ?? "");
-    if (!id || Number.isNaN(createdAt.getTime())) {
+    // NOTE: the id goes into a query, so it must be a job id, not any decoded bytes (a NUL is a 500 in Postgres).
+    if (!jobIdSchema.safeParse(id).success || Number.isNaN(createdAt.getTime())) {
       ctx.addIssue({ code: "custom", message: "invalid cursor" });
       return z.NEVER;
     }
-    return { createdAt, id };
+    return { createdAt, id: id! };
   });
 
 function encodeCursor(job: { createdAt: Date; id: string }): string {
@@ -107,10 +101,11 @@ export const jobsRouter = createTRPCRouter({
     return createJob(ctx.ownerId, input, ctx.correlationId);
   }),
 
-  byId: publicProcedure.input(jobRef).query(async ({ ctx, input }) => {
-    const { access } = await authorizeJob(ctx, input.id, input.token, "read");
-    const job = await ctx.db.job.findUnique({ where: { id: input.id }, select: detailSelect });
-    if (!job) throw jobNotFound();
+  byId: jobProcedure("read").query(async ({ ctx }) => {
+    const { access } = ctx;
+    const job = await ctx.db.job.findUnique({ where: { id: ctx.job.id }, select: detailSelect });
+    // Deleted between the access check and this read.
+    if (!job) throw new DomainError("job_not_found");
     const events = await ctx.db.jobEvent.findMany({
       where: { jobId: job.id },
       orderBy: { seq: "asc" },
@@ -162,86 +157,31 @@ export const jobsRouter = createTRPCRouter({
       return { items: page, nextCursor: hasMore ? encodeCursor(page[page.length - 1]!) : null };
     }),
 
-  cancel: publicProcedure.input(jobRef).mutation(async ({ ctx, input }) => {
-    const { job } = await authorizeJob(ctx, input.id, input.token, "act");
-    if (isTerminal(job.status)) return { status: job.status };
-    const { status } = await requestCancel(job.id);
-    if (status !== "cancelled" && isTerminal(status)) return { status };
-    // Sent even when a queued job was cancelled here: its run may already be starting.
-    try {
-      await jobDispatcher().sendCancelRequested(job);
-    } catch (error) {
-      logger.error("jobs.cancel_dispatch_failed", {
-        jobId: job.id,
-        correlationId: job.correlationId,
-        error,
-      });
-      if (status !== "cancelled") {
-        throw new TRPCError({
-          code: "INTERNAL_SERVER_ERROR",
-          message:
-            "The cancel request was recorded but the background worker could not be reached. Try again.",
-        });
-      }
-    }
-    return { status };
-  }),
+  cancel: jobProcedure("act").mutation(({ ctx }) => cancelJob(ctx.job)),
 
-  respond: publicProcedure
-    .input(jobRef.extend({ response: jobResponseSchema }))
-    .mutation(async ({ ctx, input }) => {
-      const { job } = await authorizeJob(ctx, input.id, input.token, "act");
-      if (job.status !== "waiting_for_input") {
-        throw new TRPCError({
-          code: "CONFLICT",
-          message: "This job is not waiting for your input.",
-        });
-      }
-      const request = await ctx.db.jobEvent.findFirst({
-        where: { jobId: job.id, type: "input.requested" },
-        orderBy: { seq: "desc" },
-        select: { seq: true },
-      });
-      // Keyed by the request it answers, so a double submit records one answer;
-      // a retry after a failed send sends the recorded answer again, under the same event id.
-      const step = `respond-${request?.seq ?? 0}`;
-      const { appended } = await ctx.db.$transaction((tx) =>
-        appendJobEvents(tx, job.id, step, [
-          { type: "input.provided", data: { ...input.response } },
-        ]),
-      );
-      const recorded =
-        appended[0] ??
-        (await ctx.db.jobEvent.findUnique({
-          where: { idempotencyKey: idempotencyKey(job.id, step, 0) },
-          select: { data: true },
-        }));
-      const response = jobResponseSchema.parse(recorded?.data);
-      await jobDispatcher().sendInputProvided(job, response, `${job.id}-${step}`);
-      return { recorded: appended.length > 0 };
-    }),
+  respond: jobProcedure("act")
+    .input(z.object({ response: jobResponseSchema }))
+    .mutation(({ ctx, input }) => respondToJob(ctx.job, input.response)),
 
-  setShare: publicProcedure
-    .input(z.object({ id: z.string().max(64), enabled: z.boolean() }))
-    .mutation(async ({ ctx, input }) => {
-      const { job } = await authorizeJob(ctx, input.id, null, "own");
-      const updated = await ctx.db.job.update({
-        where: { id: job.id },
+  setShare: jobProcedure("own")
+    .input(z.object({ enabled: z.boolean() }))
+    .mutation(({ ctx, input }) =>
+      ctx.db.job.update({
+        where: { id: ctx.job.id },
         data: { shareEnabled: input.enabled },
         select: { id: true, shareEnabled: true },
-      });
-      return updated;
-    }),
+      }),
+    ),
 
   /**
    * The job's events after `lastEventId` (the seq), stored ones first, then
    * live. Each is `tracked` by its seq, so a reconnecting browser resumes
    * exactly where it stopped.
    */
-  events: publicProcedure
-    .input(jobRef.extend({ lastEventId: z.string().max(20).nullish() }))
+  events: jobProcedure("read")
+    .input(z.object({ lastEventId: z.string().max(20).nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
-      const { job } = await authorizeJob(ctx, input.id, input.token, "read");
+      const { job } = ctx;
       const afterSeq =
         input.lastEventId && /^\d+$/.test(input.lastEventId) ? Number(input.lastEventId) : 0;
       for await (const event of subscribeJobEvents(job.id, afterSeq, signal)) {

@@ -4,20 +4,16 @@ import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { renderToString } from "react-dom/server";
 import superjson from "superjson";
 import { afterAll, describe, expect, it } from "vitest";
-import { setJobDispatcher } from "@/lib/jobs/dispatch";
 import { commitStep } from "@/lib/jobs/event-log";
 import { jobEventsHub } from "@/lib/jobs/live";
 import { TRPCProvider } from "@/lib/trpc/client";
 import type { AppRouter } from "@/lib/trpc/routers/_app";
+import { stubJobDispatcher } from "@/test/jobs";
 import { callerAsNewOwner } from "@/test/trpc";
 import { JobView } from "./job-view";
 
 // No orchestrator here: the jobs are moved along by hand below.
-const restoreDispatcher = setJobDispatcher({
-  sendJobRequested: async () => {},
-  sendCancelRequested: async () => {},
-  sendInputProvided: async () => {},
-});
+const { restore: restoreDispatcher } = stubJobDispatcher();
 afterAll(async () => {
   restoreDispatcher();
   await jobEventsHub().close();

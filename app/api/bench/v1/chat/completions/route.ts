@@ -4,6 +4,11 @@
  * return the upstream body). `bench/chat.ts` measures it beside the demo model
  * called directly and beside the chat route, so the figures separate what the
  * framework costs from what the chat route itself adds.
+ *
+ * NOTE: unlike the job-events benchmark's baseline (a fixture client in
+ * bench/), this one cannot leave the app: what it measures is a route handler
+ * served by the same Next.js build and process as the chat route, and only a
+ * route in `app/` is that. Off by default, it answers 404.
  */
 import { env } from "@/lib/env";
 
