@@ -27,8 +27,7 @@ export const LOST_SERVER_MESSAGE =
   "The server stopped while writing this answer. The part written so far is kept.";
 
 /** SQL: the lease's new expiry, from the database's clock (instances' clocks may differ). */
-const LEASE_EXPIRY = `now() + make_interval(secs => ${LEASE_TTL_MS / 1000})`;
-export const LEASE_EXPIRY_SQL = LEASE_EXPIRY;
+export const LEASE_EXPIRY_SQL = `now() + make_interval(secs => ${LEASE_TTL_MS / 1000})`;
 
 /**
  * Renews the lease every HEARTBEAT_MS until `release`. If a renewal finds the
@@ -41,7 +40,7 @@ export function holdLease(messageId: string, onLost: () => void): { release(): v
     try {
       const { rowCount } = await eventLogPool().query({
         name: "chat_lease_renew",
-        text: `UPDATE messages SET lease_expires_at = ${LEASE_EXPIRY} WHERE id = $1 AND status = 'streaming'`,
+        text: `UPDATE messages SET lease_expires_at = ${LEASE_EXPIRY_SQL} WHERE id = $1 AND status = 'streaming'`,
         values: [messageId],
       });
       if (rowCount === 0 && !released) {

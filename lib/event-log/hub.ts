@@ -204,7 +204,8 @@ export class EventLogHub {
         this.client = client;
         this.backendPid = rows[0]?.pid ?? null;
         this.connections += 1;
-        if (this.connections > 1) this.log("info", "event_log.hub.reconnected", { pid: this.backendPid });
+        if (this.connections > 1)
+          this.log("info", "event_log.hub.reconnected", { pid: this.backendPid });
         // Whatever was committed while we were not listening is read now.
         this.wakeAll();
         return;

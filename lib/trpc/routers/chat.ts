@@ -2,15 +2,13 @@ import { TRPCError } from "@trpc/server";
 import type { UIMessage } from "ai";
 import { z } from "zod";
 import { stopStream } from "@/lib/chat/active-streams";
-import { chatMetadataSchema, type ChatMetadata } from "@/lib/chat/schema";
-import { STALE_MESSAGE, STALE_STREAM_MS } from "@/lib/chat/turns";
+import { settleDeadAnswers } from "@/lib/chat/liveness";
+import { chatMetadataSchema, storableText, type ChatMetadata } from "@/lib/chat/schema";
 import { modelInfo } from "@/lib/ai/providers";
 import { createTRPCRouter, ownerProcedure, publicProcedure } from "@/lib/trpc/init";
 
-export type ChatUIMessage = UIMessage<ChatMetadata> & {
-  errorCode: string | null;
-  errorMessage: string | null;
-};
+/** A stored message as the browser holds it: its status and error travel in the metadata. */
+export type ChatUIMessage = UIMessage<ChatMetadata>;
 
 const conversationId = z.object({ id: z.uuid() });
 
@@ -28,6 +26,8 @@ export const chatRouter = createTRPCRouter({
   ),
 
   byId: ownerProcedure.input(conversationId).query(async ({ ctx, input }) => {
+    // An answer whose server died is shown (and stored) as interrupted.
+    await settleDeadAnswers({ conversationId: input.id });
     const conversation = await ctx.db.conversation.findFirst({
       where: { id: input.id, ownerId: ctx.ownerId },
       select: {
@@ -44,7 +44,6 @@ export const chatRouter = createTRPCRouter({
             errorMessage: true,
             correlationId: true,
             model: true,
-            updatedAt: true,
           },
         },
         // Jobs started from this conversation; their cards follow `afterMessageId`.
@@ -56,29 +55,27 @@ export const chatRouter = createTRPCRouter({
       },
     });
     if (!conversation) return null;
-    const messages: ChatUIMessage[] = conversation.messages.map((message) => {
-      const stale =
-        message.status === "streaming" &&
-        Date.now() - message.updatedAt.getTime() > STALE_STREAM_MS;
-      return {
-        id: message.id,
-        role: message.role,
-        parts: message.parts as UIMessage["parts"],
-        metadata: chatMetadataSchema.parse({
-          status: stale ? "interrupted" : message.status,
-          correlationId: message.correlationId ?? undefined,
-          model: message.model ?? undefined,
-        }),
-        errorCode: stale ? "connection_lost" : message.errorCode,
-        errorMessage: stale ? STALE_MESSAGE : message.errorMessage,
-      };
-    });
+    const messages: ChatUIMessage[] = conversation.messages.map((message) => ({
+      id: message.id,
+      role: message.role,
+      parts: message.parts as UIMessage["parts"],
+      metadata: chatMetadataSchema.parse({
+        status: message.status,
+        errorCode: message.errorCode,
+        errorMessage: message.errorMessage,
+        correlationId: message.correlationId ?? undefined,
+        model: message.model ?? undefined,
+      }),
+    }));
     return { id: conversation.id, title: conversation.title, messages, jobs: conversation.jobs };
   }),
 
   rename: ownerProcedure
     .input(
-      z.object({ id: z.uuid(), title: z.string().trim().min(1, "A title is required.").max(200) }),
+      z.object({
+        id: z.uuid(),
+        title: storableText.trim().min(1, "A title is required.").max(200),
+      }),
     )
     .mutation(async ({ ctx, input }) => {
       const { count } = await ctx.db.conversation.updateMany({
