@@ -59,25 +59,28 @@ export async function followAnswer(
   if (message.status !== "streaming" && message.lastSeq <= after) return null;
 
   const stop = new AbortController();
-  let idleWithoutEvents = false;
+  let endedAndIdle = false;
   async function* frames(): AsyncGenerator<string, void, undefined> {
     const events = eventLogHub().subscribe(chatEventLog, message!.id, after, {
       signal: stop.signal,
       idleMs: FOLLOWER_CHECK_MS,
       onIdle: async () => {
-        await settleDeadAnswers({ messageId: message!.id });
-        // An ended answer's events were all committed with its status: if an
-        // idle wait found none, they are gone (compacted) and nothing will come.
+        // Settled just now: its terminal event is on its way.
+        if ((await settleDeadAnswers({ messageId: message!.id })).length) return;
+        // An ended answer's events were all committed with its status: if a
+        // whole idle wait after seeing it ended brought none, they are gone
+        // (compacted) and nothing more will come.
         const row = await db.message.findUnique({
           where: { id: message!.id },
           select: { status: true },
         });
-        if (row?.status !== "streaming" && idleWithoutEvents) stop.abort();
-        idleWithoutEvents = true;
+        if (row?.status === "streaming") return;
+        if (endedAndIdle) stop.abort();
+        endedAndIdle = true;
       },
     });
     for await (const event of events) {
-      idleWithoutEvents = false;
+      endedAndIdle = false;
       yield sseFrame(event.seq, event.payload);
       if (event.type === "finish") return;
     }
