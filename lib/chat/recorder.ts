@@ -15,6 +15,7 @@ import { holdLease } from "@/lib/chat/liveness";
 import type { Turn } from "@/lib/chat/plan";
 import { sseFrame } from "@/lib/chat/sse";
 import type { ChatMetadata, MessageStatus } from "@/lib/chat/schema";
+import { env } from "@/lib/env";
 import { logger } from "@/lib/logger";
 
 /** A batch at most this often: small enough that followers lag little, large enough to be cheap. */
@@ -51,7 +52,13 @@ export class AnswerRecorder {
         if (ok) this.lease = holdLease(turn.assistantMessageId, () => this.lost());
         return ok;
       }),
-      write: (events, final) => appendChatEvents(turn.assistantMessageId, events, final),
+      write: (events, final) =>
+        appendChatEvents(
+          turn.assistantMessageId,
+          // The benchmark's baseline: only the terminal event, with the final state.
+          env.BENCH_CHAT_EVENT_LOG === "off" ? (final ? events.slice(-1) : []) : events,
+          final,
+        ),
       onRefused: () => this.lost(),
       onError: (error, attempt) =>
         logger.warn("chat.log_write_failed", {

@@ -1,0 +1,237 @@
+/**
+ * The chat benchmark's follower figures (bench/chat.ts runs them in the same
+ * run as the rest): (c) resume, reconnect → first replayed event, and the
+ * lag of live followers behind the writer, with every stream followed by
+ * extra readers; (e) the app's memory per follower connection, and the
+ * Postgres rows and bytes an answer's log takes.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { percentiles, type Percentiles } from "./lib/stats";
+
+/** One SSE event as a client saw it: its log seq, when it arrived, and whether it was text. */
+interface Arrival {
+  seq: number;
+  at: number;
+}
+
+/** Reads an SSE body, calling `onEvent` with each event's id (its seq) and data as it arrives. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (seq: number, data: string) => void,
+) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary: number;
+    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
+      const event = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const id = /^id: (\d+)$/m.exec(event);
+      const data = /^data: (.*)$/m.exec(event);
+      if (id && data) onEvent(Number(id[1]), data[1]!);
+    }
+  }
+}
+
+function submitBody(prompt: string) {
+  return JSON.stringify({
+    action: "submit",
+    conversationId: randomUUID(),
+    message: {
+      id: `b${randomUUID().slice(0, 12)}`,
+      role: "user",
+      parts: [{ type: "text", text: prompt }],
+    },
+    history: [],
+  });
+}
+
+/** Starts a turn; resolves with its conversation id once its first text arrived, and its arrivals. */
+async function write(appUrl: string, cookie: string, prompt: string) {
+  const body = submitBody(prompt);
+  const conversationId = (JSON.parse(body) as { conversationId: string }).conversationId;
+  const response = await fetch(`${appUrl}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body,
+  });
+  if (!response.ok || !response.body) throw new Error(`chat route answered ${response.status}`);
+  const arrivals = new Map<number, number>();
+  let firstText!: () => void;
+  const started = new Promise<void>((resolve) => (firstText = resolve));
+  const done = readEvents(response.body, (seq, data) => {
+    arrivals.set(seq, performance.now());
+    if (data.startsWith('{"type":"text-delta"')) firstText();
+  });
+  await started;
+  return { conversationId, arrivals, done };
+}
+
+/** A follower: GET /api/chat/[id]/stream; the time to its first event and every arrival. */
+async function followOnce(appUrl: string, cookie: string, conversationId: string) {
+  const started = performance.now();
+  const response = await fetch(`${appUrl}/api/chat/${conversationId}/stream`, {
+    headers: { cookie },
+  });
+  if (response.status !== 200 || !response.body)
+    throw new Error(`resume answered ${response.status}`);
+  const arrivals: Arrival[] = [];
+  await readEvents(response.body, (seq) => arrivals.push({ seq, at: performance.now() }));
+  return { firstEventMs: (arrivals[0]?.at ?? NaN) - started, arrivals };
+}
+
+export interface ResumeFigures {
+  streams: number;
+  followersPerStream: number;
+  /** Resume request sent → first replayed event. */
+  firstReplayedEventMs: Percentiles;
+  /** Follower receives an event − the writer's client received it, for live events. */
+  followerLagMs: Percentiles;
+  /** Events a follower missed or saw twice (must be 0). */
+  gapsOrDuplicates: number;
+}
+
+/**
+ * (c): `streams` answers at once, each followed by `followersPerStream`
+ * readers that connect after its first token (a reload mid-answer).
+ */
+export async function measureResume(options: {
+  appUrl: string;
+  cookies: string[];
+  streams: number;
+  followersPerStream: number;
+  prompt: (i: number) => string;
+}): Promise<ResumeFigures> {
+  const firstEvent: number[] = [];
+  const lag: number[] = [];
+  let gapsOrDuplicates = 0;
+  await Promise.all(
+    Array.from({ length: options.streams }, async (_, i) => {
+      const cookie = options.cookies[i % options.cookies.length]!;
+      const writer = await write(options.appUrl, cookie, options.prompt(i));
+      const followers = await Promise.all(
+        Array.from({ length: options.followersPerStream }, () =>
+          followOnce(options.appUrl, cookie, writer.conversationId),
+        ),
+      );
+      await writer.done;
+      for (const follower of followers) {
+        firstEvent.push(follower.firstEventMs);
+        const seqs = follower.arrivals.map((arrival) => arrival.seq);
+        seqs.forEach((seq, k) => {
+          if (seq !== k + 1) gapsOrDuplicates += 1;
+        });
+        // Live events only: the replay delivers the past at once, by design.
+        const joined = follower.arrivals[0]?.at ?? Infinity;
+        for (const { seq, at } of follower.arrivals) {
+          const written = writer.arrivals.get(seq);
+          if (written !== undefined && written > joined) lag.push(at - written);
+        }
+      }
+    }),
+  );
+  return {
+    streams: options.streams,
+    followersPerStream: options.followersPerStream,
+    firstReplayedEventMs: percentiles(firstEvent),
+    followerLagMs: percentiles(lag),
+    gapsOrDuplicates,
+  };
+}
+
+/** Resident memory of a process in KB (VmRSS), null where /proc cannot tell. */
+function rssKb(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface FootprintFigures {
+  followers: number;
+  /** The app's resident memory growth per open follower connection. */
+  kbPerFollower: number | null;
+  /** An answer's log in Postgres: rows and bytes (row data, as pg_column_size counts it). */
+  rowsPerAnswer: number;
+  bytesPerAnswer: number;
+  /** The answer's text, for scale. */
+  textBytesPerAnswer: number;
+}
+
+/**
+ * (e): `followers` readers on one slow answer, the app's RSS before and
+ * with them all connected; then the log's size per finished answer.
+ */
+export async function measureFootprint(options: {
+  appUrl: string;
+  appPid: number | undefined;
+  databaseUrl: string;
+  cookie: string;
+  followers: number;
+}): Promise<FootprintFigures> {
+  const writer = await write(
+    options.appUrl,
+    options.cookie,
+    "A long and slow answer to follow [[demo:tps=4]]",
+  );
+  // Warm the follow path, then measure with every follower connected and waiting.
+  await settle();
+  const before = rssKb(options.appPid);
+  const controllers = Array.from({ length: options.followers }, () => new AbortController());
+  const connected = await Promise.all(
+    controllers.map(async (controller) => {
+      const response = await fetch(`${options.appUrl}/api/chat/${writer.conversationId}/stream`, {
+        headers: { cookie: options.cookie },
+        signal: controller.signal,
+      });
+      const reader = response.body!.getReader();
+      void (async () => {
+        try {
+          for (;;) if ((await reader.read()).done) return;
+        } catch {
+          // Aborted below.
+        }
+      })();
+      return response.status;
+    }),
+  );
+  await settle();
+  const during = rssKb(options.appPid);
+  for (const controller of controllers) controller.abort();
+  if (connected.some((status) => status !== 200)) throw new Error("a follower was refused");
+
+  const client = new pg.Client({ connectionString: options.databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ rows: string; bytes: string; text: string }>(`
+      SELECT avg(n)::float8 AS rows, avg(bytes)::float8 AS bytes, avg(text)::float8 AS text FROM (
+        SELECT count(*) AS n, sum(pg_column_size(e.*)) AS bytes,
+               sum(CASE WHEN e.type = 'text-delta' THEN octet_length(e.payload::jsonb->>'delta') ELSE 0 END) AS text
+        FROM chat_events e JOIN messages m ON m.id = e.message_id
+        WHERE m.status = 'complete' GROUP BY e.message_id) per_answer`);
+    const row = rows[0]!;
+    return {
+      followers: options.followers,
+      kbPerFollower:
+        before === null || during === null
+          ? null
+          : Math.round(((during - before) / options.followers) * 10) / 10,
+      rowsPerAnswer: Math.round(Number(row.rows)),
+      bytesPerAnswer: Math.round(Number(row.bytes)),
+      textBytesPerAnswer: Math.round(Number(row.text)),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));

@@ -1,0 +1,204 @@
+/**
+ * An answer is followed live from its log wherever the user looks at it: a
+ * reload mid-answer and a second tab both see it grow token by token to the
+ * same end, with the text from before the reload exactly once; and when the
+ * app dies mid-answer (SIGKILL), the open tab shows it interrupted once the
+ * app is back and the lease has run out, and Continue completes it. The kill
+ * runs on an app of its own (the same production build, on a free port), so
+ * the shared e2e server is never touched.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+import { expect, test, type Locator, type Page } from "@playwright/test";
+
+const answer = (page: Page) => page.getByTestId("message-assistant").last();
+const answerText = (page: Page) => answer(page).locator(".prose-dispatch");
+
+async function send(page: Page, text: string) {
+  await page.getByLabel("Message").fill(text);
+  await page.getByLabel("Message").press("Enter");
+}
+
+/** Waits until the text grows past `length` and returns it: it is streaming here. */
+async function grownPast(locator: Locator, length: number): Promise<string> {
+  let text = "";
+  await expect
+    .poll(async () => (text = (await locator.textContent()) ?? "").length, { timeout: 30_000 })
+    .toBeGreaterThan(length);
+  return text;
+}
+
+/** Samples the text several times while it streams: it only grows, in several steps. */
+async function expectGrowing(locator: Locator) {
+  const lengths: number[] = [];
+  let last = ((await locator.textContent()) ?? "").length;
+  for (let i = 0; i < 4; i++) {
+    last = (await grownPast(locator, last)).length;
+    lengths.push(last);
+  }
+  expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+  expect(new Set(lengths).size).toBe(lengths.length);
+}
+
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+test.describe("following an answer", () => {
+  test("a reload mid-answer and a second tab follow it token by token to the same end", async ({
+    context,
+  }) => {
+    test.setTimeout(120_000);
+    const first = await context.newPage();
+    await first.goto("/chat");
+    await send(first, "Tell me about durable streams. [[demo:tps=12]]");
+    await expect(first).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+    const before = await grownPast(answerText(first), 40);
+
+    const second = await context.newPage();
+    await second.goto(first.url());
+    await first.reload();
+
+    for (const page of [first, second]) {
+      await expect(answer(page)).toHaveAttribute("data-status", "streaming");
+    }
+    await Promise.all([expectGrowing(answerText(first)), expectGrowing(answerText(second))]);
+    for (const page of [first, second]) {
+      await expect(answer(page)).toHaveAttribute("data-status", "complete", { timeout: 60_000 });
+    }
+    const final = (await answerText(first).textContent()) ?? "";
+    await expect(answerText(second)).toHaveText(final);
+    expect(final.startsWith(before)).toBe(true);
+    expect(occurrences(final, before)).toBe(1);
+
+    // A tab that opens the conversation now sees the stored answer.
+    await second.reload();
+    await expect(answerText(second)).toHaveText(final);
+  });
+
+  test("Stop in one tab stops the answer every tab follows", async ({ context }) => {
+    const first = await context.newPage();
+    await first.goto("/chat");
+    await send(first, "Keep talking. [[demo:tps=8]]");
+    await expect(first).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+    await grownPast(answerText(first), 10);
+    const second = await context.newPage();
+    await second.goto(first.url());
+    await expect(answer(second)).toHaveAttribute("data-status", "streaming");
+    await second.getByRole("button", { name: "Stop" }).click();
+    for (const page of [first, second]) {
+      await expect(page.getByTestId("marker-stopped")).toBeVisible({ timeout: 30_000 });
+    }
+    await expect(answerText(second)).toHaveText((await answerText(first).textContent()) ?? "");
+  });
+
+  test("a second tab sending while an answer is written gets a clear message and keeps its text", async ({
+    context,
+  }) => {
+    const first = await context.newPage();
+    await first.goto("/chat");
+    await send(first, "A long answer, please. [[demo:tps=8]]");
+    await expect(first).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+    await grownPast(answerText(first), 10);
+    const second = await context.newPage();
+    await second.goto(first.url());
+    await second.getByRole("button", { name: "Stop" }).waitFor();
+    // The composer is busy while the tab follows; a refused send keeps the text.
+    await first.getByRole("button", { name: "Stop" }).click();
+    await expect(second.getByTestId("marker-stopped")).toBeVisible({ timeout: 30_000 });
+    await send(first, "From the first tab [[demo:tps=8]]");
+    await expect(first.getByTestId("message-user")).toHaveCount(2);
+    await expect(answer(first)).toHaveAttribute("data-status", "streaming");
+    await grownPast(answerText(first), 5);
+    await send(second, "From the second tab");
+    await expect(second.getByTestId("chat-error")).toContainText(/another tab|still being written/);
+    await expect(second.getByLabel("Message")).toHaveValue("From the second tab");
+    await expect(first.getByTestId("message-user")).toHaveCount(2);
+    await expect(second.getByTestId("message-user")).toHaveCount(2);
+    await expect(second.getByTestId("message-user").last()).toHaveText("From the first tab");
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+test.describe("the app dies mid-answer", () => {
+  let app: ChildProcess | undefined;
+  let port: number;
+  const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
+
+  async function startApp() {
+    // Its own process group, so SIGKILL takes the whole server down at once.
+    app = spawn(
+      process.execPath,
+      [nextBin, "start", "--port", String(port), "--hostname", "127.0.0.1"],
+      {
+        detached: true,
+        stdio: "ignore",
+        env: {
+          ...process.env,
+          NODE_ENV: "production",
+          DATABASE_URL: process.env.E2E_DATABASE_URL!,
+          APP_URL: `http://127.0.0.1:${port}`,
+          SESSION_SECRET: "e2e-session-secret-not-for-production-use",
+          AI_PROVIDER: "demo",
+          DEMO_MODEL_URL: `http://127.0.0.1:${process.env.DEMO_MODEL_PORT ?? 8887}/v1`,
+          NEXT_TELEMETRY_DISABLED: "1",
+          LOG_LEVEL: "warn",
+        },
+      },
+    );
+    await expect
+      .poll(
+        () =>
+          fetch(`http://127.0.0.1:${port}/api/health`).then(
+            (response) => response.ok,
+            () => false,
+          ),
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+  }
+
+  function killApp() {
+    if (app?.pid && app.exitCode === null) process.kill(-app.pid, "SIGKILL");
+    app = undefined;
+  }
+
+  test.beforeAll(async () => {
+    port = await freePort();
+    await startApp();
+  });
+  test.afterAll(() => killApp());
+
+  test("SIGKILL mid-answer: the open tab shows interrupted, and Continue completes it", async ({
+    page,
+  }) => {
+    test.setTimeout(150_000);
+    await page.goto(`http://127.0.0.1:${port}/chat`);
+    await send(page, "Explain leases. [[demo:tps=8]]");
+    await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+    const before = await grownPast(answerText(page), 20);
+    killApp();
+    await startApp();
+    // The tab reconnects by itself; the answer's lease runs out (lib/chat/liveness.ts).
+    await expect(page.getByTestId("marker-interrupted")).toBeVisible({ timeout: 60_000 });
+    const partial = (await answerText(page).textContent()) ?? "";
+    expect(partial.startsWith(before)).toBe(true);
+    expect(occurrences(partial, before)).toBe(1);
+
+    await page.getByRole("button", { name: "Continue", exact: true }).click();
+    await expect(answer(page)).toHaveAttribute("data-status", "complete", { timeout: 60_000 });
+    const full = (await answerText(page).textContent()) ?? "";
+    expect(full.startsWith(partial)).toBe(true);
+    expect(full.length).toBeGreaterThan(partial.length);
+    expect(occurrences(full, partial)).toBe(1);
+  });
+});
