@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
+import { readServerSentEvents } from "./lib/process";
 import { percentiles, type Percentiles } from "./lib/stats";
 
 /** One SSE event as a client saw it: its log seq, when it arrived, and whether it was text. */
@@ -16,30 +17,8 @@ interface Arrival {
   at: number;
 }
 
-/** Reads an SSE body, calling `onEvent` with each event's id (its seq) and data as it arrives. */
-async function readEvents(
-  body: ReadableStream<Uint8Array>,
-  onEvent: (seq: number, data: string) => void,
-) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.indexOf("\n\n")) !== -1) {
-      const event = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const id = /^id: (\d+)$/m.exec(event);
-      const data = /^data: (.*)$/m.exec(event);
-      if (id && data) onEvent(Number(id[1]), data[1]!);
-    }
-  }
-}
-
-function submitBody(prompt: string) {
+/** A new conversation's first message, as the browser sends it. */
+export function submitBody(prompt: string) {
   return JSON.stringify({
     action: "submit",
     conversationId: randomUUID(),
@@ -65,8 +44,8 @@ async function write(appUrl: string, cookie: string, prompt: string) {
   const arrivals = new Map<number, number>();
   let firstText!: () => void;
   const started = new Promise<void>((resolve) => (firstText = resolve));
-  const done = readEvents(response.body, (seq, data) => {
-    arrivals.set(seq, performance.now());
+  const done = readServerSentEvents(response.body, (data, id) => {
+    arrivals.set(Number(id), performance.now());
     if (data.startsWith('{"type":"text-delta"')) firstText();
   });
   await started;
@@ -82,7 +61,9 @@ async function followOnce(appUrl: string, cookie: string, conversationId: string
   if (response.status !== 200 || !response.body)
     throw new Error(`resume answered ${response.status}`);
   const arrivals: Arrival[] = [];
-  await readEvents(response.body, (seq) => arrivals.push({ seq, at: performance.now() }));
+  await readServerSentEvents(response.body, (_, id) => {
+    if (id) arrivals.push({ seq: Number(id), at: performance.now() });
+  });
   return { firstEventMs: (arrivals[0]?.at ?? NaN) - started, arrivals };
 }
 

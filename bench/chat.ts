@@ -15,7 +15,6 @@
  *
  *   tsx bench/chat.ts [--ttft-ms 300] [--tps 40] [--concurrency 1,10,50] [--rounds 4]
  */
-import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
@@ -23,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
 import {
+  submitBody,
   measureFootprint,
   measureResume,
   type FootprintFigures,
@@ -69,17 +69,8 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
   const response = await fetch(`${appUrl}/api/chat`, {
     method: "POST",
     headers: { "content-type": "application/json", cookie },
-    body: JSON.stringify({
-      action: "submit",
-      conversationId: randomUUID(),
-      message: {
-        id: `b${randomUUID().slice(0, 12)}`,
-        role: "user",
-        parts: [{ type: "text", text: prompt }],
-      },
-      // As the browser sends it: the conversation so far (a new one here).
-      history: [],
-    }),
+    // As the browser sends it: a new conversation, with its (empty) history.
+    body: submitBody(prompt),
   });
   if (!response.ok || !response.body)
     throw new Error(`chat route answered ${response.status}: ${await response.text()}`);

@@ -5,25 +5,14 @@
  * SIGKILL without touching the shared e2e server.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
+import { freePort } from "./fixtures/free-port";
 import { startExecutor, type Executor } from "@/inngest-executor";
 
 // playwright.config.ts makes sure it is set.
 const databaseUrl = process.env.E2E_DATABASE_URL!;
 const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUntilUp(url: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;

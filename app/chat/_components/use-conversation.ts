@@ -32,6 +32,11 @@ function refusal(error: Error | undefined): { code: string; message: string } | 
   return null;
 }
 
+const hasEnded = (message: ChatUIMessage) => {
+  const status = message.metadata?.status;
+  return status !== undefined && status !== "streaming";
+};
+
 /** The fetch of a stream failed or broke off: the network, not the server's answer. */
 const isNetworkError = (error: Error) => error instanceof TypeError;
 
@@ -91,9 +96,12 @@ export function useConversation({
       // Another tab may have changed the conversation: show what is stored now.
       if (refused.code === "busy") void syncWithServer();
     },
-    onFinish: ({ isDisconnect }) => {
-      transport.setDisconnected(isDisconnect);
-      if (isDisconnect) return scheduleReconnect();
+    onFinish: ({ message, isAbort, isDisconnect, isError }) => {
+      // Every answer the server sends ends with a terminal status; a stream
+      // that ended without one was cut (a dead server can close it cleanly).
+      const cut = !isAbort && !isError && message.role === "assistant" && !hasEnded(message);
+      transport.setDisconnected(isDisconnect || cut);
+      if (isDisconnect || cut) return scheduleReconnect();
       clearTimeout(reconnect.current.timer);
       reconnect.current.attempt = 0;
       setReconnecting(false);
