@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
+import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { readServerSentEvents } from "./lib/process";
 import { percentiles, type Percentiles } from "./lib/stats";
 
@@ -141,6 +142,8 @@ export interface FootprintFigures {
   followers: number;
   /** The app's resident memory growth per open follower connection. */
   kbPerFollower: number | null;
+  /** The same for a connection to the bare Next.js streaming route: the framework's floor. */
+  kbPerBareConnection: number | null;
   /** An answer's log in Postgres: rows and bytes (row data, as pg_column_size counts it). */
   rowsPerAnswer: number;
   bytesPerAnswer: number;
@@ -162,33 +165,24 @@ export async function measureFootprint(options: {
   const writer = await write(
     options.appUrl,
     options.cookie,
-    "A long and slow answer to follow [[demo:tps=4]]",
+    "A long and slow answer to follow [[demo:tps=2]]",
   );
-  // Warm the follow path, then measure with every follower connected and waiting.
-  await settle();
-  const before = rssKb(options.appPid);
-  const controllers = Array.from({ length: options.followers }, () => new AbortController());
-  const connected = await Promise.all(
-    controllers.map(async (controller) => {
-      const response = await fetch(`${options.appUrl}/api/chat/${writer.conversationId}/stream`, {
-        headers: { cookie: options.cookie },
-        signal: controller.signal,
-      });
-      const reader = response.body!.getReader();
-      void (async () => {
-        try {
-          for (;;) if ((await reader.read()).done) return;
-        } catch {
-          // Aborted below.
-        }
-      })();
-      return response.status;
+  const follower = await memoryPerConnection(options.appPid, options.followers, () =>
+    fetch(`${options.appUrl}/api/chat/${writer.conversationId}/stream`, {
+      headers: { cookie: options.cookie },
     }),
   );
-  await settle();
-  const during = rssKb(options.appPid);
-  for (const controller of controllers) controller.abort();
-  if (connected.some((status) => status !== 200)) throw new Error("a follower was refused");
+  const bare = await memoryPerConnection(options.appPid, options.followers, () =>
+    fetch(`${options.appUrl}/api/bench/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: DEMO_MODEL_ID,
+        stream: true,
+        messages: [{ role: "user", content: "A long and slow answer [[demo:tps=2]]" }],
+      }),
+    }),
+  );
 
   const client = new pg.Client({ connectionString: options.databaseUrl });
   await client.connect();
@@ -202,10 +196,8 @@ export async function measureFootprint(options: {
     const row = rows[0]!;
     return {
       followers: options.followers,
-      kbPerFollower:
-        before === null || during === null
-          ? null
-          : Math.round(((during - before) / options.followers) * 10) / 10,
+      kbPerFollower: follower,
+      kbPerBareConnection: bare,
       rowsPerAnswer: Math.round(Number(row.rows)),
       bytesPerAnswer: Math.round(Number(row.bytes)),
       textBytesPerAnswer: Math.round(Number(row.text)),
@@ -216,3 +208,29 @@ export async function measureFootprint(options: {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
+
+/**
+ * The app's resident memory growth per open streaming connection: `count`
+ * connections opened by `open` (after one warm-up), read slowly, measured
+ * while all are open, then closed.
+ */
+async function memoryPerConnection(
+  pid: number | undefined,
+  count: number,
+  open: () => Promise<Response>,
+): Promise<number | null> {
+  await (await open()).body?.cancel();
+  await settle();
+  const before = rssKb(pid);
+  const responses = await Promise.all(Array.from({ length: count }, open));
+  if (responses.some((response) => response.status !== 200))
+    throw new Error("a streaming connection was refused");
+  const readers = responses.map((response) => response.body!.getReader());
+  for (const reader of readers) void reader.read().catch(() => {});
+  await settle();
+  const during = rssKb(pid);
+  await Promise.all(readers.map((reader) => reader.cancel().catch(() => {})));
+  return before === null || during === null
+    ? null
+    : Math.round(((during - before) / count) * 10) / 10;
+}

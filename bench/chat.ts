@@ -19,6 +19,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
 import {
@@ -88,7 +89,7 @@ async function countTokens(modelUrl: string, prompt: string): Promise<number> {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
-      model: "demo",
+      model: DEMO_MODEL_ID,
       stream: true,
       messages: [{ role: "user", content: prompt }],
     }),
@@ -331,6 +332,7 @@ export async function run(
       "streams (mode)".padStart(14),
       "TTFT p50 direct/next/route ms (route−next)".padEnd(44),
       "TTFT p99 direct/next/route ms (route÷next)".padEnd(44),
+      "TTFT p50/p99 no-log ms".padEnd(24),
       "chars/s p50 route/no-log (b)".padEnd(30),
       "CPU ms/stream next/route/no-log (d)".padEnd(36),
       "CPU µs/token next/route/no-log",
@@ -348,6 +350,7 @@ export async function run(
         `${ms(row.direct.ttftP99)}/${ms(row.passthrough.ttftP99)}/${ms(row.route.ttftP99)} (${(row.route.ttftP99 / row.passthrough.ttftP99).toFixed(2)}×)`.padEnd(
           44,
         ),
+        `${ms(row.routeNoLog.ttftP50)}/${ms(row.routeNoLog.ttftP99)}`.padEnd(24),
         `${ms(row.route.charsPerSecondP50)}/${ms(row.routeNoLog.charsPerSecondP50)} (${row.logThroughputRatio.toFixed(3)}×)`.padEnd(
           30,
         ),
@@ -365,7 +368,7 @@ export async function run(
   }
   if (footprint) {
     console.log(
-      `(e) ${footprint.followers} followers: ${footprint.kbPerFollower ?? "?"} KB of app memory each; an answer's log: ${footprint.rowsPerAnswer} rows, ${footprint.bytesPerAnswer} bytes (for ${footprint.textBytesPerAnswer} bytes of text)`,
+      `(e) ${footprint.followers} followers: ${footprint.kbPerFollower ?? "?"} KB of app memory each (a bare Next.js streaming connection: ${footprint.kbPerBareConnection ?? "?"} KB); an answer's log: ${footprint.rowsPerAnswer} rows, ${footprint.bytesPerAnswer} bytes (for ${footprint.textBytesPerAnswer} bytes of text)`,
     );
   }
   const dir = path.join(process.cwd(), "bench", "results");

@@ -14,7 +14,7 @@
  */
 import "server-only";
 import type { EventLog } from "@/lib/event-log/hub";
-import { eventLogPool } from "@/lib/event-log/pool";
+import { durably, eventLogPool } from "@/lib/event-log/pool";
 import type { MessageStatus } from "@/lib/chat/schema";
 
 export const CHAT_EVENTS_CHANNEL = "dispatch_chat_events";
@@ -100,7 +100,10 @@ export async function appendChatEvents(
   if (final) {
     values.push(final.status, final.text, final.errorCode, final.errorMessage, final.attempts);
   }
-  const { rowCount } = await eventLogPool().query({ text: final ? APPEND_FINAL : APPEND, values });
+  // The final state must survive a crash; the batches before it need not (see pool.ts).
+  const { rowCount } = final
+    ? await durably({ text: APPEND_FINAL, values })
+    : await eventLogPool().query({ text: APPEND, values });
   return rowCount === 1;
 }
 

@@ -97,6 +97,9 @@ export async function settleDeadAnswers(
   where: { conversationId: string } | { messageId: string },
 ): Promise<string[]> {
   const byConversation = "conversationId" in where;
+  // NOTE: committed asynchronously like the log (lib/event-log/pool.ts): a
+  // settlement lost in a crash is made again by the next reader, since the
+  // lease is still expired.
   const { rows } = await eventLogPool().query<{ id: string }>({
     text: REAP.replace("%WHERE%", byConversation ? "conversation_id = $1::uuid" : "id = $1"),
     values: [byConversation ? where.conversationId : where.messageId, LOST_SERVER_MESSAGE],

@@ -121,7 +121,8 @@ export class AnswerRecorder {
       errorMessage: error?.message ?? null,
     };
     this.ended = this.log({ type: "finish", messageMetadata: metadata });
-    this.lease?.release();
+    // NOTE: the lease is held until the final write landed: released before,
+    // a slow write could see the answer declared dead under it.
     const stored = await this.writer.close({
       status,
       text: this.text,
@@ -129,6 +130,7 @@ export class AnswerRecorder {
       errorMessage: metadata.errorMessage ?? null,
       attempts: this.attempts,
     });
+    this.lease?.release();
     if (!stored && !this.writer.isRefused)
       logger.error("chat.final_write_failed", {
         correlationId: this.correlationId,

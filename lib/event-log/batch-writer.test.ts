@@ -41,6 +41,30 @@ describe("BatchWriter", () => {
     expect(writes.slice(0, -1).every((write) => write.final === undefined)).toBe(true);
   });
 
+  it("writes the last events with the final state even when a timed batch was already due", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const writes: Write[] = [];
+    const writer = new BatchWriter<number, string>({
+      intervalMs: 1,
+      write: async (events, final) => {
+        if (writes.length === 0) await gate;
+        writes.push({ events, final });
+        return true;
+      },
+    });
+    writer.push(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // A write is in flight and another timed batch is queued behind it.
+    writer.push(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    writer.push(3);
+    const closed = writer.close("complete");
+    release();
+    expect(await closed).toBe(true);
+    expect(writes.at(-1)).toEqual({ events: [2, 3], final: "complete" });
+  });
+
   it("keeps the events of a failed write and writes them first when it retries", async () => {
     const { writer, writes } = recordingWriter({ fail: (call) => call <= 2 });
     writer.push(1);

@@ -54,7 +54,9 @@ export class BatchWriter<E, F> {
 
   private schedule() {
     this.timer = undefined;
-    this.chain = this.chain.then(() => this.writePending(undefined));
+    // NOTE: once closing, the closing write takes everything queued, so the
+    // last events always go in the same statement as the final state.
+    this.chain = this.chain.then(() => (this.closed ? undefined : this.writePending(undefined)));
   }
 
   private async writePending(final: F | undefined): Promise<void> {
