@@ -19,7 +19,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
 import {
@@ -81,29 +80,6 @@ async function measureRoute(appUrl: string, cookie: string, prompt: string): Pro
       timer.content((JSON.parse(data) as { delta: string }).delta);
   });
   return { ...timer.sample(), phases: serverTiming(response.headers.get("server-timing")) };
-}
-
-/** How many content tokens the model sends for a prompt (one per SSE event from the demo model). */
-async function countTokens(modelUrl: string, prompt: string): Promise<number> {
-  const response = await fetch(`${modelUrl}/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: DEMO_MODEL_ID,
-      stream: true,
-      messages: [{ role: "user", content: prompt }],
-    }),
-  });
-  let tokens = 0;
-  await readServerSentEvents(response.body!, (data) => {
-    if (
-      data !== "[DONE]" &&
-      (JSON.parse(data) as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]
-        ?.delta?.content
-    )
-      tokens += 1;
-  });
-  return Math.max(tokens, 1);
 }
 
 interface PathFigures {
@@ -200,7 +176,8 @@ export async function run(
       await measureRoute(app.url, cookies[0]!, prompt(i));
       await measureRoute(noLogApp.url, noLogCookies[0]!, prompt(i));
     }
-    const tokensPerStream = await countTokens(model.url, prompt(0));
+    // The model's tokens per answer: one content piece each, called directly.
+    const tokensPerStream = Math.max(1, (await measureStream(model.url, prompt(0))).pieces);
     // Steady: `concurrency` streams always in flight, their starts spread over
     // one stream's length (how concurrent users arrive). Burst: all start at
     // the same instant, so every request's setup queues behind the others'.

@@ -7,10 +7,8 @@
  * runs on an app of its own (the same production build, on a free port), so
  * the shared e2e server is never touched.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { freePort } from "./fixtures/free-port";
+import { AppProcess, freePort } from "./fixtures/app-process";
 
 const answer = (page: Page) => page.getByTestId("message-assistant").last();
 const answerText = (page: Page) => answer(page).locator(".prose-dispatch");
@@ -119,64 +117,24 @@ test.describe("following an answer", () => {
 });
 
 test.describe("the app dies mid-answer", () => {
-  let app: ChildProcess | undefined;
-  let port: number;
-  const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
-
-  async function startApp() {
-    // Its own process group, so SIGKILL takes the whole server down at once.
-    app = spawn(
-      process.execPath,
-      [nextBin, "start", "--port", String(port), "--hostname", "127.0.0.1"],
-      {
-        detached: true,
-        stdio: "ignore",
-        env: {
-          ...process.env,
-          NODE_ENV: "production",
-          DATABASE_URL: process.env.E2E_DATABASE_URL!,
-          APP_URL: `http://127.0.0.1:${port}`,
-          SESSION_SECRET: "e2e-session-secret-not-for-production-use",
-          AI_PROVIDER: "demo",
-          DEMO_MODEL_URL: `http://127.0.0.1:${process.env.DEMO_MODEL_PORT ?? 8887}/v1`,
-          NEXT_TELEMETRY_DISABLED: "1",
-          LOG_LEVEL: "warn",
-        },
-      },
-    );
-    await expect
-      .poll(
-        () =>
-          fetch(`http://127.0.0.1:${port}/api/health`).then(
-            (response) => response.ok,
-            () => false,
-          ),
-        { timeout: 60_000 },
-      )
-      .toBe(true);
-  }
-
-  function killApp() {
-    if (app?.pid && app.exitCode === null) process.kill(-app.pid, "SIGKILL");
-    app = undefined;
-  }
+  let app: AppProcess;
 
   test.beforeAll(async () => {
-    port = await freePort();
-    await startApp();
+    app = new AppProcess(await freePort());
+    await app.start();
   });
-  test.afterAll(() => killApp());
+  test.afterAll(() => app.kill());
 
   test("SIGKILL mid-answer: the open tab shows interrupted, and Continue completes it", async ({
     page,
   }) => {
     test.setTimeout(150_000);
-    await page.goto(`http://127.0.0.1:${port}/chat`);
+    await page.goto(`${app.url}/chat`);
     await send(page, "Explain leases. [[demo:tps=4]]");
     await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
     const before = await grownPast(answerText(page), 20);
-    killApp();
-    await startApp();
+    app.kill();
+    await app.start();
     // The tab reconnects by itself; the answer's lease runs out (lib/chat/liveness.ts).
     await expect(page.getByTestId("marker-interrupted")).toBeVisible({ timeout: 60_000 });
     const partial = (await answerText(page).textContent()) ?? "";

@@ -85,9 +85,11 @@ export function contentTimer(started: number) {
   let last = NaN;
   let firstChars = 0;
   let chars = 0;
+  let pieces = 0;
   return {
     content(text: string) {
       if (!text) return;
+      pieces += 1;
       const now = performance.now();
       if (chars === 0) {
         first = now;
@@ -100,6 +102,7 @@ export function contentTimer(started: number) {
       return {
         ttftMs: first - started,
         chars,
+        pieces,
         charsPerSecond: last > first ? ((chars - firstChars) * 1000) / (last - first) : NaN,
       };
     },
