@@ -32,8 +32,11 @@ export function submitBody(prompt: string) {
   });
 }
 
-/** Starts a turn; resolves with its conversation id once its first text arrived, and its arrivals. */
-async function write(appUrl: string, cookie: string, prompt: string) {
+/**
+ * Starts a turn; resolves with its conversation id once `afterTexts` text
+ * events arrived (the moment a reader joins), and its arrivals.
+ */
+async function write(appUrl: string, cookie: string, prompt: string, afterTexts = 1) {
   const body = submitBody(prompt);
   const conversationId = (JSON.parse(body) as { conversationId: string }).conversationId;
   const response = await fetch(`${appUrl}/api/chat`, {
@@ -43,11 +46,12 @@ async function write(appUrl: string, cookie: string, prompt: string) {
   });
   if (!response.ok || !response.body) throw new Error(`chat route answered ${response.status}`);
   const arrivals = new Map<number, number>();
-  let firstText!: () => void;
-  const started = new Promise<void>((resolve) => (firstText = resolve));
+  let joinNow!: () => void;
+  const started = new Promise<void>((resolve) => (joinNow = resolve));
+  let texts = 0;
   const done = readServerSentEvents(response.body, (data, id) => {
     arrivals.set(Number(id), performance.now());
-    if (data.startsWith('{"type":"text-delta"')) firstText();
+    if (data.startsWith('{"type":"text-delta"') && ++texts >= afterTexts) joinNow();
   });
   await started;
   return { conversationId, arrivals, done };
@@ -80,8 +84,10 @@ export interface ResumeFigures {
 }
 
 /**
- * (c): `streams` answers at once, each followed by `followersPerStream`
- * readers that connect after its first token (a reload mid-answer).
+ * (c): `streams` answers in flight, their starts spread over one stream's
+ * length (as users arrive), each followed by `followersPerStream` readers
+ * that connect a third of the way in (a reload mid-answer: a replay, then
+ * live events).
  */
 export async function measureResume(options: {
   appUrl: string;
@@ -89,6 +95,7 @@ export async function measureResume(options: {
   streams: number;
   followersPerStream: number;
   prompt: (i: number) => string;
+  streamMs: number;
 }): Promise<ResumeFigures> {
   const firstEvent: number[] = [];
   const lag: number[] = [];
@@ -96,7 +103,8 @@ export async function measureResume(options: {
   await Promise.all(
     Array.from({ length: options.streams }, async (_, i) => {
       const cookie = options.cookies[i % options.cookies.length]!;
-      const writer = await write(options.appUrl, cookie, options.prompt(i));
+      await new Promise((resolve) => setTimeout(resolve, (i * options.streamMs) / options.streams));
+      const writer = await write(options.appUrl, cookie, options.prompt(i), 30);
       const followers = await Promise.all(
         Array.from({ length: options.followersPerStream }, () =>
           followOnce(options.appUrl, cookie, writer.conversationId),

@@ -285,6 +285,7 @@ export async function run(
       streams: Math.max(...levels),
       followersPerStream: 2,
       prompt,
+      streamMs: pace.ttftMs + (100 / Math.max(pace.tokensPerSecond, 1)) * 1000,
     });
     footprint = await measureFootprint({
       appUrl: app.url,

@@ -39,7 +39,7 @@ const SYSTEM_PROMPT =
   "You are Dispatch's assistant. Answer clearly and concisely in Markdown. If you are unsure, say so.";
 
 interface ModelCall {
-  system: string;
+  instructions: string;
   messages: ModelMessage[];
 }
 
@@ -54,7 +54,7 @@ async function modelCall(turn: Turn, action: ChatRequest["action"]): Promise<Mod
     messages: isContinue
       ? continueMessages(trimmed.messages, turn.continuedText)
       : trimmed.messages,
-    system:
+    instructions:
       trimmed.dropped > 0
         ? `${SYSTEM_PROMPT}\n(${trimmed.dropped} earlier messages of this conversation were left out to fit the context window.)`
         : SYSTEM_PROMPT,
@@ -117,7 +117,7 @@ export async function startAnswer(
         coalesceMs: env.CHAT_STREAM_COALESCE_MS,
       }),
     }),
-    system: call.system,
+    instructions: call.instructions,
     messages: call.messages,
     // Retries are the middleware's: only before the first token.
     maxRetries: 0,
