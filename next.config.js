@@ -5,6 +5,9 @@ const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   typedRoutes: true,
+  // NOTE: the development server refuses its assets (and so hydration) to an
+  // origin other than the one it was started on; people open it at both.
+  allowedDevOrigins: ["localhost", "127.0.0.1"],
   // NOTE: `npm run typecheck` (tsc over the whole project, tests included) is
   // its own step in `npm test` and CI; the build does not repeat it.
   typescript: { ignoreBuildErrors: true },

@@ -14,6 +14,7 @@ if (!process.env.E2E_DATABASE_URL) {
   );
 }
 process.env.DEMO_MODEL_PORT ??= demoModelPort;
+process.env.E2E_EXECUTOR_PORT = executorPort;
 const baseURL = `http://localhost:${port}`;
 // Debian's Chromium: Playwright's own browser download is not possible everywhere.
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { priceOverridesJsonSchema } from "@/lib/ai/pricing";
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -43,6 +44,8 @@ export const envSchema = z
     OPENAI_COMPATIBLE_API_KEY: optionalString,
     DEMO_MODEL_PORT: port.default(8787),
     DEMO_MODEL_URL: optionalUrl,
+    /** Model prices on top of lib/ai/pricing.ts' defaults: JSON, USD per million tokens. */
+    AI_PRICES: optionalString.pipe(priceOverridesJsonSchema.optional()),
 
     CHAT_MAX_MESSAGE_CHARS: z.coerce.number().int().min(100).max(200_000).default(16_000),
     CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(500).default(8_000),

@@ -32,8 +32,14 @@ sidecars.push({
   },
 });
 const port = new URL(env.APP_URL).port || "3000";
-log("dispatch", `starting Next.js on ${env.APP_URL}`);
-const next = runNext(["dev", "--port", port, "--hostname", "localhost"], {
+log(
+  "dispatch",
+  `starting Next.js on ${env.APP_URL} (also http://127.0.0.1:${port}; loopback only)`,
+);
+// NOTE: bound to 127.0.0.1, not "localhost": where localhost resolves to ::1
+// first (macOS), a server bound to "localhost" would refuse 127.0.0.1, while
+// browsers and Node fall back from ::1 to 127.0.0.1 for localhost.
+const next = runNext(["dev", "--port", port, "--hostname", "127.0.0.1"], {
   ...process.env,
   ...childEnv,
 });

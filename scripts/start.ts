@@ -10,7 +10,7 @@ await prepareDatabase(env);
 const { sidecars, childEnv } = await startSidecars(env);
 const port = process.env.PORT ?? (new URL(env.APP_URL).port || "3000");
 log("dispatch", `starting Next.js (production) on port ${port}`);
-const next = runNext(["start", "--port", port, "--hostname", process.env.HOSTNAME ?? "localhost"], {
+const next = runNext(["start", "--port", port, "--hostname", process.env.HOSTNAME ?? "127.0.0.1"], {
   ...process.env,
   ...childEnv,
 });

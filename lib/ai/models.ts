@@ -58,7 +58,12 @@ export interface ModelSelection extends ModelInfo {
   warnings: string[];
 }
 
-export type ModelConfigErrorCode = "missing_api_key" | "missing_base_url" | "missing_model";
+export type ModelConfigErrorCode =
+  | "missing_api_key"
+  | "missing_base_url"
+  | "missing_model"
+  /** The configured provider has no batch API (lib/ai/batch/). */
+  | "economy_unavailable";
 
 export class ModelConfigError extends Error {
   override name = "ModelConfigError";
@@ -199,6 +204,22 @@ export function resolveModel(config: ModelConfig, options: ModelOptions = {}): R
       return { model: provider.chatModel(selection.modelId), selection };
     }
   }
+}
+
+export type EconomyMode = { available: true } | { available: false; reason: string };
+
+/**
+ * Whether jobs can run in economy mode (the provider's batch API, half
+ * price, hours of latency) with this selection: OpenAI, Anthropic and the
+ * demo model have a batch API; OpenAI-compatible servers do not.
+ */
+export function economyMode(selection: ModelInfo): EconomyMode {
+  if (selection.provider !== "openai-compatible") return { available: true };
+  return { available: false, reason: economyUnavailableReason(selection.modelId) };
+}
+
+export function economyUnavailableReason(modelId: string): string {
+  return `Economy mode is unavailable with this provider: an OpenAI-compatible server (${modelId}) has no batch API. Run the job now, or configure OpenAI, Anthropic or the offline demo model.`;
 }
 
 /** The part of a selection that is safe to send to the browser. */

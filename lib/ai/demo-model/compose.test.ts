@@ -22,7 +22,7 @@ import type { ModelMessage } from "ai";
 function plain(prompt: TaskPrompt | ModelMessage[]): DemoMessage[] {
   const messages: ModelMessage[] = Array.isArray(prompt)
     ? prompt
-    : [{ role: "system", content: prompt.system }, ...prompt.messages];
+    : [{ role: "system", content: prompt.instructions }, ...prompt.messages];
   return messages.map((message) => ({
     role: message.role,
     content:
@@ -134,6 +134,34 @@ describe("plans", () => {
     for (const subQuestion of subQuestions) expect(subQuestion.endsWith("?")).toBe(true);
     const mentions = keyPhrases(question).filter((phrase) => reply.text.includes(phrase));
     expect(mentions.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("asks about the question's action and subject, in sensible English", () => {
+    const reply = composeReply(
+      plain(
+        planSubQuestionsPrompt({
+          question: "How does PostgreSQL decide when to vacuum a table?",
+          count: 4,
+        }),
+      ),
+    );
+    expect(parseSubQuestions(reply.text)).toEqual([
+      "What does it mean to vacuum a table in PostgreSQL?",
+      "How does PostgreSQL decide when to vacuum a table?",
+      "What does PostgreSQL provide to vacuum a table, and how is it configured?",
+      "What are the limitations and trade-offs when you vacuum a table in PostgreSQL?",
+    ]);
+    const pronoun = composeReply(
+      plain(
+        planSubQuestionsPrompt({
+          question: "What are server components in Next.js and when should I use them?",
+          count: 1,
+        }),
+      ),
+    );
+    expect(parseSubQuestions(pronoun.text)).toEqual([
+      "What does it mean to use server components in Next.js?",
+    ]);
   });
 
   it("finds the content phrases of a question", () => {

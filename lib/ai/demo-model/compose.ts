@@ -14,6 +14,7 @@ import {
   type Passage,
 } from "@/lib/ai/prompts";
 import { stripMarkers } from "@/lib/ai/demo-model/directives";
+import { planSubQuestions } from "@/lib/ai/demo-model/plan";
 import { isStopword, splitSentences, terms } from "@/lib/ai/demo-model/text";
 import { defaultSummaryLength, summarize } from "@/lib/ai/demo-model/textrank";
 
@@ -210,20 +211,8 @@ export function keyPhrases(text: string): string[] {
 
 function planReply(question: string, count: number): string {
   const cleaned = question.replace(/\s+/g, " ").trim();
-  const phrases = keyPhrases(cleaned);
-  const topic = phrases[0] ?? (cleaned.replace(/[?.!]+$/, "") || "the topic");
-  const candidates = [
-    `What is ${topic}, and how does it work?`,
-    ...phrases
-      .slice(1, 3)
-      .map((phrase) => `What is the relationship between ${phrase} and ${topic}?`),
-    `What are the trade-offs and limitations of ${topic}?`,
-    `What practical examples or recommendations exist for ${topic}?`,
-    `Which sources give the most direct answer to: ${cleaned.replace(/[?.!]*$/, "?")}`,
-  ];
-  const unique = candidates.filter((candidate, i) => candidates.indexOf(candidate) === i);
-  return unique
-    .slice(0, Math.max(1, count))
+  const fallbackTopic = keyPhrases(cleaned)[0] ?? (cleaned.replace(/[?.!]+$/, "") || "the topic");
+  return planSubQuestions(cleaned, count, fallbackTopic)
     .map((subQuestion, i) => `${i + 1}. ${subQuestion}`)
     .join("\n");
 }

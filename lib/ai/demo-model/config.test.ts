@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { demoModelOptionsFromEnv } from "@/lib/ai/demo-model/config";
+import {
+  DEFAULT_BATCH_DELAY_MS,
+  DEFAULT_BATCH_ROWS_PER_SECOND,
+  DEFAULT_BATCH_WINDOW_MS,
+} from "@/lib/ai/demo-model/batch";
 import { DEFAULT_TOKENS_PER_SECOND, DEFAULT_TTFT_MS } from "@/lib/ai/demo-model/server";
 
 describe("demo model configuration", () => {
@@ -10,7 +15,25 @@ describe("demo model configuration", () => {
       ttftMs: DEFAULT_TTFT_MS,
       tokensPerSecond: DEFAULT_TOKENS_PER_SECOND,
       faults: undefined,
+      batch: {
+        delayMs: DEFAULT_BATCH_DELAY_MS,
+        rowsPerSecond: DEFAULT_BATCH_ROWS_PER_SECOND,
+        windowMs: DEFAULT_BATCH_WINDOW_MS,
+      },
     });
+  });
+
+  it("reads the Batch API's pace and completion window", () => {
+    expect(
+      demoModelOptionsFromEnv({
+        DEMO_MODEL_BATCH_DELAY_MS: "0",
+        DEMO_MODEL_BATCH_ROWS_PER_SECOND: "0",
+        DEMO_MODEL_BATCH_WINDOW_MS: "60000",
+      }).batch,
+    ).toEqual({ delayMs: 0, rowsPerSecond: 0, windowMs: 60_000 });
+    expect(() => demoModelOptionsFromEnv({ DEMO_MODEL_BATCH_WINDOW_MS: "0" })).toThrow(
+      /DEMO_MODEL_BATCH_WINDOW_MS/,
+    );
   });
 
   it("reads pace, port and faults", () => {

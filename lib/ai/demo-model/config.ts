@@ -4,6 +4,11 @@
  * server, so it parses its variables here rather than through lib/env.ts.
  */
 import { z } from "zod";
+import {
+  DEFAULT_BATCH_DELAY_MS,
+  DEFAULT_BATCH_ROWS_PER_SECOND,
+  DEFAULT_BATCH_WINDOW_MS,
+} from "@/lib/ai/demo-model/batch";
 import { parseDirectiveList } from "@/lib/ai/demo-model/directives";
 import {
   DEFAULT_TOKENS_PER_SECOND,
@@ -25,6 +30,18 @@ export const demoModelEnvSchema = z.object({
   DEMO_MODEL_TOKENS_PER_SECOND: z.preprocess(
     blankAsUndefined,
     z.coerce.number().min(0).default(DEFAULT_TOKENS_PER_SECOND),
+  ),
+  DEMO_MODEL_BATCH_DELAY_MS: z.preprocess(
+    blankAsUndefined,
+    z.coerce.number().int().min(0).default(DEFAULT_BATCH_DELAY_MS),
+  ),
+  DEMO_MODEL_BATCH_ROWS_PER_SECOND: z.preprocess(
+    blankAsUndefined,
+    z.coerce.number().min(0).default(DEFAULT_BATCH_ROWS_PER_SECOND),
+  ),
+  DEMO_MODEL_BATCH_WINDOW_MS: z.preprocess(
+    blankAsUndefined,
+    z.coerce.number().int().min(1).default(DEFAULT_BATCH_WINDOW_MS),
   ),
   DEMO_MODEL_FAULTS: z
     .string()
@@ -59,5 +76,10 @@ export function demoModelOptionsFromEnv(
     ttftMs: env.DEMO_MODEL_TTFT_MS,
     tokensPerSecond: env.DEMO_MODEL_TOKENS_PER_SECOND,
     faults: env.DEMO_MODEL_FAULTS,
+    batch: {
+      delayMs: env.DEMO_MODEL_BATCH_DELAY_MS,
+      rowsPerSecond: env.DEMO_MODEL_BATCH_ROWS_PER_SECOND,
+      windowMs: env.DEMO_MODEL_BATCH_WINDOW_MS,
+    },
   };
 }

@@ -9,10 +9,17 @@
  * `stall-ms=5000 after=10`, `fail-429 retry-after=2 times=1`, `tps=5`.
  * Several directives: several markers, or `;` between them in a header or
  * in the configuration.
+ *
+ * In the Batch API (batch.ts) every row is a request: `fail-429` and
+ * `fail-500` fail the row into the error file, the stream faults and pace do
+ * not apply. `batch-expire after=N` is a batch's own fault: the batch's
+ * completion window ends after N rows, wherever the directive comes from
+ * (configuration, the `x-demo-fault` header of `POST /v1/batches`, a marker
+ * in any row); live requests ignore it.
  */
 import { createHash } from "node:crypto";
 
-export type FaultKind = "fail-429" | "fail-500" | "drop-after" | "stall-ms";
+export type FaultKind = "fail-429" | "fail-500" | "drop-after" | "stall-ms" | "batch-expire";
 
 export interface FaultDirective {
   kind: FaultKind;
@@ -22,7 +29,7 @@ export interface FaultDirective {
   times?: number;
   /** Only every `every`-th request (counted per directive) fails. */
   every?: number;
-  /** stall-ms: tokens to send before stalling (default 0, before the first token). */
+  /** stall-ms: tokens to send before stalling; batch-expire: rows answered before expiry (default 0). */
   after: number;
   /** fail-429: the Retry-After header, in seconds. */
   retryAfterSeconds: number;
@@ -82,7 +89,8 @@ function parseDirective(source: string, into: Directives): void {
     case "fail-429":
     case "fail-500":
     case "drop-after":
-    case "stall-ms": {
+    case "stall-ms":
+    case "batch-expire": {
       const takesValue = name === "drop-after" || name === "stall-ms";
       if (!takesValue && rawValue !== undefined) throw new DirectiveError(`${name} takes no value`);
       into.faults.push({

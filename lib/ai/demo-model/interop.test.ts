@@ -8,6 +8,7 @@ import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server
 import { streamTokens } from "@/lib/ai/demo-model/text";
 import { parseSubQuestions, planSubQuestionsPrompt, summarizePrompt } from "@/lib/ai/prompts";
 import { z } from "zod";
+import { noProviderConfig } from "@/test/model-config";
 
 const QUESTION = "What should happen when a stream breaks halfway?";
 const EXPECTED = composeReply([{ role: "user", content: QUESTION }]).text;
@@ -91,16 +92,7 @@ describe("the official openai client", () => {
 
 describe("the AI SDK through @ai-sdk/openai-compatible", () => {
   function demoModel() {
-    const { model, selection } = resolveModel({
-      AI_PROVIDER: "auto",
-      AI_MODEL: undefined,
-      OPENAI_API_KEY: undefined,
-      OPENAI_BASE_URL: undefined,
-      ANTHROPIC_API_KEY: undefined,
-      OPENAI_COMPATIBLE_BASE_URL: undefined,
-      OPENAI_COMPATIBLE_API_KEY: undefined,
-      DEMO_MODEL_URL: server.url,
-    });
+    const { model, selection } = resolveModel(noProviderConfig(server.url));
     expect(selection.isDemo).toBe(true);
     return model;
   }

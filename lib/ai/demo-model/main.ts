@@ -15,7 +15,7 @@ const server = await startDemoModel(options).catch((error: NodeJS.ErrnoException
   process.exit(1);
 });
 console.log(
-  `[demo-model] offline demo model at ${server.url} (ttft ${options.ttftMs} ms, ${options.tokensPerSecond} tokens/s${
+  `[demo-model] offline demo model at ${server.url} (ttft ${options.ttftMs} ms, ${options.tokensPerSecond} tokens/s, batches ${options.batch?.rowsPerSecond} rows/s${
     options.faults ? `, faults: ${options.faults}` : ""
   })`,
 );

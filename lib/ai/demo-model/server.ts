@@ -1,23 +1,37 @@
 /**
  * The offline demo model as an OpenAI-compatible HTTP server (node:http, no
- * framework): `POST /v1/chat/completions` (SSE or JSON) and `GET /v1/models`.
+ * framework): `POST /v1/chat/completions` (SSE or JSON), `GET /v1/models`,
+ * and the Files and Batch APIs (batch-api.ts).
  * Every stream is paced by timers, so fifty concurrent streams cost fifty
  * timers, and a client that disconnects stops its stream at once.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { composeReply, type DemoTask } from "@/lib/ai/demo-model/compose";
+import { DemoBatches, type DemoBatchOptions } from "@/lib/ai/demo-model/batch";
+import { handleBatchApi } from "@/lib/ai/demo-model/batch-api";
+import type { DemoTask } from "@/lib/ai/demo-model/compose";
 import {
-  DirectiveError,
-  emptyDirectives,
+  injectedFailure,
+  planCompletion,
+  requestDirectives,
+  unknownModel,
+} from "@/lib/ai/demo-model/completion";
+import {
   FaultLedger,
   parseDirectiveList,
-  parseMarkers,
   requestKey,
-  type Directives,
   type FaultDirective,
 } from "@/lib/ai/demo-model/directives";
+import {
+  headerString,
+  HttpError,
+  invalidRequest,
+  parseJson,
+  readBody,
+  sendError,
+  sendJson,
+} from "@/lib/ai/demo-model/http";
 import {
   chatCompletionRequestSchema,
   completionChunk,
@@ -30,12 +44,9 @@ import {
   toDemoMessages,
   usageChunk,
   type CompletionIdentity,
-  type ErrorType,
   type FinishReason,
   type Usage,
 } from "@/lib/ai/demo-model/protocol";
-import { fillSchema } from "@/lib/ai/demo-model/structured";
-import { countTokens, streamTokens } from "@/lib/ai/demo-model/text";
 
 export const DEFAULT_TTFT_MS = 300;
 export const DEFAULT_TOKENS_PER_SECOND = 40;
@@ -59,6 +70,8 @@ export interface DemoModelOptions {
   /** Directives applied to every request, e.g. `"fail-500 every=10"` (see directives.ts). */
   faults?: string;
   maxBodyBytes?: number;
+  /** Pace, limits and storage of the Batch API (batch.ts). */
+  batch?: DemoBatchOptions;
   /** Called once per chat completion request when it ends, however it ends. */
   onRequestEnd?: (record: DemoRequestRecord) => void;
 }
@@ -93,67 +106,6 @@ export interface DemoModelServer {
   stop(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type: ErrorType,
-    readonly code: string | null = null,
-    readonly param: string | null = null,
-  ) {
-    super(message);
-  }
-
-  readonly headers: Record<string, string> = {};
-
-  withRetryAfter(seconds: number): this {
-    this.headers["retry-after"] = String(seconds);
-    return this;
-  }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(
-          new HttpError(
-            413,
-            `Request body exceeds ${limit} bytes.`,
-            "invalid_request_error",
-            "request_too_large",
-          ),
-        );
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent || res.destroyed) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(payload),
-    ...headers,
-  });
-  res.end(payload);
-}
-
 function headerInteger(req: IncomingMessage, name: string): number | undefined {
   const raw = req.headers[name];
   if (raw === undefined) return undefined;
@@ -169,11 +121,6 @@ function headerInteger(req: IncomingMessage, name: string): number | undefined {
   return value;
 }
 
-function headerString(req: IncomingMessage, name: string): string | undefined {
-  const raw = req.headers[name];
-  return Array.isArray(raw) ? raw.join(";") : raw;
-}
-
 export async function startDemoModel(options: DemoModelOptions = {}): Promise<DemoModelServer> {
   const host = options.host ?? "127.0.0.1";
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -184,6 +131,8 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       configured.pace.tokensPerSecond ?? options.tokensPerSecond ?? DEFAULT_TOKENS_PER_SECOND,
   };
   const ledger = new FaultLedger();
+  const batches = new DemoBatches(options.batch ?? {}, configured.faults, ledger);
+  const batchApi = { batches, maxBodyBytes, faultHeader: DEMO_HEADERS.fault };
   const createdAt = Math.floor(Date.now() / 1000);
   const stats: DemoModelStats = {
     activeRequests: 0,
@@ -219,60 +168,19 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       finish(record);
     };
     try {
-      const raw = await readBody(req, maxBodyBytes);
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        throw new HttpError(
-          400,
-          "The request body is not valid JSON.",
-          "invalid_request_error",
-          "invalid_json",
-        );
-      }
+      const json = parseJson(await readBody(req, maxBodyBytes));
       const parsed = chatCompletionRequestSchema.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const param = issue?.path.join(".") || null;
-        throw new HttpError(
-          400,
-          `Invalid request: ${param ? `${param}: ` : ""}${issue?.message ?? "malformed body"}`,
-          "invalid_request_error",
-          "invalid_value",
-          param,
-        );
-      }
+      if (!parsed.success) throw invalidRequest(parsed.error);
       const request = parsed.data;
-      if (request.model !== DEMO_MODEL_ID) {
-        throw new HttpError(
-          404,
-          `The model \`${request.model}\` does not exist. This offline demo server serves \`${DEMO_MODEL_ID}\`.`,
-          "invalid_request_error",
-          "model_not_found",
-          "model",
-        );
-      }
+      if (request.model !== DEMO_MODEL_ID) throw unknownModel(request.model);
       record.stream = request.stream === true;
       const messages = toDemoMessages(request);
 
-      const directives: Directives = emptyDirectives();
-      directives.faults.push(...configured.faults);
-      try {
-        const lastUser = messages.findLast((message) => message.role === "user");
-        parseMarkers(lastUser?.content ?? "", directives);
-        parseDirectiveList(headerString(req, DEMO_HEADERS.fault), directives);
-      } catch (error) {
-        if (error instanceof DirectiveError) {
-          throw new HttpError(
-            400,
-            `Invalid demo directive: ${error.message}`,
-            "invalid_request_error",
-            "invalid_directive",
-          );
-        }
-        throw error;
-      }
+      const directives = requestDirectives(
+        configured.faults,
+        messages,
+        headerString(req, DEMO_HEADERS.fault),
+      );
       const pace = {
         ttftMs:
           headerInteger(req, DEMO_HEADERS.ttftMs) ?? directives.pace.ttftMs ?? basePace.ttftMs,
@@ -282,50 +190,12 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
           basePace.tokensPerSecond,
       };
       const faults = ledger.select(directives.faults, requestKey(request.model, request.messages));
+      const failure = injectedFailure(faults);
+      if (failure) throw failure;
 
-      const failure = faults.find(
-        (fault) => fault.kind === "fail-429" || fault.kind === "fail-500",
-      );
-      if (failure?.kind === "fail-429") {
-        throw new HttpError(
-          429,
-          "Rate limit reached (injected by the demo model).",
-          "rate_limit_error",
-          "rate_limit_exceeded",
-        ).withRetryAfter(failure.retryAfterSeconds);
-      }
-      if (failure?.kind === "fail-500") {
-        throw new HttpError(
-          500,
-          "The server had an error (injected by the demo model).",
-          "server_error",
-          "server_error",
-        );
-      }
-
-      const reply = composeReply(messages);
-      record.task = reply.task;
-      const format = request.response_format;
-      const text =
-        format?.type === "json_schema"
-          ? JSON.stringify(fillSchema(format.json_schema?.schema, reply.text))
-          : format?.type === "json_object"
-            ? JSON.stringify({ text: reply.text })
-            : reply.text;
-      let tokens = streamTokens(text);
-      let finishReason: FinishReason = "stop";
-      const limit = request.max_completion_tokens ?? request.max_tokens;
-      if (limit && tokens.length > limit) {
-        tokens = tokens.slice(0, limit);
-        finishReason = "length";
-      }
+      const { task, tokens, finishReason, usage } = planCompletion(request, messages);
+      record.task = task;
       record.tokensPlanned = tokens.length;
-      const usage: Usage = {
-        prompt_tokens: messages.reduce((sum, message) => sum + countTokens(message.content), 0),
-        completion_tokens: tokens.length,
-        total_tokens: 0,
-      };
-      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
       const identity: CompletionIdentity = {
         id: record.id,
         created: Math.floor(Date.now() / 1000),
@@ -352,29 +222,16 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
         respondWhole(res, identity, plan, finishReason, usage, record, end);
       }
     } catch (error) {
-      const httpError =
-        error instanceof HttpError
-          ? error
-          : new HttpError(
-              500,
-              "The demo model failed unexpectedly.",
-              "server_error",
-              "internal_error",
-            );
-      if (!(error instanceof HttpError)) console.error("[demo-model]", error);
-      record.status = httpError.status;
-      sendJson(
-        res,
-        httpError.status,
-        errorBody(httpError.message, httpError.type, httpError.code, httpError.param),
-        { "x-request-id": record.id, ...httpError.headers },
-      );
+      record.status = sendError(res, error, { "x-request-id": record.id }).status;
       end("rejected");
     }
   }
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "");
+    const [rawPath = "/", rawQuery = ""] = (req.url ?? "/").split("?", 2);
+    const path = rawPath.replace(/\/+$/, "");
+    const apiPath = path.replace(/^\/v1(?=\/)/, "");
+    if (handleBatchApi(batchApi, req, res, apiPath, new URLSearchParams(rawQuery))) return;
     if (path === "/v1/chat/completions" || path === "/chat/completions") {
       if (req.method !== "POST") {
         sendJson(
@@ -431,11 +288,13 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
     url: `http://${urlHost}:${port}/v1`,
     port,
     stats: () => structuredClone(stats),
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await batches.stop();
+    },
   };
 }
 
