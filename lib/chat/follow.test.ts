@@ -147,7 +147,10 @@ function logged(conversationId: string, seq: number) {
   );
 }
 
-describe("following an answer", () => {
+// NOTE: generous per-test time: another instance compiles the app's modules
+// (tsx) when it starts, which takes long on a loaded machine. No assertion
+// depends on it.
+describe("following an answer", { timeout: 120_000 }, () => {
   it("gives followers that join at any point every event once, in order, to the same end", async () => {
     const cookie = await owner();
     const id = randomUUID();

@@ -175,7 +175,8 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
   );
 }
 
-describe("POST /api/chat", () => {
+// NOTE: the first request loads the AI SDK and the provider, slow on a loaded machine.
+describe("POST /api/chat", { timeout: 90_000 }, () => {
   it("streams the answer, stores it complete, and tags it with the correlation id", async () => {
     const { cookie } = await owner();
     const id = randomUUID();
