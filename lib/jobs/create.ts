@@ -6,6 +6,7 @@
  */
 import "server-only";
 import { TRPCError } from "@trpc/server";
+import { conversationUpsertSql } from "@/lib/chat/store";
 import { db } from "@/lib/db";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { jobDispatcher } from "@/lib/jobs/dispatch";
@@ -73,9 +74,7 @@ export async function createJob(
     if (input.fromChat) {
       // A first message may be a command: the conversation starts with the job.
       const { conversationId } = input.fromChat;
-      await tx.$executeRaw`
-        INSERT INTO conversations (id, owner_id, title) VALUES (${conversationId}::uuid, ${ownerId}::uuid, ${title})
-        ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE conversations.owner_id = ${ownerId}::uuid`;
+      await tx.$executeRaw(conversationUpsertSql({ id: conversationId, ownerId, title }));
       const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
       if (!owned)
         throw new TRPCError({ code: "NOT_FOUND", message: "This conversation does not exist." });

@@ -23,7 +23,7 @@ async function seqs(jobId: string) {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 let listener: pg.Client;
-const notifications: Array<{ jobId: string; seq: number }> = [];
+const notifications: Array<{ id: string; seq: number }> = [];
 
 beforeAll(async () => {
   listener = new pg.Client({ connectionString: process.env.DATABASE_URL });
@@ -34,10 +34,10 @@ beforeAll(async () => {
 afterAll(() => listener.end());
 
 async function notificationsFor(jobId: string, count: number) {
-  for (let i = 0; i < 100 && notifications.filter((n) => n.jobId === jobId).length < count; i++) {
+  for (let i = 0; i < 100 && notifications.filter((n) => n.id === jobId).length < count; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return notifications.filter((n) => n.jobId === jobId);
+  return notifications.filter((n) => n.id === jobId);
 }
 
 describe("appendJobEvents", () => {
@@ -108,7 +108,7 @@ describe("appendJobEvents", () => {
       appendJobEvents(tx, id, "kept", [{ type: "step.started" }, { type: "step.completed" }]),
     );
     const received = await notificationsFor(id, 1);
-    expect(received).toEqual([{ jobId: id, seq: 2 }]);
+    expect(received).toEqual([{ id, seq: 2 }]);
     expect(await seqs(id)).toEqual([1, 2]);
   });
 
