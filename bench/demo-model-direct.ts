@@ -24,6 +24,8 @@ export interface StreamSample {
   ttftMs: number;
   /** Characters of content received. */
   chars: number;
+  /** Pieces of content received (from the model directly: its tokens). */
+  pieces: number;
   /** First content → last content, over the characters after the first piece. */
   charsPerSecond: number;
 }

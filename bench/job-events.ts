@@ -164,7 +164,7 @@ async function serverMain() {
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   const { db } = await import("@/lib/db");
   const { commitStep } = await import("@/lib/jobs/event-log");
-  const { jobEventsHub } = await import("@/lib/jobs/live");
+  const { jobEventLog, jobEventsHub } = await import("@/lib/jobs/live");
   const { createJobAccessToken } = await import("@/lib/jobs/access-token");
   const { createTestJob, createTestOwner } = await import("@/test/jobs");
   const { GET } = await import("@/app/api/trpc/[trpc]/route");
@@ -259,7 +259,7 @@ async function serverMain() {
   setMaxListeners(0, controller.signal);
   const consumers = hubJobs.flatMap((jobId) =>
     Array.from({ length: config.hubSubscribersPerJob }, async () => {
-      for await (const event of hub.subscribe(jobId, 1, controller.signal))
+      for await (const event of hub.subscribe(jobEventLog, jobId, 1, { signal: controller.signal }))
         hubReceived.push([`${jobId}:${event.seq}`, now()]);
     }),
   );
@@ -362,7 +362,10 @@ async function serverMain() {
   let replayed = 0;
   const waiting = memoryJobs.flatMap((jobId) =>
     Array.from({ length: perJob }, async () => {
-      for await (const _ of hub.subscribe(jobId, 0, memoryController.signal)) replayed++;
+      for await (const _ of hub.subscribe(jobEventLog, jobId, 0, {
+        signal: memoryController.signal,
+      }))
+        replayed++;
     }),
   );
   while (replayed < memoryJobs.length * perJob) await sleep(50);

@@ -4,77 +4,26 @@
  * a free port) and its own embedded executor, so it can kill the app with
  * SIGKILL without touching the shared e2e server.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import path from "node:path";
+import { AppProcess, freePort } from "./fixtures/app-process";
 import { startExecutor, type Executor } from "@/inngest-executor";
 import { expect, test } from "./fixtures";
 import { JobsPage } from "./pages/jobs-page";
 
 // playwright.config.ts makes sure it is set.
 const databaseUrl = process.env.E2E_DATABASE_URL!;
-const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function waitUntilUp(url: string, timeout = 30_000) {
-  return expect
-    .poll(
-      () =>
-        fetch(url).then(
-          (response) => response.ok,
-          () => false,
-        ),
-      {
-        timeout,
-        message: `${url} did not come up`,
-      },
-    )
-    .toBe(true);
-}
 
 test.describe("jobs survive the app", () => {
   let executor: Executor;
-  let app: ChildProcess | undefined;
+  let app: AppProcess;
   let port: number;
 
   function startApp() {
-    // Its own process group, so SIGKILL takes the whole server down at once.
-    app = spawn(
-      process.execPath,
-      [nextBin, "start", "--port", String(port), "--hostname", "127.0.0.1"],
-      {
-        detached: true,
-        stdio: "ignore",
-        env: {
-          ...process.env,
-          NODE_ENV: "production",
-          DATABASE_URL: databaseUrl,
-          APP_URL: `http://127.0.0.1:${port}`,
-          SESSION_SECRET: "e2e-session-secret-not-for-production-use",
-          INNGEST_DEV: executor.url,
-          AI_PROVIDER: "demo",
-          DEMO_MODEL_URL: `http://127.0.0.1:${process.env.DEMO_MODEL_PORT ?? 8887}/v1`,
-          NEXT_TELEMETRY_DISABLED: "1",
-          LOG_LEVEL: "warn",
-        },
-      },
-    );
-    return waitUntilUp(`http://127.0.0.1:${port}/api/health`);
+    app = new AppProcess(port, { INNGEST_DEV: executor.url });
+    return app.start();
   }
 
   function killApp() {
-    if (app?.pid && app.exitCode === null) process.kill(-app.pid, "SIGKILL");
-    app = undefined;
+    app?.kill();
   }
 
   test.beforeAll(async () => {

@@ -68,6 +68,11 @@ export const envSchema = z
     DEV_MAILBOX: z.enum(["on", "off"]).default("off"),
     /** Serves /api/bench/v1, the benchmark's bare streaming route to the demo model: `npm run bench` only. */
     BENCH_PASSTHROUGH: z.enum(["on", "off"]).default("off"),
+    /**
+     * "off" writes a chat answer's final state but not its event log: the
+     * benchmark's "log off" baseline only (nothing can follow or resume it).
+     */
+    BENCH_CHAT_EVENT_LOG: z.enum(["on", "off"]).default("on"),
   })
   .transform((env) => ({
     ...env,

@@ -30,10 +30,10 @@ export function benchDatabaseUrl(database: string): string {
   return url.toString();
 }
 
-export async function startApp(env: Record<string, string>) {
+export async function startApp(env: Record<string, string>, options: { database?: string } = {}) {
   ensureBuild();
   const port = await freePort();
-  const databaseUrl = benchDatabaseUrl(`dispatch_bench_${process.pid}`);
+  const databaseUrl = benchDatabaseUrl(options.database ?? `dispatch_bench_${process.pid}`);
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
   const child = spawn(
@@ -66,6 +66,7 @@ export async function startApp(env: Record<string, string>) {
   return {
     url,
     pid: child.pid,
+    databaseUrl,
     stop: async () => {
       await stopChild(child);
       await dropDatabase(databaseUrl);

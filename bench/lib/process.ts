@@ -48,10 +48,13 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Calls `onData` with each SSE `data:` payload of a response body, as it arrives. */
+/**
+ * Calls `onData` with each SSE `data:` payload of a response body as it
+ * arrives, and the event's `id:` when it has one.
+ */
 export async function readServerSentEvents(
   body: ReadableStream<Uint8Array>,
-  onData: (data: string) => void,
+  onData: (data: string, id?: string) => void,
 ) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -64,7 +67,9 @@ export async function readServerSentEvents(
     while ((boundary = buffer.indexOf("\n\n")) !== -1) {
       const event = buffer.slice(0, boundary);
       buffer = buffer.slice(boundary + 2);
-      if (event.startsWith("data: ")) onData(event.slice(6));
+      const id = /^id: (.*)$/m.exec(event)?.[1];
+      const data = /^data: (.*)$/m.exec(event)?.[1];
+      if (data !== undefined) onData(data, id);
     }
   }
 }
@@ -80,9 +85,11 @@ export function contentTimer(started: number) {
   let last = NaN;
   let firstChars = 0;
   let chars = 0;
+  let pieces = 0;
   return {
     content(text: string) {
       if (!text) return;
+      pieces += 1;
       const now = performance.now();
       if (chars === 0) {
         first = now;
@@ -95,6 +102,7 @@ export function contentTimer(started: number) {
       return {
         ttftMs: first - started,
         chars,
+        pieces,
         charsPerSecond: last > first ? ((chars - firstChars) * 1000) / (last - first) : NaN,
       };
     },

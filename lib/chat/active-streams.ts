@@ -2,16 +2,17 @@
  * Answers being generated, so Stop can abort the upstream model call. Each
  * process keeps its own streams; a stop is published with Postgres NOTIFY on
  * `dispatch_chat_stop`, so it reaches the instance that is generating the
- * answer whichever instance received the click. A client disconnect never
- * comes here: only an explicit stop does.
+ * answer whichever instance received the click. The process listens on the
+ * event log hub's connection (one LISTEN connection per process). A client
+ * disconnect never comes here: only an explicit stop does.
  */
 import "server-only";
-import pg from "pg";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
+import { eventLogHub } from "@/lib/event-log/process-hub";
+import { settleDeadAnswers } from "@/lib/chat/liveness";
 import { logger } from "@/lib/logger";
 
-const CHANNEL = "dispatch_chat_stop";
+export const CHAT_STOP_CHANNEL = "dispatch_chat_stop";
 
 interface ActiveStream {
   messageId: string;
@@ -20,7 +21,7 @@ interface ActiveStream {
 
 const globalForStreams = globalThis as unknown as {
   activeChatStreams?: Map<string, ActiveStream>;
-  chatStopListener?: Promise<pg.Client | null>;
+  chatStopListener?: Promise<boolean>;
 };
 const active = (globalForStreams.activeChatStreams ??= new Map());
 
@@ -31,34 +32,19 @@ function abortLocal(conversationId: string): boolean {
   return true;
 }
 
-/** One LISTEN connection per process, opened with the first stream; reopened if it drops. */
-function listen(): Promise<pg.Client | null> {
-  globalForStreams.chatStopListener ??= (async () => {
-    const client = new pg.Client({ connectionString: env.DATABASE_URL });
-    const reset = () => {
-      globalForStreams.chatStopListener = undefined;
-      client.end().catch(() => {});
-      if (active.size) void listen();
-    };
-    client.on("error", (error) => {
-      logger.warn("chat.stop_listener_lost", { error });
-      reset();
-    });
-    client.on("notification", (message) => {
-      if (message.channel === CHANNEL && message.payload) abortLocal(message.payload);
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      return client;
-    } catch (error) {
-      // Stops still work within this process; the next stream tries again.
-      logger.warn("chat.stop_listener_unavailable", { error });
-      globalForStreams.chatStopListener = undefined;
-      await client.end().catch(() => {});
-      return null;
-    }
-  })();
+/** Listens for stops from other instances, once per process (again after a failure). */
+function listen(): Promise<boolean> {
+  globalForStreams.chatStopListener ??= eventLogHub()
+    .onNotification(CHAT_STOP_CHANNEL, (conversationId) => abortLocal(conversationId))
+    .then(
+      () => true,
+      (error: unknown) => {
+        // Stops still work within this process; the next stream tries again.
+        logger.warn("chat.stop_listener_unavailable", { error });
+        globalForStreams.chatStopListener = undefined;
+        return false;
+      },
+    );
   return globalForStreams.chatStopListener;
 }
 
@@ -72,8 +58,8 @@ export function registerStream(
 }
 
 /** Resolves when this process listens for stops from other instances (false if it cannot). */
-export async function whenListening(): Promise<boolean> {
-  return (await listen()) !== null;
+export function whenListening(): Promise<boolean> {
+  return listen();
 }
 
 export function unregisterStream(conversationId: string, messageId: string) {
@@ -86,8 +72,10 @@ export function unregisterStream(conversationId: string, messageId: string) {
  */
 export async function stopStream(conversationId: string): Promise<boolean> {
   if (abortLocal(conversationId)) return true;
+  // An answer whose server died cannot be stopped, only settled.
+  await settleDeadAnswers({ conversationId });
   const streaming = await db.message.count({ where: { conversationId, status: "streaming" } });
   if (!streaming) return false;
-  await db.$executeRaw`SELECT pg_notify(${CHANNEL}, ${conversationId})`;
+  await db.$executeRaw`SELECT pg_notify(${CHAT_STOP_CHANNEL}, ${conversationId})`;
   return true;
 }

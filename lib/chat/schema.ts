@@ -14,7 +14,22 @@ export const MESSAGE_ID = z
 export const MAX_HISTORY_MESSAGES = 400;
 export const MAX_HISTORY_CHARS = 400_000;
 
-export const userTextPartSchema = z.object({ type: z.literal("text"), text: z.string() });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text that can be stored and sent to a model: no NUL byte (Postgres text
+ * cannot hold one) and no unpaired UTF-16 surrogate (not valid Unicode; JSON
+ * escapes can produce one). Refused, not stripped, so what is stored is what
+ * the user sent; the error names the field.
+ */
+export const storableText = z.string().superRefine((text, ctx) => {
+  if (text.includes("\u0000"))
+    ctx.addIssue({ code: "custom", message: "contains a NUL byte, which cannot be stored" });
+  else if (LONE_SURROGATE.test(text))
+    ctx.addIssue({ code: "custom", message: "contains an unpaired UTF-16 surrogate" });
+});
+
+export const userTextPartSchema = z.object({ type: z.literal("text"), text: storableText });
 
 export const chatRequestSchema = z.discriminatedUnion("action", [
   z.object({
@@ -56,11 +71,17 @@ export const MESSAGE_STATUSES = [
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
+/**
+ * A message's metadata: the `start` chunk carries correlation id and model,
+ * the terminal `finish` chunk how the answer ended. The page's first load
+ * sets the same fields from the stored row, so the browser has one source.
+ */
 export const chatMetadataSchema = z.object({
   correlationId: z.string().optional(),
   model: z.string().optional(),
   status: z.enum(MESSAGE_STATUSES).optional(),
-  attempts: z.number().int().optional(),
+  errorCode: z.string().nullish(),
+  errorMessage: z.string().nullish(),
 });
 export type ChatMetadata = z.infer<typeof chatMetadataSchema>;
 
@@ -76,6 +97,7 @@ export const CHAT_ERROR_CODES = [
   "model_rate_limited",
   "connection_lost",
   "model_error",
+  "internal_error",
 ] as const;
 export type ChatErrorCode = (typeof CHAT_ERROR_CODES)[number];
 
@@ -104,6 +126,13 @@ type HistoryMessage = {
   role: "user" | "assistant";
   parts: Array<{ type: "text"; text: string }>;
 };
+
+/** "message.parts[0].text" from a zod issue path. */
+export function fieldName(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((key, i) => (typeof key === "number" ? `[${key}]` : `${i ? "." : ""}${String(key)}`))
+    .join("");
+}
 
 function historyChars(history: ReadonlyArray<HistoryMessage>): number {
   let chars = 0;

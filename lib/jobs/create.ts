@@ -5,6 +5,7 @@
  * instead of waiting forever.
  */
 import "server-only";
+import { conversationUpsertSql } from "@/lib/chat/store";
 import { db } from "@/lib/db";
 import { DomainError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -69,9 +70,7 @@ export async function createJob(
     if (input.fromChat) {
       // A first message may be a command: the conversation starts with the job.
       const { conversationId } = input.fromChat;
-      await tx.$executeRaw`
-        INSERT INTO conversations (id, owner_id, title) VALUES (${conversationId}::uuid, ${ownerId}::uuid, ${title})
-        ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE conversations.owner_id = ${ownerId}::uuid`;
+      await tx.$executeRaw(conversationUpsertSql({ id: conversationId, ownerId, title }));
       const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
       if (!owned) throw new DomainError("conversation_not_found");
     }

@@ -24,7 +24,7 @@ async function seqs(jobId: string) {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 let listener: pg.Client;
-const notifications: Array<{ jobId: string; seq: number }> = [];
+const notifications: Array<{ id: string; seq: number }> = [];
 
 beforeAll(async () => {
   listener = new pg.Client({ connectionString: process.env.DATABASE_URL });
@@ -36,7 +36,7 @@ afterAll(() => listener.end());
 
 function notificationsFor(jobId: string, count: number) {
   return waitUntil(
-    () => notifications.filter((n) => n.jobId === jobId),
+    () => notifications.filter((n) => n.id === jobId),
     (received) => received.length >= count,
     { what: `${count} notifications` },
   );
@@ -110,7 +110,7 @@ describe("appendJobEvents", () => {
       appendJobEvents(tx, id, "kept", [{ type: "step.started" }, { type: "step.completed" }]),
     );
     const received = await notificationsFor(id, 1);
-    expect(received).toEqual([{ jobId: id, seq: 2 }]);
+    expect(received).toEqual([{ id, seq: 2 }]);
     expect(await seqs(id)).toEqual([1, 2]);
   });
 

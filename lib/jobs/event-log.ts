@@ -6,8 +6,8 @@
  *  2. skips events whose idempotency key `<jobId>/<step>/<n>` already exists
  *     (a retried step repeats its writes and duplicates nothing),
  *  3. writes the step's outputs beside its events, and
- *  4. NOTIFYs `{jobId, seq}`, which Postgres delivers only on commit.
- * Subscribers read the rows themselves (lib/jobs/hub.ts); the payload is a hint.
+ *  4. NOTIFYs `{id, seq}`, which Postgres delivers only on commit.
+ * Subscribers read the rows themselves (lib/event-log/hub.ts); the payload is a hint.
  */
 import "server-only";
 import { db } from "@/lib/db";
@@ -124,7 +124,7 @@ async function appendLocked(
     ", ",
   );
   if (fresh.length > 0) {
-    const payload = JSON.stringify({ jobId, seq });
+    const payload = JSON.stringify({ id: jobId, seq });
     await tx.$executeRaw`
       WITH notified AS (SELECT pg_notify(${JOB_EVENTS_CHANNEL}, ${payload}))
       UPDATE jobs SET ${sets} FROM notified WHERE id = ${jobId}`;

@@ -1,14 +1,12 @@
 /**
- * The process-wide job events hub and the reads it makes. One hub (one LISTEN
- * connection) per server process, kept on `globalThis` so development hot
- * reloads do not open another.
+ * The job event log as the process's event log hub reads it
+ * (lib/event-log/hub.ts: one LISTEN connection per process, shared with chat).
  */
 import "server-only";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
+import type { EventLog } from "@/lib/event-log/hub";
+import { eventLogHub } from "@/lib/event-log/process-hub";
 import { JOB_EVENTS_CHANNEL, jobEventSelect, type StoredJobEvent } from "@/lib/jobs/event-log";
-import { JobEventsHub } from "@/lib/jobs/hub";
-import { logger } from "@/lib/logger";
 
 export function readJobEvents(
   jobId: string,
@@ -23,28 +21,15 @@ export function readJobEvents(
   });
 }
 
-export function createJobEventsHub(
-  connectionString: string = env.DATABASE_URL,
-): JobEventsHub<StoredJobEvent> {
-  return new JobEventsHub<StoredJobEvent>({
-    connectionString,
-    channel: JOB_EVENTS_CHANNEL,
-    readEvents: readJobEvents,
-    onLog: (level, event, fields) => logger[level](event, fields),
-  });
-}
+export const jobEventLog: EventLog<StoredJobEvent> = {
+  channel: JOB_EVENTS_CHANNEL,
+  read: readJobEvents,
+};
 
-const globalForHub = globalThis as unknown as { jobEventsHub?: JobEventsHub<StoredJobEvent> };
+/** The process's hub (tests close it when they finish; it is then replaced). */
+export const jobEventsHub = eventLogHub;
 
-export function jobEventsHub(): JobEventsHub<StoredJobEvent> {
-  // A closed hub (tests close it when they finish) is replaced, never reused.
-  if (!globalForHub.jobEventsHub || globalForHub.jobEventsHub.isClosed) {
-    globalForHub.jobEventsHub = createJobEventsHub();
-  }
-  return globalForHub.jobEventsHub;
-}
-
-/** Stored events after `afterSeq`, then live ones; see JobEventsHub.subscribe. */
+/** Stored events after `afterSeq`, then live ones; see EventLogHub.subscribe. */
 export function subscribeJobEvents(jobId: string, afterSeq: number, signal?: AbortSignal) {
-  return jobEventsHub().subscribe(jobId, afterSeq, signal);
+  return eventLogHub().subscribe(jobEventLog, jobId, afterSeq, { signal });
 }

@@ -1,39 +1,16 @@
 "use client";
 
-import { useChat } from "@ai-sdk/react";
-import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
-import { DefaultChatTransport, type UIMessage } from "ai";
-import { Fragment, Suspense, useEffect, useMemo, useRef, useState } from "react";
-import type { ChatMetadata } from "@/lib/chat/schema";
-import { historyForSpeculation, messageText } from "@/lib/chat/schema";
+import { useSuspenseQuery } from "@tanstack/react-query";
+import { Fragment, Suspense } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import type { ChatUIMessage } from "@/lib/trpc/routers/chat";
 import { ChatJobCards, JobShortcuts } from "./chat-jobs";
 import { Composer } from "./composer";
 import { jobInputFor, parseJobCommand, type JobCommand } from "./job-command";
+import { MessageItem } from "./message-item";
 import { useChatJobs } from "./use-chat-jobs";
-import { MessageItem, type MessageStatusInfo } from "./message-item";
+import { useConversation } from "./use-conversation";
 import { useStickToBottom } from "./use-stick-to-bottom";
-
-type Message = UIMessage<ChatMetadata>;
-type ContinueBody = { action?: "continue" };
-
-/** The JSON error of a refused request, or null for an error inside a stream. */
-function requestError(error: Error | undefined): { code: string; message: string } | null {
-  if (!error) return null;
-  try {
-    const parsed = JSON.parse(error.message) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.code && parsed.error.message)
-      return { code: parsed.error.code, message: parsed.error.message };
-  } catch {
-    // Not JSON: a stream error, already described by the message's status.
-  }
-  return null;
-}
-
-function toChatMessages(messages: ChatUIMessage[]): Message[] {
-  return messages.map(({ id, role, parts, metadata }) => ({ id, role, parts, metadata }));
-}
 
 export function ChatView({
   conversationId,
@@ -48,172 +25,48 @@ export function ChatView({
   maxChars: number;
   isNew: boolean;
 }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const [started, setStarted] = useState(!isNew);
-  const [input, setInput] = useState("");
-  const [notice, setNotice] = useState<string | null>(null);
-
-  const transport = useMemo(
-    () =>
-      new DefaultChatTransport<Message>({
-        api: "/api/chat",
-        prepareSendMessagesRequest: ({ messages, trigger, body }) => {
-          if (trigger === "regenerate-message")
-            return { body: { action: "regenerate", conversationId } };
-          if ((body as ContinueBody | undefined)?.action === "continue") {
-            return { body: { action: "continue", conversationId } };
-          }
-          const last = messages.at(-1)!;
-          return {
-            body: {
-              action: "submit",
-              conversationId,
-              message: { id: last.id, role: "user", parts: last.parts },
-              history: historyForSpeculation(messages.slice(0, -1)),
-            },
-          };
-        },
-      }),
-    [conversationId],
-  );
-
-  const chat = useChat<Message>({
-    id: conversationId,
-    messages: toChatMessages(initialMessages),
-    transport,
-    onError: (error) => {
-      const refused = requestError(error);
-      if (!refused) return;
-      // The server refused the request and stored nothing: put the text back.
-      setNotice(refused.message);
-      chat.setMessages((messages) => {
-        const last = messages.at(-1);
-        if (last?.role === "user") {
-          setInput((current) => current || messageText(last.parts));
-          return messages.slice(0, -1);
-        }
-        return messages;
-      });
-    },
-  });
-  const server = useQuery(
-    trpc.chat.byId.queryOptions(
-      { id: conversationId },
-      {
-        enabled: started,
-        initialData: isNew
-          ? undefined
-          : { id: conversationId, title: "", messages: initialMessages, jobs: initialJobs },
-        // An answer still being written by the server (e.g. after a reload): follow it.
-        refetchInterval: (query) =>
-          query.state.data?.messages.at(-1)?.metadata?.status === "streaming" &&
-          chat.status === "ready"
-            ? 1000
-            : false,
-      },
-    ),
-  );
-  const busy = chat.status === "submitted" || chat.status === "streaming";
-
-  // When a stream ends, the server's record (statuses, errors) becomes the truth.
-  const wasBusy = useRef(false);
-  useEffect(() => {
-    if (busy) {
-      wasBusy.current = true;
-      return;
-    }
-    if (wasBusy.current) {
-      wasBusy.current = false;
-      void queryClient.invalidateQueries({
-        queryKey: trpc.chat.byId.queryKey({ id: conversationId }),
-      });
-      void queryClient.invalidateQueries({ queryKey: trpc.chat.list.queryKey() });
-    }
-  }, [busy, conversationId, queryClient, trpc]);
-
-  const { setMessages } = chat;
-  useEffect(() => {
-    if (!server.data || busy) return;
-    setMessages(toChatMessages(server.data.messages));
-    // Only fresh server data replaces the messages, not a change of `busy`.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [server.data, setMessages]);
-
-  const info = useMemo(() => {
-    const map = new Map<string, MessageStatusInfo>();
-    for (const message of server.data?.messages ?? []) {
-      map.set(message.id, {
-        status: message.metadata?.status,
-        errorCode: message.errorCode,
-        errorMessage: message.errorMessage,
-      });
-    }
-    return map;
-  }, [server.data]);
-
-  const stop = useMutation(
-    trpc.chat.stop.mutationOptions({
-      onSuccess: ({ stopped }) => {
-        if (!stopped)
-          setNotice(
-            "This answer is being written by another server instance and could not be stopped from here.",
-          );
-      },
-    }),
-  );
-
+  const conversation = useConversation({ conversationId, initialMessages, initialJobs, isNew });
+  const { messages, busy, input, setInput, setNotice } = conversation;
   const {
     ref: scrollRef,
     pinned,
     onScroll,
     scrollToBottom,
-  } = useStickToBottom<HTMLDivElement>(chat.messages);
+  } = useStickToBottom<HTMLDivElement>(messages);
+  const chatJobs = useChatJobs(conversationId, conversation.jobs);
 
-  const chatJobs = useChatJobs(conversationId, server.data?.jobs ?? initialJobs);
-  /** The first message or job makes a new chat a conversation with its own URL. */
-  function markStarted() {
-    if (started) return;
-    setStarted(true);
-    window.history.replaceState(null, "", `/chat/${conversationId}`);
-  }
   function startJob(command: JobCommand) {
     setNotice(null);
     if (!command.ok) return setNotice(command.message);
-    markStarted();
-    chatJobs.start(command.input, chat.messages.at(-1)?.id ?? null).then(
+    conversation.markStarted();
+    chatJobs.start(command.input, messages.at(-1)?.id ?? null).then(
       () => setInput(""),
       (error: Error) => setNotice(error.message),
     );
   }
-  const placed = new Set(chat.messages.map((message) => message.id));
 
   function send() {
     const text = input.trim();
     if (!text) return;
     const command = parseJobCommand(text);
     if (command) return startJob(command);
-    setNotice(null);
-    markStarted();
-    setInput("");
-    void chat.sendMessage({ text });
+    conversation.send(text);
   }
 
-  const lastIndex = chat.messages.length - 1;
-  const serverStreaming = !busy && info.get(chat.messages.at(-1)?.id ?? "")?.status === "streaming";
-  const streamError = chat.error && !requestError(chat.error) ? chat.error.message : null;
+  const placed = new Set(messages.map((message) => message.id));
+  const lastIndex = messages.length - 1;
 
   return (
     <div className="flex min-h-0 flex-1 flex-col">
       <div className="flex items-center justify-between border-b border-zinc-200 px-4 py-2 text-xs text-zinc-500 dark:border-zinc-800">
-        <span className="truncate">{server.data?.title || "New chat"}</span>
+        <span className="truncate">{conversation.title || "New chat"}</span>
         <Suspense fallback={null}>
           <ModelLabel />
         </Suspense>
       </div>
 
       <div ref={scrollRef} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
-        {chat.messages.length === 0 && chatJobs.jobs.length === 0 ? (
+        {messages.length === 0 && chatJobs.jobs.length === 0 ? (
           <EmptyState onPick={(text) => setInput(text)} />
         ) : (
           <ol
@@ -224,31 +77,26 @@ export function ChatView({
             <ChatJobCards
               jobs={chatJobs.jobs.filter((job) => !placed.has(job.afterMessageId ?? ""))}
             />
-            {chat.messages.map((message, index) => (
+            {messages.map((message, index) => (
               <Fragment key={message.id}>
                 <MessageItem
                   message={message}
-                  info={info.get(message.id)}
                   streaming={
-                    (busy || serverStreaming) && index === lastIndex && message.role === "assistant"
+                    index === lastIndex &&
+                    message.role === "assistant" &&
+                    (busy || conversation.reconnecting)
                   }
                   isLast={index === lastIndex}
                   actionsDisabled={busy}
-                  onRetry={() => {
-                    setNotice(null);
-                    void chat.regenerate();
-                  }}
-                  onContinue={() => {
-                    setNotice(null);
-                    void chat.sendMessage(undefined, { body: { action: "continue" } });
-                  }}
+                  onRetry={conversation.retry}
+                  onContinue={conversation.continueAnswer}
                 />
                 <ChatJobCards
                   jobs={chatJobs.jobs.filter((job) => job.afterMessageId === message.id)}
                 />
               </Fragment>
             ))}
-            {chat.status === "submitted" && chat.messages.at(-1)?.role === "user" ? (
+            {conversation.status === "submitted" && messages.at(-1)?.role === "user" ? (
               <li className="text-sm text-zinc-500" aria-live="polite">
                 <span className="inline-block animate-pulse">Thinking…</span>
               </li>
@@ -266,13 +114,13 @@ export function ChatView({
         ) : null}
       </div>
 
-      {notice || streamError ? (
+      {conversation.notice ? (
         <div
           role="alert"
           data-testid="chat-error"
           className="mx-auto w-full max-w-3xl px-4 pb-2 text-sm text-red-700 dark:text-red-300"
         >
-          {notice ?? streamError}
+          {conversation.notice}
         </div>
       ) : null}
 
@@ -284,9 +132,9 @@ export function ChatView({
         value={input}
         onChange={setInput}
         onSubmit={send}
-        onStop={() => stop.mutate({ id: conversationId })}
+        onStop={conversation.stop}
         busy={busy}
-        stopping={stop.isPending}
+        stopping={conversation.stopping}
         maxChars={maxChars}
       />
     </div>

@@ -4,21 +4,15 @@ import type { ChatUIMessage } from "@/lib/trpc/routers/chat";
 import { messageText } from "@/lib/chat/schema";
 import { Markdown } from "@/components/markdown";
 
-export type MessageStatusInfo = Pick<ChatUIMessage, "errorCode" | "errorMessage"> & {
-  status: NonNullable<ChatUIMessage["metadata"]>["status"];
-};
-
 export function MessageItem({
   message,
-  info,
   streaming,
   isLast,
   onRetry,
   onContinue,
   actionsDisabled,
 }: {
-  message: { id: string; role: string; parts: ChatUIMessage["parts"] };
-  info?: MessageStatusInfo;
+  message: ChatUIMessage;
   streaming: boolean;
   isLast: boolean;
   onRetry: () => void;
@@ -36,6 +30,8 @@ export function MessageItem({
     );
   }
 
+  const info = message.metadata;
+  // While this page receives it, it is streaming whatever its first load said.
   const status = streaming ? "streaming" : info?.status;
   const canAct = isLast && !streaming;
   return (

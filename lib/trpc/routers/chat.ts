@@ -1,8 +1,8 @@
 import type { UIMessage } from "ai";
 import { z } from "zod";
 import { stopStream } from "@/lib/chat/active-streams";
+import { settleDeadAnswers } from "@/lib/chat/liveness";
 import { chatMetadataSchema, type ChatMetadata } from "@/lib/chat/schema";
-import { STALE_MESSAGE, STALE_STREAM_MS } from "@/lib/chat/turns";
 import { modelInfo } from "@/lib/ai/providers";
 import { DomainError } from "@/lib/errors";
 import { safeText } from "@/lib/text";
@@ -13,10 +13,8 @@ import {
   publicProcedure,
 } from "@/lib/trpc/init";
 
-export type ChatUIMessage = UIMessage<ChatMetadata> & {
-  errorCode: string | null;
-  errorMessage: string | null;
-};
+/** A stored message as the browser holds it: its status and error travel in the metadata. */
+export type ChatUIMessage = UIMessage<ChatMetadata>;
 
 const conversationId = z.object({ id: z.uuid() });
 
@@ -34,6 +32,8 @@ export const chatRouter = createTRPCRouter({
   ),
 
   byId: ownerProcedure.input(conversationId).query(async ({ ctx, input }) => {
+    // An answer whose server died is shown (and stored) as interrupted.
+    await settleDeadAnswers({ conversationId: input.id });
     const conversation = await ctx.db.conversation.findFirst({
       where: { id: input.id, ownerId: ctx.ownerId },
       select: {
@@ -50,7 +50,6 @@ export const chatRouter = createTRPCRouter({
             errorMessage: true,
             correlationId: true,
             model: true,
-            updatedAt: true,
           },
         },
         // Jobs started from this conversation; their cards follow `afterMessageId`.
@@ -62,23 +61,18 @@ export const chatRouter = createTRPCRouter({
       },
     });
     if (!conversation) return null;
-    const messages: ChatUIMessage[] = conversation.messages.map((message) => {
-      const stale =
-        message.status === "streaming" &&
-        Date.now() - message.updatedAt.getTime() > STALE_STREAM_MS;
-      return {
-        id: message.id,
-        role: message.role,
-        parts: message.parts as UIMessage["parts"],
-        metadata: chatMetadataSchema.parse({
-          status: stale ? "interrupted" : message.status,
-          correlationId: message.correlationId ?? undefined,
-          model: message.model ?? undefined,
-        }),
-        errorCode: stale ? "connection_lost" : message.errorCode,
-        errorMessage: stale ? STALE_MESSAGE : message.errorMessage,
-      };
-    });
+    const messages: ChatUIMessage[] = conversation.messages.map((message) => ({
+      id: message.id,
+      role: message.role,
+      parts: message.parts as UIMessage["parts"],
+      metadata: chatMetadataSchema.parse({
+        status: message.status,
+        errorCode: message.errorCode,
+        errorMessage: message.errorMessage,
+        correlationId: message.correlationId ?? undefined,
+        model: message.model ?? undefined,
+      }),
+    }));
     return { id: conversation.id, title: conversation.title, messages, jobs: conversation.jobs };
   }),
 

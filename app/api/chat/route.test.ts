@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
 
 let model: DemoModelServer;
@@ -57,7 +57,7 @@ function recordingProxy(target: string) {
     }
   });
 }
-let handleChatRequest: typeof import("@/lib/chat/respond").handleChatRequest;
+let POST: typeof import("@/app/api/chat/route").POST;
 let db: typeof import("@/lib/db").db;
 let stopStream: typeof import("@/lib/chat/active-streams").stopStream;
 let cookies: typeof import("@/lib/auth/owner-cookie");
@@ -74,7 +74,7 @@ beforeAll(async () => {
   // One stream event per token, so counts can be checked exactly (merging is
   // tested in first-token-retry.test.ts).
   process.env.CHAT_STREAM_COALESCE_MS = "0";
-  ({ handleChatRequest } = await import("@/lib/chat/respond"));
+  ({ POST } = await import("@/app/api/chat/route"));
   ({ db } = await import("@/lib/db"));
   ({ stopStream } = await import("@/lib/chat/active-streams"));
   cookies = await import("@/lib/auth/owner-cookie");
@@ -91,7 +91,7 @@ async function owner() {
 }
 
 function post(cookie: string, body: unknown, headers: Record<string, string> = {}) {
-  return handleChatRequest(
+  return POST(
     new Request("http://localhost/api/chat", {
       method: "POST",
       headers: { "content-type": "application/json", cookie, ...headers },
@@ -132,7 +132,7 @@ async function assistant(conversationId: string) {
       status: true,
       parts: true,
       errorCode: true,
-      eventCount: true,
+      lastSeq: true,
       correlationId: true,
       attempts: true,
     },
@@ -141,20 +141,42 @@ async function assistant(conversationId: string) {
 
 const textOf = (parts: unknown) => (parts as Array<{ text: string }>).map((p) => p.text).join("");
 
-async function until<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** The text deltas of an SSE body, in order. */
+function deltasOf(body: string): string[] {
+  return body
+    .split("\n")
+    .filter((line) => line.startsWith('data: {"type":"text-delta"'))
+    .map((line) => (JSON.parse(line.slice(6)) as { delta: string }).delta);
 }
 
-describe("POST /api/chat", () => {
+/** The text of an answer's current run, folded from its event log. */
+async function loggedText(messageId: string) {
+  const message = await db.message.findUniqueOrThrow({
+    where: { id: messageId },
+    select: { runSeq: true },
+  });
+  const events = await db.chatEvent.findMany({
+    where: { messageId, seq: { gt: message.runSeq }, type: "text-delta" },
+    orderBy: { seq: "asc" },
+    select: { payload: true },
+  });
+  return events.map((event) => (JSON.parse(event.payload) as { delta: string }).delta).join("");
+}
+
+/** Reads until `done` holds (polling, no fixed wait), then returns the value read. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await read();
+      if (!done(value)) throw new Error("not yet");
+      return value;
+    },
+    { timeout: 20_000, interval: 25 },
+  );
+}
+
+// NOTE: the first request loads the AI SDK and the provider, slow on a loaded machine.
+describe("POST /api/chat", { timeout: 90_000 }, () => {
   it("streams the answer, stores it complete, and tags it with the correlation id", async () => {
     const { cookie } = await owner();
     const id = randomUUID();
@@ -172,7 +194,7 @@ describe("POST /api/chat", () => {
     expect(stored.status).toBe("complete");
     expect(stored.correlationId).toBe("test-correlation-1");
     expect(textOf(stored.parts)).toContain("offline demo model");
-    expect(stored.eventCount).toBeGreaterThan(5);
+    expect(stored.lastSeq).toBeGreaterThan(5);
     expect(stored.attempts).toBe(1);
   });
 
@@ -198,7 +220,7 @@ describe("POST /api/chat", () => {
     const consumed = response.text();
     await until(
       () => assistant(id),
-      (m) => m.eventCount >= 3,
+      (m) => m.lastSeq >= 3,
     );
     expect(await stopStream(id)).toBe(true);
     await consumed;
@@ -227,15 +249,23 @@ describe("POST /api/chat", () => {
   it("marks an answer that breaks after its first token interrupted, then Continue completes it once", async () => {
     const { cookie } = await owner();
     const id = randomUUID();
-    await (await post(cookie, submit(id, "Break [[demo:drop-after=12]]"))).text();
+    const body = await (await post(cookie, submit(id, "Break [[demo:drop-after=12]]"))).text();
     const broken = await until(
       () => assistant(id),
       (m) => m.status !== "streaming",
     );
     expect(broken.status).toBe("interrupted");
     expect(broken.errorCode).toBe("connection_lost");
-    expect(broken.eventCount).toBe(12);
+    // NOTE: how many of the 12 tokens arrive before the dropped connection is
+    // the network's call (a reset discards what the app had not read yet, more
+    // so on a loaded machine): what is asserted is that what arrived is kept,
+    // exactly as it was streamed and logged.
+    const streamed = deltasOf(body);
+    expect(streamed.length).toBeGreaterThan(0);
+    expect(streamed.length).toBeLessThanOrEqual(12);
     const partial = textOf(broken.parts);
+    expect(partial).toBe(streamed.join(""));
+    expect(await loggedText(broken.id)).toBe(partial);
 
     const resumed = await post(cookie, { action: "continue", conversationId: id });
     expect(resumed.status).toBe(200);
@@ -295,6 +325,28 @@ describe("POST /api/chat", () => {
     expect(anonymous.status).toBe(401);
     const nothing = await post(cookie, { action: "continue", conversationId: id });
     expect(nothing.status).toBe(404);
+  });
+
+  it.each([
+    ["a NUL byte", "before\u0000after", "NUL byte"],
+    ["a lone surrogate", "before\ud800after", "unpaired UTF-16 surrogate"],
+  ])("refuses %s in a message with a 400 naming the field", async (_, text, reason) => {
+    const { cookie } = await owner();
+    const id = randomUUID();
+    const response = await post(cookie, submit(id, text));
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toContain("message.parts[0].text");
+    expect(error.message).toContain(reason);
+    expect(error.message).not.toMatch(/\.ts|\.js|at |prisma|postgres/i);
+    const inHistory = await post(
+      cookie,
+      submit(id, "fine", [{ id: "h1", role: "user", parts: [{ type: "text", text }] }]),
+    );
+    expect(inHistory.status).toBe(400);
+    expect((await inHistory.json()).error.message).toContain("history[0].parts[0].text");
+    expect(await db.conversation.count({ where: { id } })).toBe(0);
   });
 
   it("hides other owners' conversations", async () => {

@@ -1,9 +1,9 @@
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { appendJobEvents, JOB_EVENTS_CHANNEL, type StoredJobEvent } from "@/lib/jobs/event-log";
-import { JobEventsHub } from "@/lib/jobs/hub";
-import { createJobEventsHub, readJobEvents } from "@/lib/jobs/live";
+import { appendJobEvents, type StoredJobEvent } from "@/lib/jobs/event-log";
+import { EventLogHub, type EventLog } from "@/lib/event-log/hub";
+import { jobEventLog, readJobEvents } from "@/lib/jobs/live";
 import { createTestJob } from "@/test/jobs";
 import { waitUntil } from "@/test/wait";
 
@@ -37,35 +37,34 @@ async function collect(
   return seen;
 }
 
-const hubs: Array<JobEventsHub<StoredJobEvent>> = [];
+const hubs: EventLogHub[] = [];
+/** A hub of its own (not the process's), reading the job log through `readEvents`. */
 function newHub(
-  readEvents = readJobEvents,
+  readEvents: EventLog<StoredJobEvent>["read"] = readJobEvents,
   options: { pageSize?: number; minBackoffMs?: number } = {},
 ) {
-  const hub =
-    readEvents === readJobEvents && Object.keys(options).length === 0
-      ? createJobEventsHub(process.env.DATABASE_URL)
-      : new JobEventsHub<StoredJobEvent>({
-          connectionString: process.env.DATABASE_URL!,
-          channel: JOB_EVENTS_CHANNEL,
-          readEvents,
-          ...options,
-        });
+  const hub = new EventLogHub({ connectionString: process.env.DATABASE_URL!, ...options });
   hubs.push(hub);
-  return hub;
+  const log: EventLog<StoredJobEvent> = { channel: jobEventLog.channel, read: readEvents };
+  return {
+    hub,
+    subscribe: (jobId: string, afterSeq: number, signal?: AbortSignal) =>
+      hub.subscribe(log, jobId, afterSeq, { signal }),
+    ready: () => hub.listen(log.channel),
+  };
 }
 afterEach(async () => {
   await Promise.all(hubs.splice(0).map((hub) => hub.close()));
 });
 afterAll(() => db.$disconnect());
 
-describe("JobEventsHub", () => {
+describe("EventLogHub, with the job event log", () => {
   it("replays stored events after the given seq, then streams live ones", async () => {
     const { id } = await createTestJob();
     await write(id, "before", 5);
-    const hub = newHub();
-    const received = collect(hub.subscribe(id, 2), 8);
-    await hub.ready();
+    const { hub, subscribe, ready } = newHub();
+    const received = collect(subscribe(id, 2), 8);
+    await ready();
     await write(id, "live-1", 2);
     await write(id, "live-2", 3);
     expect(await received).toEqual(range(3, 10));
@@ -79,7 +78,7 @@ describe("JobEventsHub", () => {
       await write(id, "stored", 7);
       let reads = 0;
       // Commits land after the first read saw the table and before the subscriber waits.
-      const hub = newHub(
+      const { subscribe } = newHub(
         async (jobId, afterSeq, limit) => {
           const rows = await readJobEvents(jobId, afterSeq, limit);
           if (++reads === 1) {
@@ -90,18 +89,18 @@ describe("JobEventsHub", () => {
         },
         { pageSize },
       );
-      const seen = await collect(hub.subscribe(id, 0), 10);
+      const seen = await collect(subscribe(id, 0), 10);
       expect(seen).toEqual(range(1, 10));
     },
   );
 
   it("delivers every event once, in order, to many subscribers while writers race", async () => {
     const { id } = await createTestJob();
-    const hub = newHub();
+    const { subscribe, ready } = newHub();
     const subscribers = range(1, 20).map((n) =>
-      collect(hub.subscribe(id, 0), 60, 20_000).then((seen) => [n, seen] as const),
+      collect(subscribe(id, 0), 60, 20_000).then((seen) => [n, seen] as const),
     );
-    await hub.ready();
+    await ready();
     await Promise.all(
       range(1, 6).map(async (writer) => {
         for (let i = 0; i < 5; i++) await write(id, `w${writer}-${i}`, 2);
@@ -113,12 +112,12 @@ describe("JobEventsHub", () => {
   it("shares one read among the subscribers of a job that are at the same point", async () => {
     const { id } = await createTestJob();
     let reads = 0;
-    const hub = newHub(async (jobId, afterSeq, limit) => {
+    const { subscribe, ready } = newHub(async (jobId, afterSeq, limit) => {
       reads++;
       return readJobEvents(jobId, afterSeq, limit);
     });
-    const subscribers = range(1, 20).map(() => collect(hub.subscribe(id, 0), 5));
-    await hub.ready();
+    const subscribers = range(1, 20).map(() => collect(subscribe(id, 0), 5));
+    await ready();
     for (let i = 0; i < 5; i++) {
       await write(id, `w${i}`, 1);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -131,15 +130,15 @@ describe("JobEventsHub", () => {
   it("reconnects after its LISTEN connection is killed and delivers what was committed meanwhile", async () => {
     const { id } = await createTestJob();
     // Reconnects only after 400 ms, so the writes below surely commit while nobody listens.
-    const hub = newHub(readJobEvents, { minBackoffMs: 400 });
-    const iterator = hub.subscribe(id, 0);
+    const { hub, subscribe, ready } = newHub(readJobEvents, { minBackoffMs: 400 });
+    const iterator = subscribe(id, 0);
     const first = collect(iterator, 2);
-    await hub.ready();
+    await ready();
     await write(id, "a", 2);
     expect(await first).toEqual([1, 2]);
 
-    const resumed = collect(hub.subscribe(id, 2), 6);
-    await hub.ready();
+    const resumed = collect(subscribe(id, 2), 6);
+    await ready();
     const pid = hub.backendPid;
     expect(pid).toBeTypeOf("number");
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
@@ -162,14 +161,14 @@ describe("JobEventsHub", () => {
 
   it("ends a subscription when its signal aborts, even while waiting", async () => {
     const { id } = await createTestJob();
-    const hub = newHub();
+    const { hub, subscribe, ready } = newHub();
     const controller = new AbortController();
-    const iterator = hub.subscribe(id, 0, controller.signal);
+    const iterator = subscribe(id, 0, controller.signal);
     const seen: number[] = [];
     const done = (async () => {
       for await (const event of iterator) seen.push(event.seq);
     })();
-    await hub.ready();
+    await ready();
     await write(id, "x", 1);
     // Delivered, so the subscription is now waiting for the next event.
     await waitUntil(
