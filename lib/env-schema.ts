@@ -49,8 +49,9 @@ export const envSchema = z
     /**
      * Economy mode polls the provider's batch with backoff: the first wait,
      * doubling up to the longest. A provider batch takes minutes to hours.
+     * NOTE: Inngest's durable sleeps resolve to whole seconds, hence the 1 s floor.
      */
-    BATCH_POLL_MIN_MS: z.coerce.number().int().min(10).default(15_000),
+    BATCH_POLL_MIN_MS: z.coerce.number().int().min(1000).default(15_000),
     BATCH_POLL_MAX_MS: z.coerce
       .number()
       .int()

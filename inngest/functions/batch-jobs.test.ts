@@ -1,0 +1,334 @@
+/**
+ * Batch jobs end to end: the real SDK serving the functions over loopback
+ * HTTP, the embedded executor running them, the offline demo model answering
+ * live and through its OpenAI-compatible Batch API, and Postgres holding the
+ * items, the provider batches and the tokens spent.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { serve } from "inngest/node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
+import { startExecutor, type Executor } from "@/inngest-executor";
+import { dropSchema, testSchema } from "@/inngest-executor/test-helpers";
+import { waitUntil } from "@/test/wait";
+
+const schema = testSchema("batch_fn");
+let model: DemoModelServer;
+let executor: Executor;
+let app: http.Server;
+
+let db: typeof import("@/lib/db").db;
+let createJob: typeof import("@/lib/jobs/create").createJob;
+let createTestOwner: typeof import("@/test/jobs").createTestOwner;
+let cancelJob: typeof import("@/lib/jobs/cancel").cancelJob;
+let authorizeJob: typeof import("@/lib/jobs/access").authorizeJob;
+let jobCost: typeof import("@/lib/jobs/cost").jobCost;
+
+const paragraph = (n: number) =>
+  `Item ${n}. The autovacuum daemon removes dead row versions left behind by updates and deletes. ` +
+  `It also refreshes planner statistics so that queries keep choosing good plans.`;
+
+/** A CSV with a header and one quoted text per row; `extra` appends to a row's text by number. */
+function csv(rows: number, extra: Record<number, string> = {}): string {
+  const lines = ["id,text"];
+  for (let n = 1; n <= rows; n++)
+    lines.push(`row-${n},"${`${paragraph(n)} ${extra[n] ?? ""}`.trim().replace(/"/g, '""')}"`);
+  return lines.join("\n");
+}
+
+// NOTE: lib/env.ts reads the environment once, on first import, so the app's
+// modules load only after the model and executor URLs are known.
+beforeAll(async () => {
+  model = await startDemoModel({
+    port: 0,
+    ttftMs: 0,
+    tokensPerSecond: 0,
+    batch: { delayMs: 100, rowsPerSecond: 20 },
+  });
+  executor = await startExecutor({
+    databaseUrl: process.env.DATABASE_URL,
+    port: 0,
+    schema,
+    retryBaseMs: 20,
+    retryMaxMs: 100,
+    log: () => undefined,
+  });
+  process.env.DEMO_MODEL_URL = model.url;
+  process.env.AI_PROVIDER = "demo";
+  process.env.INNGEST_DEV = executor.url;
+  process.env.BATCH_POLL_MIN_MS = "1000";
+  process.env.BATCH_POLL_MAX_MS = "1000";
+  // The demo model is free; a price makes the costs and the budget testable.
+  process.env.AI_PRICES = JSON.stringify({ "dispatch-demo": { input: "1", output: "4" } });
+
+  ({ db } = await import("@/lib/db"));
+  ({ createJob } = await import("@/lib/jobs/create"));
+  ({ createTestOwner } = await import("@/test/jobs"));
+  ({ cancelJob } = await import("@/lib/jobs/cancel"));
+  ({ authorizeJob } = await import("@/lib/jobs/access"));
+  ({ jobCost } = await import("@/lib/jobs/cost"));
+  const { inngest } = await import("@/inngest/client");
+  const { functions } = await import("@/inngest/functions");
+  const handler = serve({ client: inngest, functions });
+  app = http.createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", () => resolve()));
+  await executor.sync(`http://127.0.0.1:${(app.address() as AddressInfo).port}/api/inngest`);
+});
+
+afterAll(async () => {
+  app?.closeAllConnections();
+  await new Promise<void>((resolve) => app?.close(() => resolve()));
+  await executor?.stop();
+  await model?.stop();
+  await dropSchema(schema);
+});
+
+interface BatchResult {
+  markdown: string;
+  total: number;
+  done: number;
+  failed: number;
+  partial: boolean;
+  stopReason: string | null;
+}
+
+async function finished(id: string, timeout = 60_000) {
+  const row = await waitUntil(
+    () => db.job.findUniqueOrThrow({ where: { id }, select: { status: true, result: true } }),
+    (job) => ["completed", "failed", "cancelled"].includes(job.status),
+    { timeout, interval: 100, what: `job ${id}'s status` },
+  );
+  return { status: row.status, result: row.result as unknown as BatchResult };
+}
+
+function itemsOf(jobId: string) {
+  return db.batchItem.findMany({
+    where: { jobId },
+    orderBy: { position: "asc" },
+    select: {
+      position: true,
+      label: true,
+      status: true,
+      summary: true,
+      errorCode: true,
+      attempts: true,
+      mode: true,
+    },
+  });
+}
+
+async function startBatch(
+  options: {
+    rows?: number;
+    content?: string;
+    format?: "csv" | "jsonl";
+    mode?: "now" | "economy";
+    retry?: "batch" | "live";
+    budget?: string;
+  } = {},
+) {
+  const ownerId = await createTestOwner();
+  const job = await createJob(
+    ownerId,
+    {
+      kind: "batch",
+      mode: options.mode ?? "economy",
+      retry: options.retry ?? "batch",
+      source: {
+        type: "table",
+        format: options.format ?? "csv",
+        fileName: "texts.csv",
+        content: options.content ?? csv(options.rows ?? 5),
+      },
+      budget: options.budget,
+    },
+    randomUUID(),
+  );
+  return { ...job, ownerId };
+}
+
+async function stepsOf(jobId: string) {
+  const rows = await db.jobEvent.findMany({
+    where: { jobId, type: { in: ["step.completed", "batch.status"] } },
+    select: { step: true },
+  });
+  return new Set(rows.map((row) => row.step));
+}
+
+describe("batch jobs, economy mode", { timeout: 120_000 }, () => {
+  it("summarizes every row through the demo Batch API in a constant number of steps, at half the live price", async () => {
+    const { id } = await startBatch({ rows: 12 });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ total: 12, done: 12, failed: 0, partial: false });
+    expect(result.markdown).toMatch(/12 of 12 items summarized, 0 failed/);
+    const items = await itemsOf(id);
+    expect(items.map((item) => item.label)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `row-${i + 1}`),
+    );
+    for (const item of items) {
+      expect(item).toMatchObject({ status: "done", mode: "batch", attempts: 1 });
+      expect(item.summary).toMatch(/autovacuum|dead row|planner/i);
+    }
+    const batches = await db.providerBatch.findMany({
+      where: { jobId: id },
+      select: { round: true, state: true },
+    });
+    expect(batches).toEqual([{ round: 1, state: "completed" }]);
+    const steps = [...(await stepsOf(id))];
+    // Submit, read, finish, settings; polls depend on time, never on the item count.
+    expect(steps.filter((step) => !step.startsWith("poll-batch-")).sort()).toEqual([
+      "finish-batch",
+      "read-results-1",
+      "read-settings",
+      "submit-batch-1",
+    ]);
+    const statuses = await db.jobEvent.findMany({
+      where: { jobId: id, type: "batch.status" },
+      orderBy: { seq: "asc" },
+      select: { data: true },
+    });
+    expect(statuses.at(-1)?.data).toMatchObject({ state: "completed", total: 12, done: 12 });
+    const cost = await jobCost(id);
+    expect(cost.calls).toBe(12);
+    expect(cost.micros).toBeGreaterThan(0);
+    expect(cost.liveMicros).toBe(cost.micros * 2);
+    expect(cost.economy).toBe(true);
+  });
+
+  it("resubmits the rows of an expired batch in a new round", async () => {
+    const { id } = await startBatch({
+      rows: 6,
+      content: csv(6, { 6: "[[demo:batch-expire after=3]]" }),
+    });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ total: 6, done: 6, failed: 0, partial: false });
+    const batches = await db.providerBatch.findMany({
+      where: { jobId: id },
+      orderBy: { round: "asc" },
+      select: { round: true, state: true },
+    });
+    expect(batches).toEqual([
+      { round: 1, state: "expired" },
+      { round: 2, state: "completed" },
+    ]);
+    const retried = (await itemsOf(id)).filter((item) => item.attempts === 2);
+    expect(retried.length).toBe(3);
+  });
+
+  it("retries only the failed rows: in a new batch, or live when asked", async () => {
+    const content = csv(4, { 2: "[[demo:fail-500 times=1]]" });
+    const inBatch = await startBatch({ content, retry: "batch" });
+    const live = await startBatch({
+      content: csv(4, { 3: "[[demo:fail-429 times=1]]" }),
+      retry: "live",
+    });
+    const [batchOutcome, liveOutcome] = await Promise.all([
+      finished(inBatch.id),
+      finished(live.id),
+    ]);
+    expect(batchOutcome.result).toMatchObject({ done: 4, failed: 0 });
+    expect(liveOutcome.result).toMatchObject({ done: 4, failed: 0 });
+
+    const batchItems = await itemsOf(inBatch.id);
+    expect(batchItems.map((item) => [item.position, item.attempts, item.mode])).toEqual([
+      [1, 1, "batch"],
+      [2, 2, "batch"],
+      [3, 1, "batch"],
+      [4, 1, "batch"],
+    ]);
+    const liveItems = await itemsOf(live.id);
+    expect(liveItems[2]).toMatchObject({ attempts: 2, mode: "live", status: "done" });
+    expect(liveItems.filter((item) => item.mode === "batch")).toHaveLength(3);
+    expect(await db.providerBatch.count({ where: { jobId: live.id } })).toBe(1);
+    const cost = await jobCost(live.id);
+    // One of four items at the live price: more than half the all-live cost.
+    expect(cost.micros).toBeGreaterThan(cost.liveMicros / 2);
+    expect(cost.micros).toBeLessThan(cost.liveMicros);
+  });
+
+  it("cancel cancels the provider batch, and the job ends cancelled", async () => {
+    const { id, ownerId } = await startBatch({ rows: 200 });
+    await waitUntil(
+      () => db.providerBatch.findFirst({ where: { jobId: id }, select: { state: true } }),
+      (batch) => batch !== null,
+      { timeout: 30_000, interval: 50, what: "the provider batch" },
+    );
+    const { job } = await authorizeJob({ ownerId }, id, null, "act");
+    await cancelJob(job);
+    const { status } = await finished(id);
+    expect(status).toBe("cancelled");
+    const batch = await waitUntil(
+      () => db.providerBatch.findFirstOrThrow({ where: { jobId: id }, select: { state: true } }),
+      (row) => ["cancelling", "cancelled"].includes(row.state),
+      { timeout: 30_000, interval: 100, what: "the provider batch's state" },
+    );
+    expect(["cancelling", "cancelled"]).toContain(batch.state);
+  });
+
+  it("stops at the deadline: the provider batch is cancelled and the job completes with what it has, partial", async () => {
+    const { id } = await startBatch({ rows: 200 });
+    await waitUntil(
+      () => db.batchItem.count({ where: { jobId: id, status: "submitted" } }),
+      (count) => count === 200,
+      { timeout: 30_000, interval: 50, what: "the submitted items" },
+    );
+    // A deadline a minute out would make the test wait a minute: move it to now.
+    await db.job.update({ where: { id }, data: { deadlineAt: new Date() }, select: { id: true } });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ total: 200, partial: true, stopReason: "deadline" });
+    expect(result.done).toBeLessThan(200);
+    expect(result.done + result.failed).toBe(200);
+    expect(result.markdown).toMatch(/Partial results: The job reached its deadline/);
+    const batch = await db.providerBatch.findFirstOrThrow({
+      where: { jobId: id },
+      select: { state: true },
+    });
+    expect(batch.state).toBe("cancelled");
+    const stopped = (await itemsOf(id)).filter((item) => item.status === "failed");
+    expect(stopped.every((item) => ["deadline", "cancelled"].includes(item.errorCode ?? ""))).toBe(
+      true,
+    );
+  });
+});
+
+describe("batch jobs, now mode", { timeout: 120_000 }, () => {
+  it("summarizes JSONL rows live, each with its own result, and records live tokens", async () => {
+    const content = [1, 2, 3]
+      .map((n) => JSON.stringify({ title: `T${n}`, text: paragraph(n) }))
+      .join("\n");
+    const { id } = await startBatch({ mode: "now", format: "jsonl", content });
+    const { result } = await finished(id);
+    expect(result).toMatchObject({ total: 3, done: 3, failed: 0, partial: false });
+    const items = await itemsOf(id);
+    expect(items.map((item) => [item.label, item.mode, item.status])).toEqual([
+      ["T1", "live", "done"],
+      ["T2", "live", "done"],
+      ["T3", "live", "done"],
+    ]);
+    const cost = await jobCost(id);
+    expect(cost.calls).toBe(3);
+    expect(cost.micros).toBe(cost.liveMicros);
+    expect(cost.economy).toBe(false);
+  });
+
+  it("stops at the budget between steps and completes with what it has, partial", async () => {
+    // 100 rows are five slices of 20; four run at once, so the fifth sees the money spent.
+    const { id } = await startBatch({ mode: "now", rows: 100, budget: "0.000001" });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({
+      total: 100,
+      done: 80,
+      failed: 20,
+      partial: true,
+      stopReason: "budget",
+    });
+    const items = await itemsOf(id);
+    expect(items.filter((item) => item.errorCode === "budget")).toHaveLength(20);
+  });
+});
