@@ -14,6 +14,7 @@ import {
   resultText,
   statusLabels,
 } from "@/lib/jobs/view-model";
+import { BatchPanel, CostNote } from "./batch-panel";
 import { InputRequestForm } from "./input-request-form";
 import { JobActions } from "./job-actions";
 import { Report, SourcesList } from "./report";
@@ -42,6 +43,17 @@ function Section({
 function InputSummary({ job }: { job: JobDetail }) {
   const input = job.input;
   if (!input) return null;
+  if (input.kind === "batch") {
+    return (
+      <p className="text-sm">
+        <span className="text-zinc-500">File: </span>
+        {input.source.fileName} ({input.source.rows.toLocaleString("en")} rows) ·{" "}
+        {input.mode === "economy"
+          ? "economy mode: the provider's batch API, half price, results within 24 hours"
+          : "now: live calls"}
+      </p>
+    );
+  }
   if (input.kind === "research") {
     return (
       <p className="text-sm">
@@ -168,6 +180,7 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
         <JobActions job={job} status={status} token={token} />
       </div>
       <EmailNote address={job.notifyEmail} state={emailState(events)} finished={finished} />
+      <CostNote job={job} />
 
       <div className="mt-6">
         <div className="mb-1 flex items-center justify-between text-sm">
@@ -208,6 +221,12 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
       <Section title="Timeline" testId="job-timeline">
         <StepTimeline steps={timeline} live={!finished} />
       </Section>
+
+      {job.kind === "batch" ? (
+        <Section title="Items" testId="batch-panel">
+          <BatchPanel job={job} events={events} token={token} finished={finished} />
+        </Section>
+      ) : null}
 
       {report ? (
         <Section title={job.kind === "research" ? "Report" : "Summary"}>
