@@ -10,12 +10,14 @@ import { randomUUID } from "node:crypto";
 import { serve } from "inngest/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
+import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { startExecutor, type Executor } from "@/inngest-executor";
 import { dropSchema, testSchema } from "@/inngest-executor/test-helpers";
 import { waitUntil } from "@/test/wait";
 
 const schema = testSchema("batch_fn");
 let model: DemoModelServer;
+let sink: SmtpSink;
 let executor: Executor;
 let app: http.Server;
 
@@ -55,6 +57,8 @@ beforeAll(async () => {
     retryMaxMs: 100,
     log: () => undefined,
   });
+  sink = await startSmtpSink({ port: 0, databaseUrl: process.env.DATABASE_URL! });
+  process.env.SMTP_URL = sink.url;
   process.env.DEMO_MODEL_URL = model.url;
   process.env.AI_PROVIDER = "demo";
   process.env.INNGEST_DEV = executor.url;
@@ -82,6 +86,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => app?.close(() => resolve()));
   await executor?.stop();
   await model?.stop();
+  await sink?.stop();
   await dropSchema(schema);
 });
 
@@ -127,6 +132,7 @@ async function startBatch(
     mode?: "now" | "economy";
     retry?: "batch" | "live";
     budget?: string;
+    notifyEmail?: string;
   } = {},
 ) {
   const ownerId = await createTestOwner();
@@ -143,6 +149,7 @@ async function startBatch(
         content: options.content ?? csv(options.rows ?? 5),
       },
       budget: options.budget,
+      notifyEmail: options.notifyEmail,
     },
     randomUUID(),
   );
@@ -159,7 +166,8 @@ async function stepsOf(jobId: string) {
 
 describe("batch jobs, economy mode", { timeout: 120_000 }, () => {
   it("summarizes every row through the demo Batch API in a constant number of steps, at half the live price", async () => {
-    const { id } = await startBatch({ rows: 12 });
+    const address = `batch-${randomUUID()}@example.test`;
+    const { id } = await startBatch({ rows: 12, notifyEmail: address });
     const { status, result } = await finished(id);
     expect(status).toBe("completed");
     expect(result).toMatchObject({ total: 12, done: 12, failed: 0, partial: false });
@@ -196,6 +204,24 @@ describe("batch jobs, economy mode", { timeout: 120_000 }, () => {
     expect(cost.micros).toBeGreaterThan(0);
     expect(cost.liveMicros).toBe(cost.micros * 2);
     expect(cost.economy).toBe(true);
+
+    // One email, with the counts and the cost beside the live price.
+    const mail = await waitUntil(
+      () =>
+        db.mailboxMessage.findMany({
+          where: { envelopeTo: { contains: address } },
+          select: { subject: true, text: true },
+        }),
+      (messages) => messages.length > 0,
+      { timeout: 30_000, interval: 100, what: "the outcome email" },
+    );
+    expect(mail).toHaveLength(1);
+    expect(mail[0]!.subject).toBe("Done: 12 summaries from texts.csv");
+    expect(mail[0]!.text).toContain("12 of 12 items summarized, 0 failed.");
+    expect(mail[0]!.text).toMatch(
+      /Cost: \$0\.\d+ in economy mode \(the same work live: \$0\.\d+\)/,
+    );
+    expect(await db.notification.count({ where: { jobId: id } })).toBe(1);
   });
 
   it("resubmits the rows of an expired batch in a new round", async () => {
