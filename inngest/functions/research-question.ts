@@ -5,7 +5,7 @@
  */
 import { generateText } from "ai";
 import { createJobFunction } from "@/inngest/functions/_lib/job-function";
-import { callModel, jobFailure } from "@/inngest/functions/_lib/job-step";
+import { callModel, jobFailure, liveUsage } from "@/inngest/functions/_lib/job-step";
 import { numberedPlan, settlePlan } from "@/inngest/functions/_lib/plan-approval";
 import {
   answerWithSourcesPrompt,
@@ -54,13 +54,14 @@ export const researchQuestion = createJobFunction({
       const input = storedJobInputSchema.parse(row.input);
       if (input.kind !== "research")
         throw jobFailure("invalid_input", "This job is not a research question.");
-      const { text } = await callModel(() =>
+      const planning = await callModel(() =>
         generateText({
           model: languageModel(),
           ...planSubQuestionsPrompt({ question: input.question, count: SUB_QUESTIONS }),
           maxRetries: 0,
         }),
       );
+      const { text } = planning;
       const subQuestions = parseSubQuestions(text)
         .map((item) => item.trim().slice(0, 500))
         .filter((item) => item.length >= 3)
@@ -68,7 +69,7 @@ export const researchQuestion = createJobFunction({
       const plan = subQuestions.length > 0 ? subQuestions : [input.question];
       return {
         value: { question: input.question, approvePlan: input.approvePlan, plan },
-        outputs: { progress: 0.1 },
+        outputs: { progress: 0.1, usage: liveUsage([planning]) },
         events: [
           {
             type: "partial",
@@ -167,9 +168,10 @@ export const researchQuestion = createJobFunction({
         question: planned.question,
         passages: read.map((passage): Passage => ({ title: passage.title, text: passage.text })),
       });
-      const { text } = await callModel(() =>
+      const answer = await callModel(() =>
         generateText({ model: languageModel(), ...prompt, maxRetries: 0 }),
       );
+      const { text } = answer;
       const markers = parseCitations(text).filter((n) => n >= 1 && n <= read.length);
       return {
         value: null,
@@ -177,6 +179,7 @@ export const researchQuestion = createJobFunction({
           status: "completed",
           result: { markdown: text.trim(), subQuestions: plan },
           citations: markers.map((marker) => ({ marker, sourceRef: read[marker - 1]!.ref })),
+          usage: liveUsage([answer]),
         },
       };
     });
