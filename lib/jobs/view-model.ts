@@ -95,8 +95,8 @@ export function buildTimeline(events: readonly ViewEvent[]): TimelineStep[] {
       };
       steps.set(event.step, entry);
     }
-    // A provider batch's status reads are waits, not work: the batch panel shows them.
-    if (!/^(job|email)\./.test(event.type) && event.type !== "batch.status")
+    // A provider batch's status reads (and the progress they report) are waits, not work: the batch panel shows them.
+    if (!/^(job|email)\./.test(event.type) && !/^poll-batch-/.test(event.step))
       working.add(event.step);
     const label = labelData.safeParse(event.data);
     if (label.success) entry.label = label.data.label;
