@@ -72,6 +72,16 @@ async function submitRound(jobId: string, round: number): Promise<StepResult<Sub
     update: {},
     select: { round: true },
   });
+  // A cancel that arrived while the batch was being created found no batch to cancel: do it here.
+  const job = await db.job.findUniqueOrThrow({ where: { id: jobId }, select: { status: true } });
+  if (job.status === "cancelled") {
+    const status = await batchClient().cancel(handle);
+    await db.providerBatch.update({
+      where: { jobId_round: { jobId, round } },
+      data: { state: status.state, updatedAt: new Date() },
+      select: { round: true },
+    });
+  }
   await markSubmitted(
     jobId,
     items.map((item) => item.position),
