@@ -13,7 +13,7 @@ function csvOf(rows: number): Buffer {
   const lines = ["title,text"];
   for (let n = 1; n <= rows; n++)
     lines.push(
-      `Note ${n},"Note ${n}. Autovacuum removes dead row versions left behind by updates and deletes, and refreshes planner statistics."`,
+      `Note ${n},"Autovacuum removes dead row versions from table ${n}, left behind by updates and deletes, and refreshes its planner statistics."`,
     );
   return Buffer.from(lines.join("\n"), "utf8");
 }
