@@ -1,5 +1,6 @@
 /**
- * Batch: many texts in one job (a CSV or JSONL file, one text per row), each
+ * Batch: many texts in one job (a CSV or JSONL file, one text per row; web
+ * pages, read first; files of the owner's library), each
  * summarized on its own with its own result or failure. Mode `now` calls the
  * live API (inngest/functions/_lib/batch-live.ts); mode `economy` goes
  * through the provider's batch API at half the price and hours of latency
@@ -10,6 +11,7 @@
 import { createJobFunction } from "@/inngest/functions/_lib/job-function";
 import { summarizeEconomy } from "@/inngest/functions/_lib/batch-economy";
 import { summarizeLive } from "@/inngest/functions/_lib/batch-live";
+import { readWebPages } from "@/inngest/functions/_lib/batch-read-pages";
 import { jobFailure } from "@/inngest/functions/_lib/job-step";
 import { formatMicros } from "@/lib/ai/pricing";
 import { db } from "@/lib/db";
@@ -22,7 +24,7 @@ async function readSettings(jobId: string) {
   const job = await db.job.findUniqueOrThrow({ where: { id: jobId }, select: { input: true } });
   const input = storedJobInputSchema.parse(job.input);
   if (input.kind !== "batch") throw jobFailure("invalid_input", "This job is not a batch.");
-  return { mode: input.mode, retry: input.retry };
+  return { mode: input.mode, retry: input.retry, source: input.source.type };
 }
 
 /** The result's text, which the page and the outcome email show: counts, cost, and why it stopped. */
@@ -50,6 +52,7 @@ export const summarizeBatch = createJobFunction({
     const settings = await job.run("read-settings", "Reading the batch", async () => ({
       value: await readSettings(job.id),
     }));
+    if (settings.source === "urls") await readWebPages(job);
     const stopped =
       settings.mode === "economy"
         ? await summarizeEconomy(job, settings.retry)

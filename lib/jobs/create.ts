@@ -12,7 +12,7 @@ import { jobDispatcher } from "@/lib/jobs/dispatch";
 import { rememberOwnerEmail } from "@/lib/email/notifications";
 import { dollarsSchema } from "@/lib/ai/pricing";
 import { insertBatchItems } from "@/lib/jobs/batch/items";
-import { parseBatchTable, type TableItem } from "@/lib/jobs/batch/parse-table";
+import { batchItemsFor, type NewBatchItem } from "@/lib/jobs/batch/sources";
 import { appendJobEvents, commitStep } from "@/lib/jobs/event-log";
 import { newJobId } from "@/lib/jobs/ids";
 import {
@@ -49,17 +49,12 @@ export async function createJob(
   const input = createJobInputSchema.parse(rawInput);
   let title: string;
   let stored: StoredJobInput;
-  let items: TableItem[] = [];
+  let items: NewBatchItem[] = [];
   if (input.kind === "batch") {
-    const { content, ...table } = input.source;
-    items = parseBatchTable(table.format, content);
-    stored = {
-      kind: "batch",
-      mode: input.mode,
-      retry: input.retry,
-      source: { ...table, rows: items.length },
-    };
-    title = clip(`${items.length.toLocaleString("en")} summaries from ${table.fileName}`);
+    const batch = await batchItemsFor(ownerId, input.source);
+    items = batch.items;
+    stored = { kind: "batch", mode: input.mode, retry: input.retry, source: batch.stored };
+    title = clip(batch.title);
   } else if (input.kind === "research") {
     title = clip(input.question);
     stored = { kind: "research", question: input.question, approvePlan: input.approvePlan };

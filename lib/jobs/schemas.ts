@@ -71,6 +71,10 @@ export const BATCH_LIMITS = {
   maxRows: 10_000,
   maxTableBytes: 10 * 1024 * 1024,
   maxItemChars: 8_000,
+  /** Web pages and files are fetched or read one by one: fewer per job. */
+  maxSources: 100,
+  /** A page or file is summarized from its opening this long (about 6,000 tokens). */
+  maxSourceChars: 24_000,
 } as const;
 
 /** `now`: live calls, a few at a time; `economy`: the provider's batch API, half price, up to 24 hours. */
@@ -88,6 +92,21 @@ const batchTableSchema = z.object({
     .min(1, "The file is empty")
     .max(BATCH_LIMITS.maxTableBytes, "The file is larger than 10 MB"),
 });
+const tooManySources = `At most ${BATCH_LIMITS.maxSources} per job`;
+const batchUrlsSchema = z.object({
+  type: z.literal("urls"),
+  urls: z
+    .array(z.url({ protocol: /^https?$/ }).max(2048))
+    .min(1, "Give at least one URL")
+    .max(BATCH_LIMITS.maxSources, tooManySources),
+});
+const batchDocumentsSchema = z.object({
+  type: z.literal("documents"),
+  documentIds: z
+    .array(z.uuid())
+    .min(1, "Upload at least one file")
+    .max(BATCH_LIMITS.maxSources, tooManySources),
+});
 
 /** US dollars with at most 6 decimals, as a person types them ("2", "0.50"). */
 const budgetSchema = z
@@ -99,7 +118,7 @@ const batchInputSchema = z.object({
   kind: z.literal("batch"),
   mode: z.enum(batchModes),
   retry: z.enum(batchRetryModes).default("batch"),
-  source: batchTableSchema,
+  source: z.discriminatedUnion("type", [batchTableSchema, batchUrlsSchema, batchDocumentsSchema]),
   /** The most the job may spend; it stops starting new work once spent. */
   budget: budgetSchema.optional(),
   /** Minutes from now after which no new work starts (up to 48 hours). */
@@ -129,7 +148,11 @@ export const storedJobInputSchema = z.discriminatedUnion("kind", [
     kind: z.literal("batch"),
     mode: z.enum(batchModes),
     retry: z.enum(batchRetryModes),
-    source: batchTableSchema.omit({ content: true }).extend({ rows: z.number().int().min(1) }),
+    source: z.discriminatedUnion("type", [
+      batchTableSchema.omit({ content: true }).extend({ rows: z.number().int().min(1) }),
+      z.object({ type: z.literal("urls"), rows: z.number().int().min(1) }),
+      z.object({ type: z.literal("documents"), rows: z.number().int().min(1) }),
+    ]),
   }),
 ]);
 export type StoredJobInput = z.infer<typeof storedJobInputSchema>;

@@ -31,7 +31,8 @@ const CALLS_PER_SLICE = 4;
 /** Live attempts per item, including the first. */
 export const MAX_LIVE_ATTEMPTS = 3;
 
-async function mapLimited<T, R>(
+/** `work` on every item, at most `limit` at a time, results in the items' order. */
+export async function mapLimited<T, R>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<R>,

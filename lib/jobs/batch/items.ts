@@ -7,7 +7,7 @@
 import "server-only";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
-import type { TableItem } from "@/lib/jobs/batch/parse-table";
+import type { NewBatchItem } from "@/lib/jobs/batch/sources";
 import { insertStepUsage, type StepUsage } from "@/lib/jobs/usage";
 
 /** Rows per INSERT or UPDATE statement: well under Postgres' 65,535 bind parameters. */
@@ -23,13 +23,18 @@ export function positionOf(customId: string): number | null {
 export async function insertBatchItems(
   tx: Prisma.TransactionClient,
   jobId: string,
-  items: readonly TableItem[],
+  items: readonly NewBatchItem[],
 ): Promise<void> {
   for (let start = 0; start < items.length; start += WRITE_CHUNK) {
     await tx.batchItem.createMany({
-      data: items
-        .slice(start, start + WRITE_CHUNK)
-        .map((item) => ({ jobId, position: item.position, label: item.label, text: item.text })),
+      data: items.slice(start, start + WRITE_CHUNK).map((item) => ({
+        jobId,
+        position: item.position,
+        label: item.label,
+        text: item.text,
+        sourceUrl: item.sourceUrl ?? null,
+        documentId: item.documentId ?? null,
+      })),
     });
   }
 }

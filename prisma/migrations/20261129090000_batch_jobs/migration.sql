@@ -17,6 +17,8 @@ CREATE TABLE "batch_items" (
     "position" INTEGER NOT NULL,
     "label" VARCHAR(200) NOT NULL,
     "text" TEXT NOT NULL,
+    "source_url" TEXT,
+    "document_id" UUID,
     "status" "batch_item_status" NOT NULL DEFAULT 'pending',
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "summary" TEXT,
@@ -31,8 +33,11 @@ CREATE TABLE "batch_items" (
     CONSTRAINT "batch_items_position_check" CHECK ("position" >= 1)
 );
 CREATE INDEX "batch_items_job_id_status_idx" ON "batch_items" ("job_id", "status");
+CREATE INDEX "batch_items_document_id_idx" ON "batch_items" ("document_id");
 ALTER TABLE "batch_items" ADD CONSTRAINT "batch_items_job_id_fkey"
     FOREIGN KEY ("job_id") REFERENCES "jobs" ("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "batch_items" ADD CONSTRAINT "batch_items_document_id_fkey"
+    FOREIGN KEY ("document_id") REFERENCES "documents" ("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 CREATE TABLE "provider_batches" (
     "job_id" TEXT NOT NULL,

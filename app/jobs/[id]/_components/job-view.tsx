@@ -46,8 +46,13 @@ function InputSummary({ job }: { job: JobDetail }) {
   if (input.kind === "batch") {
     return (
       <p className="text-sm">
-        <span className="text-zinc-500">File: </span>
-        {input.source.fileName} ({input.source.rows.toLocaleString("en")} rows) ·{" "}
+        <span className="text-zinc-500">
+          {input.source.type === "table" ? "File: " : "Items: "}
+        </span>
+        {input.source.type === "table"
+          ? `${input.source.fileName} (${input.source.rows.toLocaleString("en")} rows)`
+          : `${input.source.rows} ${input.source.type === "urls" ? "web pages" : "files"}`}{" "}
+        ·{" "}
         {input.mode === "economy"
           ? "economy mode: the provider's batch API, half price, results within 24 hours"
           : "now: live calls"}
