@@ -20,6 +20,9 @@ let model: DemoModelServer;
 let sink: SmtpSink;
 let executor: Executor;
 let app: http.Server;
+let docs: http.Server;
+let docsUrl: string;
+let restorePolicy: () => void;
 
 let db: typeof import("@/lib/db").db;
 let createJob: typeof import("@/lib/jobs/create").createJob;
@@ -73,6 +76,22 @@ beforeAll(async () => {
   ({ cancelJob } = await import("@/lib/jobs/cancel"));
   ({ authorizeJob } = await import("@/lib/jobs/access"));
   ({ jobCost } = await import("@/lib/jobs/cost"));
+  const { setDocumentNetworkPolicy } = await import("@/lib/search/documents");
+  restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
+  docs = http.createServer((req, res) => {
+    const page = /^\/page-(\d+)\.html$/.exec(req.url ?? "");
+    if (page) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(
+        `<!doctype html><html><head><title>Page ${page[1]}</title></head><body><article><h1>Page ${page[1]}</h1><p>${paragraph(Number(page[1]))}</p></article></body></html>`,
+      );
+    } else {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not here");
+    }
+  });
+  await new Promise<void>((resolve) => docs.listen(0, "127.0.0.1", () => resolve()));
+  docsUrl = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
   const { inngest } = await import("@/inngest/client");
   const { functions } = await import("@/inngest/functions");
   const handler = serve({ client: inngest, functions });
@@ -82,6 +101,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  restorePolicy?.();
+  await new Promise<void>((resolve) => docs?.close(() => resolve()));
   app?.closeAllConnections();
   await new Promise<void>((resolve) => app?.close(() => resolve()));
   await executor?.stop();
@@ -323,6 +344,31 @@ describe("batch jobs, economy mode", { timeout: 120_000 }, () => {
 });
 
 describe("batch jobs, now mode", { timeout: 120_000 }, () => {
+  it("reads web pages first; a page that cannot be read fails its own item only", async () => {
+    const ownerId = await createTestOwner();
+    const { id } = await createJob(
+      ownerId,
+      {
+        kind: "batch",
+        mode: "now",
+        source: {
+          type: "urls",
+          urls: [`${docsUrl}/page-1.html`, `${docsUrl}/gone.html`, `${docsUrl}/page-3.html`],
+        },
+      },
+      randomUUID(),
+    );
+    const { result } = await finished(id);
+    expect(result).toMatchObject({ total: 3, done: 2, failed: 1, partial: false });
+    const items = await itemsOf(id);
+    expect(items.map((item) => [item.label, item.status, item.errorCode])).toEqual([
+      ["Page 1", "done", null],
+      ["127.0.0.1/gone.html", "failed", "http_error"],
+      ["Page 3", "done", null],
+    ]);
+    expect(items[0]!.summary).toMatch(/autovacuum|dead row|planner/i);
+  });
+
   it("summarizes JSONL rows live, each with its own result, and records live tokens", async () => {
     const content = [1, 2, 3]
       .map((n) => JSON.stringify({ title: `T${n}`, text: paragraph(n) }))

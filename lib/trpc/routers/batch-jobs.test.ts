@@ -117,6 +117,96 @@ describe("jobs.create for a batch", () => {
   });
 });
 
+describe("jobs.create for a batch of files or web pages", () => {
+  it("copies the opening of each library file into its item, and refuses someone else's file", async () => {
+    const { caller, ownerId } = await callerAsNewOwner();
+    await db.owner.create({ data: { id: ownerId }, select: { id: true } });
+    const long = await db.document.create({
+      data: {
+        ownerId,
+        title: "Long notes",
+        text: "y".repeat(BATCH_LIMITS.maxSourceChars + 10),
+        mime: "text/plain",
+        checksum: "a",
+      },
+      select: { id: true },
+    });
+    const short = await db.document.create({
+      data: {
+        ownerId,
+        title: "Short notes",
+        text: "Vacuum matters.",
+        mime: "text/plain",
+        checksum: "b",
+      },
+      select: { id: true },
+    });
+    const { id } = await caller.jobs.create({
+      kind: "batch",
+      mode: "now",
+      source: { type: "documents", documentIds: [long.id, short.id] },
+    });
+    const job = await caller.jobs.byId({ id });
+    expect(job).toMatchObject({
+      title: "2 summaries of files",
+      input: { source: { type: "documents", rows: 2 } },
+    });
+    const items = await db.batchItem.findMany({
+      where: { jobId: id },
+      orderBy: { position: "asc" },
+      select: { label: true, text: true, documentId: true },
+    });
+    expect(items.map((item) => [item.label, item.text.length, item.documentId])).toEqual([
+      ["Long notes", BATCH_LIMITS.maxSourceChars, long.id],
+      ["Short notes", 15, short.id],
+    ]);
+
+    const stranger = await callerAsNewOwner();
+    await expect(
+      stranger.caller.jobs.create({
+        kind: "batch",
+        mode: "now",
+        source: { type: "documents", documentIds: [short.id] },
+      }),
+    ).rejects.toSatisfy(
+      (error: unknown) => error instanceof TRPCError && error.code === "NOT_FOUND",
+    );
+  });
+
+  it("stores each distinct URL as an item to fetch, labelled by its address", async () => {
+    const { caller } = await callerAsNewOwner();
+    const { id } = await caller.jobs.create({
+      kind: "batch",
+      mode: "economy",
+      source: {
+        type: "urls",
+        urls: ["https://example.org/a", "https://example.org/", "https://example.org/a"],
+      },
+    });
+    const items = await db.batchItem.findMany({
+      where: { jobId: id },
+      orderBy: { position: "asc" },
+      select: { label: true, text: true, sourceUrl: true },
+    });
+    expect(items).toEqual([
+      { label: "example.org/a", text: "", sourceUrl: "https://example.org/a" },
+      { label: "example.org", text: "", sourceUrl: "https://example.org/" },
+    ]);
+    await expect(
+      caller.jobs.create({
+        kind: "batch",
+        mode: "now",
+        source: {
+          type: "urls",
+          urls: Array.from({ length: 101 }, (_, i) => `https://example.org/${i}`),
+        },
+      }),
+    ).rejects.toSatisfy(
+      (error: unknown) => error instanceof TRPCError && error.code === "BAD_REQUEST",
+    );
+  });
+});
+
 describe("batch job cost", () => {
   it("prices the recorded tokens: economy at half, the live equivalent beside it; the list shows cost per job", async () => {
     const { caller, id } = await newBatch();
