@@ -351,6 +351,7 @@ describe("batch jobs, now mode", { timeout: 120_000 }, () => {
       {
         kind: "batch",
         mode: "now",
+        retry: "batch",
         source: {
           type: "urls",
           urls: [`${docsUrl}/page-1.html`, `${docsUrl}/gone.html`, `${docsUrl}/page-3.html`],

@@ -1,10 +1,16 @@
 "use client";
 
 import { useId } from "react";
-import { BATCH_LIMITS, type BatchMode } from "@/lib/jobs/schemas";
+import { z } from "zod";
+import { BATCH_LIMITS, type BatchMode, type CreateJobInput } from "@/lib/jobs/schemas";
+
+type BatchSourceType = "table" | "urls" | "documents";
 
 export interface BatchDraft {
+  source: BatchSourceType;
   file: { name: string; format: "csv" | "jsonl"; content: string } | null;
+  urls: string;
+  uploads: { state: "idle" | "uploading" | "done"; documentIds: string[]; names: string[] };
   fileError: string | null;
   mode: BatchMode;
   retry: "batch" | "live";
@@ -13,13 +19,72 @@ export interface BatchDraft {
 }
 
 export const emptyBatchDraft: BatchDraft = {
+  source: "table",
   file: null,
+  urls: "",
+  uploads: { state: "idle", documentIds: [], names: [] },
   fileError: null,
   mode: "economy",
   retry: "batch",
   budget: "",
   deadlineMinutes: "",
 };
+
+type BatchSource = Extract<CreateJobInput, { kind: "batch" }>["source"];
+
+/** The source the draft describes, or null while it is not ready to submit. */
+export function batchSourceOf(draft: BatchDraft): BatchSource | null {
+  if (draft.source === "table") {
+    if (!draft.file) return null;
+    return {
+      type: "table",
+      format: draft.file.format,
+      fileName: draft.file.name,
+      content: draft.file.content,
+    };
+  }
+  if (draft.source === "urls") {
+    const urls = draft.urls
+      .split(/\s+/)
+      .map((url) => url.trim())
+      .filter(Boolean);
+    return urls.length > 0 ? { type: "urls", urls } : null;
+  }
+  return draft.uploads.state === "done" && draft.uploads.documentIds.length > 0
+    ? { type: "documents", documentIds: draft.uploads.documentIds }
+    : null;
+}
+
+const uploadResponseSchema = z.object({ documentId: z.uuid(), title: z.string() });
+const uploadErrorSchema = z.object({ error: z.object({ message: z.string() }) });
+
+/** Each file into the owner's library through /api/uploads, one after another. */
+async function uploadAll(
+  files: File[],
+): Promise<{ documentIds: string[]; names: string[] } | { error: string }> {
+  const documentIds: string[] = [];
+  const names: string[] = [];
+  for (const file of files) {
+    const form = new FormData();
+    form.set("file", file);
+    try {
+      const response = await fetch("/api/uploads", { method: "POST", body: form });
+      const body: unknown = await response.json().catch(() => null);
+      const ok = uploadResponseSchema.safeParse(body);
+      if (!response.ok || !ok.success) {
+        const failed = uploadErrorSchema.safeParse(body);
+        return {
+          error: `${file.name}: ${failed.success ? failed.data.error.message : "the upload failed."}`,
+        };
+      }
+      documentIds.push(ok.data.documentId);
+      names.push(ok.data.title);
+    } catch {
+      return { error: `${file.name}: the server could not be reached.` };
+    }
+  }
+  return { documentIds, names };
+}
 
 const fieldClass =
   "mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 focus:outline-none dark:border-zinc-700 dark:bg-zinc-900";
@@ -50,10 +115,100 @@ export function BatchFields({
       fileError: null,
     });
   }
+  async function upload(files: File[]) {
+    if (files.length > BATCH_LIMITS.maxSources) {
+      onChange({ ...draft, fileError: `At most ${BATCH_LIMITS.maxSources} files per job.` });
+      return;
+    }
+    onChange({
+      ...draft,
+      fileError: null,
+      uploads: { state: "uploading", documentIds: [], names: [] },
+    });
+    const result = await uploadAll(files);
+    if ("error" in result)
+      onChange({
+        ...draft,
+        fileError: result.error,
+        uploads: { state: "idle", documentIds: [], names: [] },
+      });
+    else onChange({ ...draft, fileError: null, uploads: { state: "done", ...result } });
+  }
   const sourceError = draft.fileError ?? errorText("source");
   return (
     <div className="mt-4 space-y-4">
-      <div>
+      <fieldset>
+        <legend className="text-sm font-medium">What to summarize, one summary each</legend>
+        <div className="mt-2 flex flex-wrap gap-4 text-sm">
+          {(
+            [
+              ["table", "Rows of a CSV or JSONL file"],
+              ["urls", "Web pages"],
+              ["documents", "Files"],
+            ] as const
+          ).map(([value, label]) => (
+            <label key={value} className="flex items-center gap-2">
+              <input
+                type="radio"
+                name="batch-source"
+                checked={draft.source === value}
+                onChange={() => onChange({ ...draft, source: value, fileError: null })}
+              />
+              {label}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      {draft.source === "urls" ? (
+        <div>
+          <label htmlFor={`${ids}-urls`} className="text-sm font-medium">
+            URLs, one per line
+          </label>
+          <textarea
+            id={`${ids}-urls`}
+            rows={5}
+            value={draft.urls}
+            onChange={(event) => onChange({ ...draft, urls: event.target.value })}
+            placeholder={"https://example.org/one\nhttps://example.org/two"}
+            className={fieldClass}
+          />
+          <p className="mt-1 text-sm text-zinc-500">
+            Up to {BATCH_LIMITS.maxSources} pages; each is summarized from its first{" "}
+            {BATCH_LIMITS.maxSourceChars.toLocaleString("en")} characters.
+          </p>
+        </div>
+      ) : draft.source === "documents" ? (
+        <div>
+          <label htmlFor={`${ids}-files`} className="text-sm font-medium">
+            Files (PDF, Markdown, plain text, HTML)
+          </label>
+          <input
+            id={`${ids}-files`}
+            type="file"
+            multiple
+            accept=".pdf,.md,.markdown,.txt,.html,.htm,application/pdf,text/plain,text/markdown,text/html"
+            className="mt-1 block text-sm"
+            disabled={draft.uploads.state === "uploading"}
+            onChange={(event) => {
+              const files = [...(event.target.files ?? [])];
+              if (files.length > 0) void upload(files);
+            }}
+          />
+          <p role="status" className="mt-1 text-sm text-zinc-500">
+            {draft.uploads.state === "uploading"
+              ? "Uploading…"
+              : draft.uploads.state === "done"
+                ? `Ready: ${draft.uploads.names.join(", ")}`
+                : `Up to ${BATCH_LIMITS.maxSources} files of 25 MB; each is summarized from its first ${BATCH_LIMITS.maxSourceChars.toLocaleString("en")} characters and kept in your library.`}
+          </p>
+        </div>
+      ) : null}
+      {sourceError ? (
+        <p role="alert" className="mt-1 text-sm text-red-700 dark:text-red-400">
+          {sourceError}
+        </p>
+      ) : null}
+      <div hidden={draft.source !== "table"}>
         <label htmlFor={`${ids}-file`} className="text-sm font-medium">
           CSV or JSONL file, one text per row
         </label>
@@ -78,11 +233,6 @@ export function BatchFields({
         {draft.file ? (
           <p role="status" className="mt-1 text-sm">
             Ready: {draft.file.name}
-          </p>
-        ) : null}
-        {sourceError ? (
-          <p role="alert" className="mt-1 text-sm text-red-700 dark:text-red-400">
-            {sourceError}
           </p>
         ) : null}
       </div>

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { cn } from "@/components/ui/cn";
 import type { CreateJobInput } from "@/lib/jobs/schemas";
 import { useTRPC } from "@/lib/trpc/client";
-import { BatchFields, emptyBatchDraft, type BatchDraft } from "./batch-fields";
+import { BatchFields, batchSourceOf, emptyBatchDraft, type BatchDraft } from "./batch-fields";
 
 type Kind = "research" | "summarize" | "batch";
 type SourceType = "url" | "text" | "file";
@@ -122,17 +122,13 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
     const notifyEmail = notify && email.trim() ? email.trim() : undefined;
     let input: CreateJobInput;
     if (kind === "batch") {
-      if (!batch.file) return;
+      const source = batchSourceOf(batch);
+      if (!source) return;
       input = {
         kind,
         mode: batch.mode,
         retry: batch.retry,
-        source: {
-          type: "table",
-          format: batch.file.format,
-          fileName: batch.file.name,
-          content: batch.file.content,
-        },
+        source,
         budget: batch.budget.trim() || undefined,
         deadlineMinutes: batch.deadlineMinutes ? Number(batch.deadlineMinutes) : undefined,
         notifyEmail,
@@ -329,7 +325,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
         disabled={
           create.isPending ||
           (kind === "summarize" && sourceType === "file" && upload.state !== "done") ||
-          (kind === "batch" && !batch.file)
+          (kind === "batch" && !batchSourceOf(batch))
         }
         className="mt-5 rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 focus-visible:outline-none disabled:opacity-60"
       >
