@@ -13,7 +13,7 @@ export type JobDetail = inferRouterOutputs<AppRouter>["jobs"]["byId"];
 export type JobEventView = JobDetail["events"][number];
 
 /** Events after which the row itself (status, result, sources, a batch's counts) is read again. */
-const refetchOn = /^(job\.|source\.|input\.|cancel\.|batch\.read$)/;
+const refetchOn = /^(job\.|source\.|input\.|cancel\.|batch\.items$)/;
 
 /**
  * A job kept live: the row from `jobs.byId` (hydrated from the server when

@@ -171,8 +171,8 @@ export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
  * - `cancel.requested` (api)
  * - `email.sent` / `email.failed` {message?}: the outcome email (issue 6)
  * - `batch.submitted` {round, items, provider, batchId}, `batch.status` {round, state, total,
- *   done, failed, expectedFinish, expiresAt, stopped?}, `batch.read` {round, done, failed,
- *   retrying}: a batch job's provider batch (issue 15)
+ *   done, failed, expectedFinish, expiresAt, stopped?}: a batch job's provider batch;
+ *   `batch.items` {done, failed, round?, retrying?}: its items' counts changed (issue 15)
  */
 const eventTypeSchema = z
   .string()

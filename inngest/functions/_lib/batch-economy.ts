@@ -184,7 +184,7 @@ async function readRound(jobId: string, step: string, handle: BatchHandle, round
     outputs: { progress: (counts.done + counts.failed) / Math.max(1, counts.total) },
     events: [
       {
-        type: "batch.read",
+        type: "batch.items",
         data: { round, done: counts.done, failed: counts.failed, retrying: counts.pending },
       },
     ],

@@ -87,6 +87,8 @@ async function summarizeSlice(jobId: string, step: string, positions: readonly n
   return {
     value: null,
     outputs: { progress: (counts.done + counts.failed) / Math.max(1, counts.total) },
+    // The page reads its counts and items again on this event.
+    events: [{ type: "batch.items", data: { done: counts.done, failed: counts.failed } }],
   };
 }
 

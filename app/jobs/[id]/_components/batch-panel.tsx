@@ -77,7 +77,7 @@ function ProviderStatusLine({ events, finished }: { events: JobEventView[]; fini
 /**
  * A batch job's items: counts, the provider's state in economy mode, the
  * downloads, and the items themselves a page at a time. The list is read
- * again whenever the counts change (the row is refetched on `batch.read`
+ * again whenever the counts change (the row is refetched on `batch.items`
  * and on the job's end).
  */
 export function BatchPanel({
