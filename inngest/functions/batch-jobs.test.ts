@@ -405,3 +405,54 @@ describe("batch jobs, now mode", { timeout: 120_000 }, () => {
     expect(items.filter((item) => item.errorCode === "budget")).toHaveLength(20);
   });
 });
+
+describe("research in economy mode", { timeout: 120_000 }, () => {
+  it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
+    const { saveDocument } = await import("@/lib/search/documents");
+    const ownerId = await createTestOwner();
+    for (const [title, text] of [
+      [
+        "Vacuum thresholds",
+        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size. Dead tuples are removed so their space can be reused.",
+      ],
+      [
+        "Vacuum and statistics",
+        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics. Vacuuming removes dead tuples left behind by updates.",
+      ],
+    ] as const)
+      await saveDocument({ ownerId, title, text, mime: "text/plain" });
+    const { id } = await createJob(
+      ownerId,
+      { kind: "research", question: "When does autovacuum vacuum a table?", economy: true },
+      randomUUID(),
+    );
+    const row = await waitUntil(
+      () => db.job.findUniqueOrThrow({ where: { id }, select: { status: true, result: true } }),
+      (job) => ["completed", "failed", "cancelled"].includes(job.status),
+      { timeout: 60_000, interval: 100, what: "the research job" },
+    );
+    expect(row.status).toBe("completed");
+    expect((row.result as { markdown: string }).markdown).toMatch(/\[\d\]/);
+    const batches = await db.providerBatch.findMany({
+      where: { jobId: id },
+      select: { round: true, state: true },
+    });
+    expect(batches).toEqual([{ round: 1, state: "completed" }]);
+    const usage = await db.jobUsage.findMany({
+      where: { jobId: id },
+      select: { step: true, mode: true, calls: true },
+    });
+    const sources = await db.jobSource.count({ where: { jobId: id, read: true } });
+    expect(sources).toBeGreaterThan(0);
+    expect(usage).toEqual(
+      expect.arrayContaining([
+        { step: "read-condensed-sources", mode: "batch", calls: sources },
+        { step: "write-report", mode: "live", calls: 1 },
+        { step: "plan-sub-questions", mode: "live", calls: 1 },
+      ]),
+    );
+    const cost = await jobCost(id);
+    expect(cost.economy).toBe(true);
+    expect(cost.micros).toBeLessThan(cost.liveMicros);
+  });
+});

@@ -1,12 +1,15 @@
 /**
  * Research: plan sub-questions, optionally wait for the user to approve or
  * edit the plan, search for each sub-question in parallel, read the best
- * sources, and write a report whose `[n]` markers cite them.
+ * sources, and write a report whose `[n]` markers cite them. In economy
+ * mode the sources read are condensed through the provider's batch API
+ * first (_lib/research-economy.ts).
  */
 import { generateText } from "ai";
 import { createJobFunction } from "@/inngest/functions/_lib/job-function";
 import { callModel, jobFailure, liveUsage } from "@/inngest/functions/_lib/job-step";
 import { numberedPlan, settlePlan } from "@/inngest/functions/_lib/plan-approval";
+import { condenseSources } from "@/inngest/functions/_lib/research-economy";
 import {
   answerWithSourcesPrompt,
   parseCitations,
@@ -68,7 +71,12 @@ export const researchQuestion = createJobFunction({
         .slice(0, MAX_SUB_QUESTIONS);
       const plan = subQuestions.length > 0 ? subQuestions : [input.question];
       return {
-        value: { question: input.question, approvePlan: input.approvePlan, plan },
+        value: {
+          question: input.question,
+          approvePlan: input.approvePlan,
+          economy: input.economy,
+          plan,
+        },
         outputs: { progress: 0.1, usage: liveUsage([planning]) },
         events: [
           {
@@ -148,9 +156,11 @@ export const researchQuestion = createJobFunction({
       ),
     );
 
+    const condensed = planned.economy ? await condenseSources(job, passages) : passages;
+
     await job.run("write-report", "Writing the report", async () => {
       // Passage n is the source ranked n, so the report's [n] and the sources list agree.
-      const read = passages;
+      const read = condensed;
       if (read.length === 0) {
         return {
           value: null,

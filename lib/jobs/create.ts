@@ -57,7 +57,12 @@ export async function createJob(
     title = clip(batch.title);
   } else if (input.kind === "research") {
     title = clip(input.question);
-    stored = { kind: "research", question: input.question, approvePlan: input.approvePlan };
+    stored = {
+      kind: "research",
+      question: input.question,
+      approvePlan: input.approvePlan,
+      economy: input.economy,
+    };
   } else {
     stored = { kind: "summarize", source: input.source };
     const source = input.source;

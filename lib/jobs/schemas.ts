@@ -51,6 +51,8 @@ const researchInputSchema = z.object({
   question: safeText().trim().min(3, "Ask a question of at least 3 characters").max(2000),
   /** Pause after planning so the user can approve or edit the sub-questions. */
   approvePlan: z.boolean().default(false),
+  /** Condense the sources through the provider's batch API: half price, up to 24 hours. */
+  economy: z.boolean().default(false),
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
 });
@@ -137,7 +139,8 @@ export const createJobInputSchema = z.discriminatedUnion("kind", [
   summarizeInputSchema,
   batchInputSchema,
 ]);
-export type CreateJobInput = z.infer<typeof createJobInputSchema>;
+/** What a caller sends (defaults not yet applied); `createJob` parses it. */
+export type CreateJobInput = z.input<typeof createJobInputSchema>;
 
 /** What is stored in `jobs.input` (the notify address and the chat have their own columns). */
 export const storedJobInputSchema = z.discriminatedUnion("kind", [

@@ -98,6 +98,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
   const [sourceType, setSourceType] = useState<SourceType>("url");
   const [question, setQuestion] = useState("");
   const [approvePlan, setApprovePlan] = useState(false);
+  const [economy, setEconomy] = useState(false);
   const [url, setUrl] = useState("");
   const [text, setText] = useState("");
   const [notify, setNotify] = useState(false);
@@ -133,7 +134,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
         deadlineMinutes: batch.deadlineMinutes ? Number(batch.deadlineMinutes) : undefined,
         notifyEmail,
       };
-    } else if (kind === "research") input = { kind, question, approvePlan, notifyEmail };
+    } else if (kind === "research") input = { kind, question, approvePlan, economy, notifyEmail };
     else if (sourceType === "url")
       input = { kind, source: { type: "url", url: url.trim() }, notifyEmail };
     else if (sourceType === "text") input = { kind, source: { type: "text", text }, notifyEmail };
@@ -215,6 +216,15 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
               onChange={(event) => setApprovePlan(event.target.checked)}
             />
             Let me approve or edit the research plan before it searches
+          </label>
+          <label className="mt-2 flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              checked={economy}
+              onChange={(event) => setEconomy(event.target.checked)}
+            />
+            Economy: condense the sources through the provider&apos;s batch API (half the price; the
+            report can take hours, up to 24)
           </label>
         </div>
       ) : (

@@ -66,12 +66,7 @@ async function submitRound(jobId: string, round: number): Promise<StepResult<Sub
   });
   // The key makes a retried step find the batch its first attempt created instead of paying twice.
   const handle = await batchClient().submit(prompts, { key: `${jobId}-${round}` });
-  await db.providerBatch.upsert({
-    where: { jobId_round: { jobId, round } },
-    create: { jobId, round, handle: handle as Prisma.InputJsonObject, state: "queued" },
-    update: {},
-    select: { round: true },
-  });
+  await rememberBatch(jobId, round, handle);
   // A cancel that arrived while the batch was being created found no batch to cancel: do it here.
   const job = await db.job.findUniqueOrThrow({ where: { id: jobId }, select: { status: true } });
   if (job.status === "cancelled") {
@@ -138,6 +133,29 @@ function pollRound(job: JobRun, round: number, n: number, handle: BatchHandle) {
       ],
     });
     return { status, stopped };
+  });
+}
+
+/**
+ * Polls a provider batch until it is final, sleeping with backoff between
+ * polls; past the job's deadline the batch is cancelled and waited out.
+ */
+export async function waitForBatch(job: JobRun, round: number, handle: BatchHandle) {
+  let polled = await pollRound(job, round, 1, handle);
+  for (let n = 2; !isFinalBatchState(polled.status.state); n++) {
+    await job.step.sleep(`wait-batch-${round}-${n}`, pollDelayMs(n));
+    polled = await pollRound(job, round, n, handle);
+  }
+  return polled;
+}
+
+/** Keeps the batch's handle with the job, so a cancel (cancel-provider-batches) can find it. */
+export async function rememberBatch(jobId: string, round: number, handle: BatchHandle) {
+  await db.providerBatch.upsert({
+    where: { jobId_round: { jobId, round } },
+    create: { jobId, round, handle: handle as Prisma.InputJsonObject, state: "queued" },
+    update: {},
+    select: { round: true },
   });
 }
 
@@ -212,11 +230,7 @@ export async function summarizeEconomy(
     if (!submitted.handle) return null;
     const handle = batchHandleSchema.parse(submitted.handle);
 
-    let polled = await pollRound(job, round, 1, handle);
-    for (let n = 2; !isFinalBatchState(polled.status.state); n++) {
-      await job.step.sleep(`wait-batch-${round}-${n}`, pollDelayMs(n));
-      polled = await pollRound(job, round, n, handle);
-    }
+    const polled = await waitForBatch(job, round, handle);
     const read = await job.run(`read-results-${round}`, "Reading the provider's results", () =>
       readRound(job.id, `read-results-${round}`, handle, round),
     );

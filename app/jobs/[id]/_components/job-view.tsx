@@ -61,10 +61,18 @@ function InputSummary({ job }: { job: JobDetail }) {
   }
   if (input.kind === "research") {
     return (
-      <p className="text-sm">
-        <span className="text-zinc-500">Question: </span>
-        {input.question}
-      </p>
+      <>
+        <p className="text-sm">
+          <span className="text-zinc-500">Question: </span>
+          {input.question}
+        </p>
+        {input.economy ? (
+          <p className="mt-1 text-sm text-zinc-500">
+            Economy mode: the sources are condensed through the provider&apos;s batch API at half
+            the price, so this report takes longer, up to 24 hours.
+          </p>
+        ) : null}
+      </>
     );
   }
   const source = input.source;
