@@ -48,7 +48,7 @@ export interface PendingItem {
 /** Items still to summarize (never tried, or failed in a way a retry can fix), by position. */
 export async function pendingItems(
   jobId: string,
-  options: { positions?: readonly number[]; limit?: number } = {},
+  options: { positions?: readonly number[] } = {},
 ): Promise<PendingItem[]> {
   return db.batchItem.findMany({
     where: {
@@ -57,7 +57,6 @@ export async function pendingItems(
       ...(options.positions ? { position: { in: [...options.positions] } } : {}),
     },
     orderBy: { position: "asc" },
-    take: options.limit,
     select: { position: true, text: true, attempts: true },
   });
 }
