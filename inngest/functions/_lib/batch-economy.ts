@@ -7,11 +7,12 @@
  * retry can fix go in a new round, or live (the job's `retry` setting).
  */
 import type { JobRun } from "@/inngest/functions/_lib/job-function";
-import { writeJobStep, type StepResult } from "@/inngest/functions/_lib/job-step";
+import { jobFailure, writeJobStep, type StepResult } from "@/inngest/functions/_lib/job-step";
 import { summarizeLive } from "@/inngest/functions/_lib/batch-live";
 import { batchClient } from "@/lib/ai/providers";
 import { summarizePrompt } from "@/lib/ai/prompts";
 import {
+  BatchError,
   batchHandleSchema,
   collectResults,
   expectedFinish,
@@ -19,6 +20,7 @@ import {
   type BatchHandle,
   type BatchStatus,
 } from "@/lib/ai/batch/types";
+import { ModelConfigError } from "@/lib/ai/models";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -46,6 +48,29 @@ export function pollDelayMs(n: number): number {
   return Math.min(env.BATCH_POLL_MIN_MS * 2 ** Math.max(0, n - 2), env.BATCH_POLL_MAX_MS);
 }
 
+/**
+ * A call to the provider's batch API inside a step. What retrying cannot
+ * fix ends the job with a message the user can act on (no batch API with
+ * this provider, a batch the provider no longer knows, items it refuses);
+ * the rest (rate limits, server errors) is retried by the step.
+ */
+export async function callBatchApi<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ModelConfigError)
+      throw jobFailure("model_not_configured", error.message, error);
+    if (error instanceof BatchError && !error.retryable) {
+      const message =
+        error.code === "provider_error"
+          ? "The provider refused the batch request; run the job now instead, or try again later."
+          : error.message;
+      throw jobFailure("batch_failed", message, error);
+    }
+    throw error;
+  }
+}
+
 type Submitted = { stopped: StopReason } | { handle: BatchHandle | null };
 
 async function submitRound(jobId: string, round: number): Promise<StepResult<Submitted>> {
@@ -65,12 +90,14 @@ async function submitRound(jobId: string, round: number): Promise<StepResult<Sub
     };
   });
   // The key makes a retried step find the batch its first attempt created instead of paying twice.
-  const handle = await batchClient().submit(prompts, { key: `${jobId}-${round}` });
+  const handle = await callBatchApi(() =>
+    batchClient().submit(prompts, { key: `${jobId}-${round}` }),
+  );
   await rememberBatch(jobId, round, handle);
   // A cancel that arrived while the batch was being created found no batch to cancel: do it here.
   const job = await db.job.findUniqueOrThrow({ where: { id: jobId }, select: { status: true } });
   if (job.status === "cancelled") {
-    const status = await batchClient().cancel(handle);
+    const status = await callBatchApi(() => batchClient().cancel(handle));
     await db.providerBatch.update({
       where: { jobId_round: { jobId, round } },
       data: { state: status.state, updatedAt: new Date() },
@@ -103,11 +130,10 @@ interface Polled {
 function pollRound(job: JobRun, round: number, n: number, handle: BatchHandle) {
   const id = `poll-batch-${round}-${n}`;
   return job.step.run(id, async (): Promise<Polled> => {
-    const client = batchClient();
-    let status = await client.poll(handle);
+    let status = await callBatchApi(() => batchClient().poll(handle));
     const stopped = (await limitReached(job.id)) === "deadline" ? "deadline" : null;
     if (stopped && !isFinalBatchState(status.state) && status.state !== "cancelling")
-      status = await client.cancel(handle);
+      status = await callBatchApi(() => batchClient().cancel(handle));
     await db.providerBatch.update({
       where: { jobId_round: { jobId: job.id, round } },
       data: { state: status.state, updatedAt: new Date() },
@@ -166,10 +192,12 @@ async function readRound(jobId: string, step: string, handle: BatchHandle, round
     select: { position: true, attempts: true },
   });
   const attempts = new Map(submitted.map((item) => [item.position, item.attempts]));
-  const results = await collectResults(
-    batchClient(),
-    handle,
-    submitted.map((item) => customIdOf(item.position)),
+  const results = await callBatchApi(() =>
+    collectResults(
+      batchClient(),
+      handle,
+      submitted.map((item) => customIdOf(item.position)),
+    ),
   );
   const outcomes: ItemOutcome[] = [];
   const answered: Array<{ inputTokens: number; outputTokens: number }> = [];

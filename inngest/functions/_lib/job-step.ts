@@ -55,6 +55,7 @@ const jobFailureCodes = [
   "job_not_found",
   "model_unavailable",
   "model_not_configured",
+  "batch_failed",
 ] as const;
 type JobFailureCode = (typeof jobFailureCodes)[number];
 

@@ -6,7 +6,7 @@
  * could not condense keeps its extract, so the report never loses a source.
  */
 import type { JobRun } from "@/inngest/functions/_lib/job-function";
-import { rememberBatch, waitForBatch } from "@/inngest/functions/_lib/batch-economy";
+import { callBatchApi, rememberBatch, waitForBatch } from "@/inngest/functions/_lib/batch-economy";
 import { batchHandleSchema, collectResults } from "@/lib/ai/batch/types";
 import { summarizePrompt } from "@/lib/ai/prompts";
 import { batchClient } from "@/lib/ai/providers";
@@ -29,19 +29,21 @@ export async function condenseSources<S extends ReadSource>(
     "submit-condense-batch",
     "Sending the sources to the provider's batch API (economy: this can take hours)",
     async () => {
-      const handle = await batchClient().submit(
-        sources.map((source, i) => {
-          const prompt = summarizePrompt({ text: source.text, maxSentences: 6 });
-          return {
-            customId: customIdOf(i),
-            system: prompt.instructions,
-            messages: prompt.messages.map((message) => ({
-              role: "user" as const,
-              content: String(message.content),
-            })),
-          };
-        }),
-        { key: `${job.id}-condense` },
+      const handle = await callBatchApi(() =>
+        batchClient().submit(
+          sources.map((source, i) => {
+            const prompt = summarizePrompt({ text: source.text, maxSentences: 6 });
+            return {
+              customId: customIdOf(i),
+              system: prompt.instructions,
+              messages: prompt.messages.map((message) => ({
+                role: "user" as const,
+                content: String(message.content),
+              })),
+            };
+          }),
+          { key: `${job.id}-condense` },
+        ),
       );
       await rememberBatch(job.id, 1, handle);
       return {
@@ -66,10 +68,12 @@ export async function condenseSources<S extends ReadSource>(
     "read-condensed-sources",
     "Reading the condensed sources",
     async () => {
-      const results = await collectResults(
-        batchClient(),
-        handle,
-        sources.map((_, i) => customIdOf(i)),
+      const results = await callBatchApi(() =>
+        collectResults(
+          batchClient(),
+          handle,
+          sources.map((_, i) => customIdOf(i)),
+        ),
       );
       const texts: Array<string | null> = [];
       const answered: Array<{ inputTokens: number; outputTokens: number }> = [];
