@@ -52,7 +52,7 @@ export class JobsPage {
     file: { name: string; mimeType: string; buffer: Buffer },
     options: { mode: "economy" | "now" },
   ) {
-    await this.page.getByRole("radio", { name: "Summarize many (batch)" }).check({ force: true });
+    await this.page.getByRole("radio", { name: "Many at once (batch)" }).check({ force: true });
     await this.page.getByLabel("CSV or JSONL file, one text per row").setInputFiles(file);
     await expect(this.page.getByText(`Ready: ${file.name}`)).toBeVisible();
     await this.page

@@ -180,7 +180,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
                 ? "Research a question"
                 : option === "summarize"
                   ? "Summarize"
-                  : "Summarize many (batch)"}
+                  : "Many at once (batch)"}
             </label>
           ))}
         </div>
