@@ -33,9 +33,11 @@ export interface HubOptions<E extends HubEvent> {
   readEvents: ReadEvents<E>;
   pageSize?: number;
   minBackoffMs?: number;
-  maxBackoffMs?: number;
   onLog?: (level: "info" | "warn", event: string, fields: Record<string, unknown>) => void;
 }
+
+/** The longest wait between two attempts to reconnect the LISTEN connection. */
+const MAX_BACKOFF_MS = 5_000;
 
 class Subscriber {
   dirty = false;
@@ -114,7 +116,7 @@ export class JobEventsHub<E extends HubEvent> {
 
   private async connectLoop(): Promise<void> {
     const min = this.options.minBackoffMs ?? 100;
-    const max = this.options.maxBackoffMs ?? 5000;
+    const max = MAX_BACKOFF_MS;
     let delay = min;
     while (!this.closed) {
       const client = new pg.Client({

@@ -4,12 +4,13 @@
  * taken over (not duplicated) when the runner that started it was killed.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { startEmbeddedPostgres, type RunningPostgres } from "./embedded-postgres";
+import { relocatedDataDir } from "./postgres-process";
 
 // NOTE: as root the server runs as the `postgres` user, which must be able to
 // enter the folder, so it is not a private temporary directory.
@@ -132,5 +133,26 @@ describe("embedded PostgreSQL", () => {
     expect(isAlive(postmaster)).toBe(true);
     await adopted.stop();
     await expect.poll(() => isAlive(postmaster), { timeout: 20_000, interval: 100 }).toBe(false);
+  }, 90_000);
+
+  it("runs for a checkout in a folder the server's user cannot enter", async () => {
+    // As root the server runs as `postgres`, which cannot enter a folder of
+    // mode 700 (a home directory, a `mktemp -d` clone): it then runs from a
+    // copy in the system's temporary directory. As anyone else, nothing moves.
+    const privateDir = path.join(root, "private");
+    mkdirSync(privateDir, { mode: 0o700 });
+    chmodSync(privateDir, 0o700);
+    const lines: string[] = [];
+    const dataDir = path.join(privateDir, "cluster");
+    onTestFinished(() => rmSync(relocatedDataDir(dataDir), { recursive: true, force: true }));
+    const server = await startEmbeddedPostgres({
+      dataDir,
+      log: (line) => lines.push(line),
+    });
+    running.push(server);
+    expect(await query(server.adminUrl, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    const moved = lines.some((line) => line.includes("cannot enter"));
+    expect(moved).toBe(process.getuid?.() === 0);
+    await server.stop();
   }, 90_000);
 });
