@@ -76,7 +76,7 @@ beforeAll(async () => {
   ({ cancelJob } = await import("@/lib/jobs/cancel"));
   ({ authorizeJob } = await import("@/lib/jobs/access"));
   ({ jobCost } = await import("@/lib/jobs/cost"));
-  const { setDocumentNetworkPolicy } = await import("@/lib/search/documents");
+  const { setDocumentNetworkPolicy } = await import("@/lib/ingest/download-document");
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
   docs = http.createServer((req, res) => {
     const page = /^\/page-(\d+)\.html$/.exec(req.url ?? "");
@@ -408,7 +408,7 @@ describe("batch jobs, now mode", { timeout: 120_000 }, () => {
 
 describe("research in economy mode", { timeout: 120_000 }, () => {
   it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
-    const { saveDocument } = await import("@/lib/search/documents");
+    const { saveDocument } = await import("@/lib/ingest/save-document");
     const ownerId = await createTestOwner();
     for (const [title, text] of [
       [

@@ -26,6 +26,9 @@ const statusByIngestCode: Partial<Record<IngestErrorCode, number>> = {
   empty_document: 422,
   corrupt_document: 422,
   protected_document: 422,
+  too_many_pages: 422,
+  too_complex: 422,
+  extraction_timeout: 422,
 };
 
 function errorBody(

@@ -8,9 +8,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type RunningPostgres } from "./embedded-postgres";
-import { relocatedDataDir } from "./postgres-process";
+import { relocatedDataDir, resolveLayout } from "./postgres-process";
 
 // NOTE: as root the server runs as the `postgres` user, which must be able to
 // enter the folder, so it is not a private temporary directory.
@@ -19,6 +19,9 @@ chmodSync(root, 0o755);
 const running: RunningPostgres[] = [];
 afterAll(async () => {
   await Promise.allSettled(running.map((server) => server.stop()));
+  for (const name of ["restart", "stale", "orphan", "private/cluster"]) {
+    rmSync(relocatedDataDir(path.join(root, name)), { recursive: true, force: true });
+  }
   rmSync(root, { recursive: true, force: true });
   rmSync(`${root}.json`, { force: true });
 });
@@ -83,9 +86,11 @@ describe("embedded PostgreSQL", () => {
     // A pid that is certainly not a PostgreSQL server: a process that has exited.
     const exited = spawn(process.execPath, ["-e", ""]);
     await new Promise((resolve) => exited.once("exit", resolve));
+    // Where the cluster really is (moved when run as root from a private folder).
+    const { dataDir: clusterDir } = await resolveLayout(dataDir);
     writeFileSync(
-      path.join(dataDir, "postmaster.pid"),
-      `${exited.pid}\n${dataDir}\n1700000000\n${server.port}\n\n127.0.0.1\n  1234  5678\nready\n`,
+      path.join(clusterDir, "postmaster.pid"),
+      `${exited.pid}\n${clusterDir}\n1700000000\n${server.port}\n\n127.0.0.1\n  1234  5678\nready\n`,
     );
     const restarted = await start(dataDir);
     expect(restarted.started).toBe(true);
@@ -144,7 +149,6 @@ describe("embedded PostgreSQL", () => {
     chmodSync(privateDir, 0o700);
     const lines: string[] = [];
     const dataDir = path.join(privateDir, "cluster");
-    onTestFinished(() => rmSync(relocatedDataDir(dataDir), { recursive: true, force: true }));
     const server = await startEmbeddedPostgres({
       dataDir,
       log: (line) => lines.push(line),

@@ -1,10 +1,11 @@
 /**
- * File upload → the owner's library: the file (multipart field `file`) is
- * checked for size before it is read, typed by sniffing its bytes, its text
- * extracted, and stored as a Document of the owner. Answers `{ documentId }`,
- * which a summarize job takes as `{ type: "document", documentId }`.
- * Failures are thrown as domain or ingestion errors and answered in one
- * place (lib/http/errors.ts).
+ * File upload → the owner's library: the request body is counted as it
+ * arrives and refused past the limit, the file (multipart field `file`) typed
+ * by sniffing its bytes, its text extracted (PDFs in a bounded worker, see
+ * lib/ingest/extract-pdf.ts), and stored as a Document of the owner. Answers
+ * `{ documentId }`, which a summarize job takes as
+ * `{ type: "document", documentId }`. Failures are thrown as domain or
+ * ingestion errors and answered in one place (lib/http/errors.ts).
  */
 import "server-only";
 import { ensureOwner } from "@/lib/auth/owner";
@@ -12,12 +13,19 @@ import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
 import { DomainError } from "@/lib/errors";
 import { errorResponse } from "@/lib/http/errors";
 import { correlationIdOf, requireMediaType } from "@/lib/http/request";
+import { isIngestError } from "@/lib/ingest/errors";
 import { extractText } from "@/lib/ingest/extract-text";
-import { uploadLimits, uploadMetadataSchema, validateUpload } from "@/lib/ingest/upload";
-import { saveDocument } from "@/lib/search/documents";
+import { saveDocument } from "@/lib/ingest/save-document";
+import {
+  readBodyWithin,
+  uploadMetadataSchema,
+  uploadRequestMaxBytes,
+  uploadTooLargeMessage,
+  validateUpload,
+} from "@/lib/ingest/upload";
+import { logger } from "@/lib/logger";
 
-// Room for the multipart framing around the file itself.
-const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const notMultipart = "Send the file as multipart/form-data in a field named file.";
 
 export async function handleUpload(req: Request): Promise<Response> {
   const correlationId = correlationIdOf(req.headers);
@@ -31,21 +39,29 @@ export async function handleUpload(req: Request): Promise<Response> {
 async function storeUpload(req: Request): Promise<Response> {
   const ownerId = await ownerIdFromHeaders(req.headers);
   if (!ownerId) throw new DomainError("no_identity");
+  // A declared length over the limit is refused unread; the count below catches the rest.
   const length = Number(req.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(length) && length > uploadLimits.maxBytes + MULTIPART_OVERHEAD_BYTES) {
-    throw new DomainError("too_large", {
-      message: `The file is larger than ${uploadLimits.maxBytes / (1024 * 1024)} MB.`,
-    });
-  }
+  if (Number.isFinite(length) && length > uploadRequestMaxBytes)
+    throw new DomainError("too_large", { message: uploadTooLargeMessage });
   requireMediaType(req.headers, "multipart/form-data");
-  let form: FormData;
+  let body: Uint8Array<ArrayBuffer>;
   try {
-    form = await req.formData();
+    body = await readBodyWithin(req.body, uploadRequestMaxBytes);
   } catch (error) {
+    if (isIngestError(error)) throw error;
+    logger.warn("uploads.body_failed", { ownerId, error });
     throw new DomainError("invalid_upload", {
-      message: "Send the file as multipart/form-data in a field named file.",
+      message: "The file did not arrive whole. Please try again.",
       cause: error,
     });
+  }
+  let form: FormData;
+  try {
+    form = await new Response(body, {
+      headers: { "content-type": req.headers.get("content-type") ?? "" },
+    }).formData();
+  } catch (error) {
+    throw new DomainError("invalid_upload", { message: notMultipart, cause: error });
   }
   const file = form.get("file");
   if (!(file instanceof File))
@@ -59,9 +75,7 @@ async function storeUpload(req: Request): Promise<Response> {
     const issue = metadata.error.issues[0]!;
     throw new DomainError(
       issue.path[0] === "size" && file.size > 0 ? "too_large" : "invalid_upload",
-      {
-        message: issue.message,
-      },
+      { message: issue.message },
     );
   }
   const upload = await validateUpload({

@@ -10,7 +10,7 @@ import { db } from "@/lib/db";
 import { isIngestError } from "@/lib/ingest/errors";
 import { recordItemOutcomes, type ItemOutcome } from "@/lib/jobs/batch/items";
 import { BATCH_LIMITS } from "@/lib/jobs/schemas";
-import { downloadDocument } from "@/lib/search/documents";
+import { downloadDocument } from "@/lib/ingest/download-document";
 
 const PAGES_PER_STEP = 10;
 const FETCHES_AT_ONCE = 4;
@@ -19,7 +19,7 @@ type PageRead = { position: number; text: string; label: string | null } | ItemO
 
 async function readPage(item: { position: number; sourceUrl: string }): Promise<PageRead> {
   try {
-    const page = await downloadDocument(item.sourceUrl, { maxChars: BATCH_LIMITS.maxSourceChars });
+    const page = await downloadDocument(item.sourceUrl);
     const text = page.text.slice(0, BATCH_LIMITS.maxSourceChars).trim();
     if (!text)
       return {
