@@ -183,7 +183,6 @@ describe("POST /api/uploads", () => {
           duplex: "half",
         } as RequestInit),
       );
-      // The media type is checked before the body is read (lib/http/request.ts: a precise 415).
       expect(response.status).toBe(415);
       expect(await response.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
       expect(pulled.bytes).toBeLessThan(256 * 1024);

@@ -13,8 +13,8 @@ import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
 import { DomainError } from "@/lib/errors";
 import { errorResponse } from "@/lib/http/errors";
 import { correlationIdOf, requireMediaType } from "@/lib/http/request";
-import { isIngestError } from "@/lib/ingest/errors";
 import { extractText } from "@/lib/ingest/extract-text";
+import { isIngestError } from "@/lib/ingest/errors";
 import { saveDocument } from "@/lib/ingest/save-document";
 import {
   readBodyWithin,
@@ -23,7 +23,6 @@ import {
   uploadTooLargeMessage,
   validateUpload,
 } from "@/lib/ingest/upload";
-import { logger } from "@/lib/logger";
 
 const notMultipart = "Send the file as multipart/form-data in a field named file.";
 
@@ -43,13 +42,13 @@ async function storeUpload(req: Request): Promise<Response> {
   const length = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(length) && length > uploadRequestMaxBytes)
     throw new DomainError("too_large", { message: uploadTooLargeMessage });
+  // Before the body is read, so a wrong type costs nothing.
   requireMediaType(req.headers, "multipart/form-data");
   let body: Uint8Array<ArrayBuffer>;
   try {
     body = await readBodyWithin(req.body, uploadRequestMaxBytes);
   } catch (error) {
     if (isIngestError(error)) throw error;
-    logger.warn("uploads.body_failed", { ownerId, error });
     throw new DomainError("invalid_upload", {
       message: "The file did not arrive whole. Please try again.",
       cause: error,
@@ -58,7 +57,7 @@ async function storeUpload(req: Request): Promise<Response> {
   let form: FormData;
   try {
     form = await new Response(body, {
-      headers: { "content-type": req.headers.get("content-type") ?? "" },
+      headers: { "content-type": req.headers.get("content-type")! },
     }).formData();
   } catch (error) {
     throw new DomainError("invalid_upload", { message: notMultipart, cause: error });
