@@ -18,7 +18,7 @@ import {
   waitFor,
   waitForRuns,
   type TestApp,
-} from "./test-helpers";
+} from "./testing/helpers";
 
 const schema = testSchema("conf");
 let executor: Executor;

@@ -17,7 +17,7 @@ import {
   testSchema,
   waitFor,
   waitForRuns,
-} from "./test-helpers";
+} from "./testing/helpers";
 
 const children = new Set<ChildProcess>();
 const schemas: string[] = [];

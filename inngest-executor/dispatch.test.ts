@@ -15,7 +15,7 @@ import {
   testSchema,
   waitForRuns,
   type TestApp,
-} from "./test-helpers";
+} from "./testing/helpers";
 
 const schema = testSchema("dispatch");
 let executor: Executor;

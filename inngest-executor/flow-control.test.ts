@@ -23,7 +23,7 @@ import {
   waitFor,
   waitForRuns,
   type TestApp,
-} from "./test-helpers";
+} from "./testing/helpers";
 
 const schema = testSchema("flow");
 let executor: Executor;

@@ -16,7 +16,7 @@ import {
   testSchema,
   waitForRuns,
   type TestApp,
-} from "./test-helpers";
+} from "./testing/helpers";
 
 const schema = testSchema("multi");
 const executors: Executor[] = [];

@@ -20,7 +20,7 @@ import {
   waitFor,
   waitForRuns,
   type TestApp,
-} from "./test-helpers";
+} from "./testing/helpers";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {

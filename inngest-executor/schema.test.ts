@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
 import { migrateSchema, SCHEMA_VERSION } from "./schema";
-import { databaseUrl, dropSchema, testSchema } from "./test-helpers";
+import { databaseUrl, dropSchema, testSchema } from "./testing/helpers";
 
 const schema = testSchema("schema");
 const pool = new pg.Pool({ connectionString: databaseUrl(), max: 4 });

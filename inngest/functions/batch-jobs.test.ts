@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { startExecutor, type Executor } from "@/inngest-executor";
-import { dropSchema, testSchema } from "@/inngest-executor/test-helpers";
+import { dropSchema, testSchema } from "@/inngest-executor/testing/helpers";
 import { waitUntil } from "@/test/wait";
 
 const schema = testSchema("batch_fn");

@@ -10,7 +10,7 @@ import { serve } from "inngest/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
 import { startExecutor, type Executor } from "@/inngest-executor";
-import { dropSchema, testSchema } from "@/inngest-executor/test-helpers";
+import { dropSchema, testSchema } from "@/inngest-executor/testing/helpers";
 import { waitUntil } from "@/test/wait";
 
 const schema = testSchema("jobs_fn");

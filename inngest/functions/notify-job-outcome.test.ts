@@ -16,7 +16,7 @@ import {
   testSchema,
   waitForRuns,
   type TestApp,
-} from "@/inngest-executor/test-helpers";
+} from "@/inngest-executor/testing/helpers";
 import { createNotifyJobOutcome, NOTIFY_RETRIES } from "@/inngest/functions/notify-job-outcome";
 import { db } from "@/lib/db";
 import { jobOutcomeReached } from "@/lib/jobs/events";

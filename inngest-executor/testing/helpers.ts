@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { Inngest, type InngestFunction } from "inngest";
 import { serve } from "inngest/node";
 import pg from "pg";
-import { startExecutor, type Executor, type ExecutorOptions } from "./index";
+import { startExecutor, type Executor, type ExecutorOptions } from "../index";
 
 export function testSchema(label: string): string {
   return `inngest_executor_t_${label.replace(/[^a-z0-9]/g, "_")}_${randomBytes(3).toString("hex")}`;
