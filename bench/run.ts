@@ -7,6 +7,7 @@
  * baseline and its subject side by side and reports ratios and medians.
  */
 import { provideDatabase } from "@/scripts/lib/database";
+import { run as batchJobs } from "./batch-jobs";
 import { run as chat } from "./chat";
 import { run as executor } from "./executor";
 import { run as jobEvents } from "./job-events";
@@ -15,6 +16,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   chat: () => chat(),
   executor: () => executor(),
   "job-events": () => jobEvents(),
+  "batch-jobs": () => batchJobs(),
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));

@@ -46,6 +46,17 @@ export const envSchema = z
     DEMO_MODEL_URL: optionalUrl,
     /** Model prices on top of lib/ai/pricing.ts' defaults: JSON, USD per million tokens. */
     AI_PRICES: optionalString.pipe(priceOverridesJsonSchema.optional()),
+    /**
+     * Economy mode polls the provider's batch with backoff: the first wait,
+     * doubling up to the longest. A provider batch takes minutes to hours.
+     * NOTE: Inngest's durable sleeps resolve to whole seconds, hence the 1 s floor.
+     */
+    BATCH_POLL_MIN_MS: z.coerce.number().int().min(1000).default(15_000),
+    BATCH_POLL_MAX_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .default(10 * 60_000),
 
     CHAT_MAX_MESSAGE_CHARS: z.coerce.number().int().min(100).max(200_000).default(16_000),
     CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(500).default(8_000),

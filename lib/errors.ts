@@ -37,6 +37,11 @@ const catalog = {
     message: "This request's Content-Type is not one this endpoint accepts.",
   },
   too_large: { kind: "too_large", message: "The request is too large." },
+  invalid_request: { kind: "invalid", message: "The request is not valid." },
+  invalid_batch_file: {
+    kind: "invalid",
+    message: "The file could not be read as a CSV or JSONL file with one text per row.",
+  },
 } as const satisfies Record<string, { kind: DomainErrorKind; message: string }>;
 
 export type DomainErrorCode = keyof typeof catalog;

@@ -12,8 +12,8 @@ import type { AppRouter } from "@/lib/trpc/routers/_app";
 export type JobDetail = inferRouterOutputs<AppRouter>["jobs"]["byId"];
 export type JobEventView = JobDetail["events"][number];
 
-/** Events after which the row itself (status, result, sources) is read again. */
-const refetchOn = /^(job\.|source\.|input\.|cancel\.)/;
+/** Events after which the row itself (status, result, sources, a batch's counts) is read again. */
+const refetchOn = /^(job\.|source\.|input\.|cancel\.|batch\.items$)/;
 
 /**
  * A job kept live: the row from `jobs.byId` (hydrated from the server when

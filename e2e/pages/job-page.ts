@@ -41,6 +41,31 @@ export class JobPage {
     return this.page.getByTestId("email-note");
   }
 
+  /** A batch job's "N done · N failed · N to go" line. */
+  get batchCounts() {
+    return this.page.getByTestId("batch-counts");
+  }
+
+  get batchItems() {
+    return this.page.getByTestId("batch-item");
+  }
+
+  get providerStatus() {
+    return this.page.getByTestId("provider-status");
+  }
+
+  get cost() {
+    return this.page.getByTestId("job-cost");
+  }
+
+  get liveCost() {
+    return this.page.getByTestId("live-cost");
+  }
+
+  downloadLink(format: "CSV" | "JSONL") {
+    return this.page.getByRole("link", { name: `Download results (${format})` });
+  }
+
   async expectStatus(status: string, options: { timeout?: number } = {}) {
     await expect(this.status).toHaveAttribute("data-status", status, options);
   }

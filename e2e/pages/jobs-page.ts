@@ -47,6 +47,21 @@ export class JobsPage {
     await this.expectOnJobPage();
   }
 
+  /** Starts a batch job from a CSV or JSONL file and waits for its permalink page. */
+  async startBatch(
+    file: { name: string; mimeType: string; buffer: Buffer },
+    options: { mode: "economy" | "now" },
+  ) {
+    await this.page.getByRole("radio", { name: "Many at once (batch)" }).check({ force: true });
+    await this.page.getByLabel("CSV or JSONL file, one text per row").setInputFiles(file);
+    await expect(this.page.getByText(`Ready: ${file.name}`)).toBeVisible();
+    await this.page
+      .getByRole("radio", { name: options.mode === "economy" ? /^Economy/ : /^Now/ })
+      .check();
+    await this.page.getByRole("button", { name: "Start the batch" }).click();
+    await this.expectOnJobPage();
+  }
+
   async expectOnJobPage() {
     await expect(this.page).toHaveURL(/\/jobs\/[A-Za-z0-9_-]{24}$/);
   }

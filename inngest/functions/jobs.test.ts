@@ -225,6 +225,20 @@ describe("summarize-document", () => {
       select: { ref: true, read: true },
     });
     expect(sources).toEqual([{ ref: expect.stringMatching(/^document:/), read: true }]);
+    // Every model call's tokens, with the step that made it: one per part, one for the summary.
+    const usage = await db.jobUsage.findMany({
+      where: { jobId: id },
+      select: { step: true, mode: true, calls: true, inputTokens: true, outputTokens: true },
+    });
+    expect(usage.filter((record) => record.step.startsWith("summarize-part-"))).toHaveLength(
+      partials.length,
+    );
+    expect(usage.map((record) => record.step)).toContain("write-summary");
+    for (const record of usage) {
+      expect(record).toMatchObject({ mode: "live", calls: 1 });
+      expect(record.inputTokens).toBeGreaterThan(0);
+      expect(record.outputTokens).toBeGreaterThan(0);
+    }
   });
 
   it("summarizes a web page fetched through the SSRF-safe client and keeps it in the owner's library", async () => {

@@ -1,12 +1,15 @@
 /**
  * Research: plan sub-questions, optionally wait for the user to approve or
  * edit the plan, search for each sub-question in parallel, read the best
- * sources, and write a report whose `[n]` markers cite them.
+ * sources, and write a report whose `[n]` markers cite them. In economy
+ * mode the sources read are condensed through the provider's batch API
+ * first (_lib/research-economy.ts).
  */
 import { generateText } from "ai";
 import { createJobFunction } from "@/inngest/functions/_lib/job-function";
-import { callModel, jobFailure } from "@/inngest/functions/_lib/job-step";
+import { callModel, jobFailure, liveUsage } from "@/inngest/functions/_lib/job-step";
 import { numberedPlan, settlePlan } from "@/inngest/functions/_lib/plan-approval";
+import { condenseSources } from "@/inngest/functions/_lib/research-economy";
 import {
   answerWithSourcesPrompt,
   parseCitations,
@@ -55,21 +58,27 @@ export const researchQuestion = createJobFunction({
       const input = storedJobInputSchema.parse(row.input);
       if (input.kind !== "research")
         throw jobFailure("invalid_input", "This job is not a research question.");
-      const { text } = await callModel(() =>
+      const planning = await callModel(() =>
         generateText({
           model: languageModel(),
           ...planSubQuestionsPrompt({ question: input.question, count: SUB_QUESTIONS }),
           maxRetries: 0,
         }),
       );
+      const { text } = planning;
       const subQuestions = parseSubQuestions(text)
         .map((item) => item.trim().slice(0, 500))
         .filter((item) => item.length >= 3)
         .slice(0, MAX_SUB_QUESTIONS);
       const plan = subQuestions.length > 0 ? subQuestions : [input.question];
       return {
-        value: { question: input.question, approvePlan: input.approvePlan, plan },
-        outputs: { progress: 0.1 },
+        value: {
+          question: input.question,
+          approvePlan: input.approvePlan,
+          economy: input.economy,
+          plan,
+        },
+        outputs: { progress: 0.1, usage: liveUsage([planning]) },
         events: [
           {
             type: "partial",
@@ -148,9 +157,11 @@ export const researchQuestion = createJobFunction({
       ),
     );
 
+    const condensed = planned.economy ? await condenseSources(job, passages) : passages;
+
     await job.run("write-report", "Writing the report", async () => {
       // Passage n is the source ranked n, so the report's [n] and the sources list agree.
-      const read = passages;
+      const read = condensed;
       if (read.length === 0) {
         return {
           value: null,
@@ -168,9 +179,10 @@ export const researchQuestion = createJobFunction({
         question: planned.question,
         passages: read.map((passage): Passage => ({ title: passage.title, text: passage.text })),
       });
-      const { text } = await callModel(() =>
+      const answer = await callModel(() =>
         generateText({ model: languageModel(), ...prompt, maxRetries: 0 }),
       );
+      const { text } = answer;
       const markers = parseCitations(text).filter((n) => n >= 1 && n <= read.length);
       return {
         value: null,
@@ -178,6 +190,7 @@ export const researchQuestion = createJobFunction({
           status: "completed",
           result: { markdown: text.trim(), subQuestions: plan },
           citations: markers.map((marker) => ({ marker, sourceRef: read[marker - 1]!.ref })),
+          usage: liveUsage([answer]),
         },
       };
     });

@@ -10,7 +10,7 @@
  */
 import { generateText } from "ai";
 import { createJobFunction } from "@/inngest/functions/_lib/job-function";
-import { callModel, jobFailure } from "@/inngest/functions/_lib/job-step";
+import { callModel, jobFailure, liveUsage } from "@/inngest/functions/_lib/job-step";
 import { languageModel } from "@/lib/ai/providers";
 import { summarizePrompt } from "@/lib/ai/prompts";
 import { db } from "@/lib/db";
@@ -77,15 +77,16 @@ function pageLabel(pages: number[]): string | null {
   return first === last ? `page ${first}` : `pages ${first}–${last}`;
 }
 
-async function summarize(text: string, maxSentences?: number): Promise<string> {
-  const { text: summary } = await callModel(() =>
+/** The summary, and the call's tokens for the step's `usage`. */
+async function summarize(text: string, maxSentences?: number) {
+  const result = await callModel(() =>
     generateText({
       model: languageModel(),
       ...summarizePrompt({ text, maxSentences }),
       maxRetries: 0,
     }),
   );
-  return summary.trim();
+  return { summary: result.text.trim(), usage: liveUsage([result]) };
 }
 
 async function readDocument(ownerId: string, jobId: string): Promise<ReadDocument> {
@@ -214,10 +215,10 @@ export const summarizeDocument = createJobFunction({
               part.start,
               part.end,
             );
-            const summary = await summarize(text);
+            const { summary, usage } = await summarize(text);
             return {
               value: summary,
-              outputs: { progress: MAP_START + ((MAP_END - MAP_START) * n) / total },
+              outputs: { progress: MAP_START + ((MAP_END - MAP_START) * n) / total, usage },
               events: [{ type: "partial", data: { key: `part-${n}`, title, text: summary } }],
             };
           });
@@ -237,14 +238,18 @@ export const summarizeDocument = createJobFunction({
           job.run(
             `combine-summaries-${round}-${i + 1}`,
             `Combining part summaries (${i + 1} of ${groups.length})`,
-            async () => ({ value: await summarize(group.join("\n\n"), 6) }),
+            async () => {
+              const { summary, usage } = await summarize(group.join("\n\n"), 6);
+              return { value: summary, outputs: { usage } };
+            },
           ),
         ),
       );
     }
 
     await job.run("write-summary", "Writing the summary", async () => {
-      const summary = layer.length === 1 ? layer[0]! : await summarize(layer.join("\n\n"), 8);
+      const final = layer.length === 1 ? null : await summarize(layer.join("\n\n"), 8);
+      const summary = final?.summary ?? layer[0]!;
       const note = document.truncated
         ? "\n\n_Only the first part of this document was summarized: it is longer than Dispatch reads._"
         : "";
@@ -258,6 +263,7 @@ export const summarizeDocument = createJobFunction({
             parts: total,
             documentId: document.documentId,
           },
+          usage: final?.usage,
         },
       };
     });

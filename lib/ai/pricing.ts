@@ -25,7 +25,7 @@ const MICROS_PER_DOLLAR = 1_000_000;
  * integer micro-dollars. Strings are read digit by digit (exact); numbers
  * must sit on a whole micro-dollar.
  */
-const dollarsSchema = z.union([z.number(), z.string()]).transform((value, context) => {
+export const dollarsSchema = z.union([z.number(), z.string()]).transform((value, context) => {
   if (typeof value === "string") {
     const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(value.trim());
     if (!match) {

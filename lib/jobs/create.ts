@@ -11,6 +11,9 @@ import { DomainError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { jobDispatcher } from "@/lib/jobs/dispatch";
 import { rememberOwnerEmail } from "@/lib/email/notifications";
+import { dollarsSchema } from "@/lib/ai/pricing";
+import { insertBatchItems } from "@/lib/jobs/batch/items";
+import { batchItemsFor, type NewBatchItem } from "@/lib/jobs/batch/sources";
 import { appendJobEvents, commitStep } from "@/lib/jobs/event-log";
 import { newJobId } from "@/lib/jobs/ids";
 import {
@@ -47,9 +50,20 @@ export async function createJob(
   const input = createJobInputSchema.parse(rawInput);
   let title: string;
   let stored: StoredJobInput;
-  if (input.kind === "research") {
+  let items: NewBatchItem[] = [];
+  if (input.kind === "batch") {
+    const batch = await batchItemsFor(ownerId, input.source);
+    items = batch.items;
+    stored = { kind: "batch", mode: input.mode, retry: input.retry, source: batch.stored };
+    title = clip(batch.title);
+  } else if (input.kind === "research") {
     title = clip(input.question);
-    stored = { kind: "research", question: input.question, approvePlan: input.approvePlan };
+    stored = {
+      kind: "research",
+      question: input.question,
+      approvePlan: input.approvePlan,
+      economy: input.economy,
+    };
   } else {
     stored = { kind: "summarize", source: input.source };
     const source = input.source;
@@ -65,32 +79,50 @@ export async function createJob(
     }
   }
 
+  const fromChat = input.fromChat;
+  const limits =
+    input.kind === "batch"
+      ? {
+          budgetMicros:
+            input.budget === undefined ? null : BigInt(dollarsSchema.parse(input.budget)),
+          deadlineAt:
+            input.deadlineMinutes === undefined
+              ? null
+              : new Date(Date.now() + input.deadlineMinutes * 60_000),
+        }
+      : {};
   const id = newJobId();
-  await db.$transaction(async (tx) => {
-    if (input.fromChat) {
-      // A first message may be a command: the conversation starts with the job.
-      const { conversationId } = input.fromChat;
-      await tx.$executeRaw(conversationUpsertSql({ id: conversationId, ownerId, title }));
-      const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
-      if (!owned) throw new DomainError("conversation_not_found");
-    }
-    await tx.job.create({
-      data: {
-        id,
-        ownerId,
-        kind: input.kind,
-        title,
-        input: stored as Prisma.InputJsonObject,
-        correlationId,
-        notifyEmail: input.notifyEmail ?? null,
-        conversationId: input.fromChat?.conversationId ?? null,
-        afterMessageId: input.fromChat?.afterMessageId ?? null,
-      },
-      select: { id: true },
-    });
-    if (input.notifyEmail) await rememberOwnerEmail(tx, ownerId, input.notifyEmail);
-    await appendJobEvents(tx, id, "create", [{ type: "job.queued", data: { kind: input.kind } }]);
-  });
+  await db.$transaction(
+    async (tx) => {
+      if (fromChat) {
+        // A first message may be a command: the conversation starts with the job.
+        const { conversationId } = fromChat;
+        await tx.$executeRaw(conversationUpsertSql({ id: conversationId, ownerId, title }));
+        const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
+        if (!owned) throw new DomainError("conversation_not_found");
+      }
+      await tx.job.create({
+        data: {
+          id,
+          ownerId,
+          kind: input.kind,
+          title,
+          input: stored as Prisma.InputJsonObject,
+          correlationId,
+          notifyEmail: input.notifyEmail ?? null,
+          conversationId: fromChat?.conversationId ?? null,
+          afterMessageId: fromChat?.afterMessageId ?? null,
+          ...limits,
+        },
+        select: { id: true },
+      });
+      await insertBatchItems(tx, id, items);
+      if (input.notifyEmail) await rememberOwnerEmail(tx, ownerId, input.notifyEmail);
+      await appendJobEvents(tx, id, "create", [{ type: "job.queued", data: { kind: input.kind } }]);
+      // 10,000 rows of a batch job are ten multi-row INSERTs, more than the default 5 s on a busy machine.
+    },
+    { timeout: 60_000 },
+  );
 
   try {
     await jobDispatcher().sendJobRequested({ id, kind: input.kind, ownerId, correlationId });

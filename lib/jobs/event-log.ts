@@ -23,6 +23,7 @@ import {
   type NewJobEvent,
 } from "@/lib/jobs/schemas";
 import { assertTransition, InvalidTransitionError } from "@/lib/jobs/state";
+import { insertStepUsage, type StepUsage } from "@/lib/jobs/usage";
 
 export const JOB_EVENTS_CHANNEL = "dispatch_job_events";
 
@@ -174,6 +175,8 @@ export interface StepOutputs {
   sources?: readonly SourceInput[];
   citations?: readonly CitationInput[];
   events?: readonly NewJobEvent[];
+  /** The tokens of the step's model calls (lib/jobs/usage.ts), for the job's cost. */
+  usage?: readonly StepUsage[];
 }
 
 export class JobFinishedError extends Error {
@@ -280,6 +283,7 @@ export async function commitStep(
           data: { read: true },
         });
     }
+    if (outputs.usage?.length) await insertStepUsage(tx, jobId, step, outputs.usage);
     if (outputs.citations?.length) {
       const refs = [...new Set(outputs.citations.map((citation) => citation.sourceRef))];
       const sources = await tx.jobSource.findMany({

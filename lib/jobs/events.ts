@@ -38,6 +38,7 @@ const requested = <K extends JobKind>(kind: K) =>
 export const jobRequestedEvents = {
   research: requested("research"),
   summarize: requested("summarize"),
+  batch: requested("batch"),
 } satisfies Record<JobKind, unknown>;
 
 export const cancelRequestedDataSchema = z.object({

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { safeText } from "@/lib/text";
 
-export const jobKinds = ["research", "summarize"] as const;
+export const jobKinds = ["research", "summarize", "batch"] as const;
 export const jobStatuses = [
   "queued",
   "running",
@@ -51,6 +51,8 @@ const researchInputSchema = z.object({
   question: safeText().trim().min(3, "Ask a question of at least 3 characters").max(2000),
   /** Pause after planning so the user can approve or edit the sub-questions. */
   approvePlan: z.boolean().default(false),
+  /** Condense the sources through the provider's batch API: half price, up to 24 hours. */
+  economy: z.boolean().default(false),
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
 });
@@ -62,16 +64,99 @@ const summarizeInputSchema = z.object({
   fromChat: fromChatSchema.optional(),
 });
 
+/**
+ * Batch jobs (issue 15): what one job may hold. A table is read whole in the
+ * create request, so its size bounds that request; each text is one model
+ * call, so its length bounds the call (about 2,000 tokens).
+ */
+export const BATCH_LIMITS = {
+  maxRows: 10_000,
+  maxTableBytes: 10 * 1024 * 1024,
+  maxItemChars: 8_000,
+  /** Web pages and files are fetched or read one by one: fewer per job. */
+  maxSources: 100,
+  /** A page or file is summarized from its opening this long (about 6,000 tokens). */
+  maxSourceChars: 24_000,
+} as const;
+
+/** `now`: live calls, a few at a time; `economy`: the provider's batch API, half price, up to 24 hours. */
+export const batchModes = ["now", "economy"] as const;
+export type BatchMode = (typeof batchModes)[number];
+/** How economy mode retries the items that failed: in a new batch, or live at full price. */
+export const batchRetryModes = ["batch", "live"] as const;
+
+const batchTableSchema = z.object({
+  type: z.literal("table"),
+  format: z.enum(["csv", "jsonl"]),
+  fileName: safeText().trim().min(1).max(200),
+  content: z
+    .string()
+    .min(1, "The file is empty")
+    .max(BATCH_LIMITS.maxTableBytes, "The file is larger than 10 MB"),
+});
+const tooManySources = `At most ${BATCH_LIMITS.maxSources} per job`;
+const batchUrlsSchema = z.object({
+  type: z.literal("urls"),
+  urls: z
+    .array(z.url({ protocol: /^https?$/ }).max(2048))
+    .min(1, "Give at least one URL")
+    .max(BATCH_LIMITS.maxSources, tooManySources),
+});
+const batchDocumentsSchema = z.object({
+  type: z.literal("documents"),
+  documentIds: z
+    .array(z.uuid())
+    .min(1, "Upload at least one file")
+    .max(BATCH_LIMITS.maxSources, tooManySources),
+});
+
+/** US dollars with at most 6 decimals, as a person types them ("2", "0.50"). */
+const budgetSchema = z
+  .string()
+  .trim()
+  .regex(/^\d{1,6}(\.\d{1,6})?$/, "A budget in dollars, e.g. 2.50");
+
+const batchInputSchema = z.object({
+  kind: z.literal("batch"),
+  mode: z.enum(batchModes),
+  retry: z.enum(batchRetryModes).default("batch"),
+  source: z.discriminatedUnion("type", [batchTableSchema, batchUrlsSchema, batchDocumentsSchema]),
+  /** The most the job may spend; it stops starting new work once spent. */
+  budget: budgetSchema.optional(),
+  /** Minutes from now after which no new work starts (up to 48 hours). */
+  deadlineMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(48 * 60)
+    .optional(),
+  notifyEmail: notifyEmailSchema.optional(),
+  fromChat: fromChatSchema.optional(),
+});
+
 export const createJobInputSchema = z.discriminatedUnion("kind", [
   researchInputSchema,
   summarizeInputSchema,
+  batchInputSchema,
 ]);
-export type CreateJobInput = z.infer<typeof createJobInputSchema>;
+/** What a caller sends (defaults not yet applied); `createJob` parses it. */
+export type CreateJobInput = z.input<typeof createJobInputSchema>;
 
 /** What is stored in `jobs.input` (the notify address and the chat have their own columns). */
 export const storedJobInputSchema = z.discriminatedUnion("kind", [
   researchInputSchema.omit({ notifyEmail: true, fromChat: true }),
   summarizeInputSchema.omit({ notifyEmail: true, fromChat: true }),
+  // The rows live in batch_items, not in the input.
+  z.object({
+    kind: z.literal("batch"),
+    mode: z.enum(batchModes),
+    retry: z.enum(batchRetryModes),
+    source: z.discriminatedUnion("type", [
+      batchTableSchema.omit({ content: true }).extend({ rows: z.number().int().min(1) }),
+      z.object({ type: z.literal("urls"), rows: z.number().int().min(1) }),
+      z.object({ type: z.literal("documents"), rows: z.number().int().min(1) }),
+    ]),
+  }),
 ]);
 export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
 
@@ -88,6 +173,9 @@ export type StoredJobInput = z.infer<typeof storedJobInputSchema>;
  * - `input.requested` {prompt, plan?}, `input.provided` {action, plan?}
  * - `cancel.requested` (api)
  * - `email.sent` / `email.failed` {message?}: the outcome email (issue 6)
+ * - `batch.submitted` {round, items, provider, batchId}, `batch.status` {round, state, total,
+ *   done, failed, expectedFinish, expiresAt, stopped?}: a batch job's provider batch;
+ *   `batch.items` {done, failed, round?, retrying?}: its items' counts changed (issue 15)
  */
 const eventTypeSchema = z
   .string()

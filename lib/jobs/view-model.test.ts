@@ -19,6 +19,18 @@ function event(type: string, step: string, at: number, data: unknown = {}): View
 }
 
 describe("job view model", () => {
+  it("leaves a provider batch's status reads out of the timeline (the batch panel shows them)", () => {
+    seq = 0;
+    const events = [
+      event("step.started", "submit-batch-1", 0, { label: "Sending" }),
+      event("step.completed", "submit-batch-1", 100),
+      event("batch.status", "poll-batch-1-1", 200, { state: "queued" }),
+      event("progress", "poll-batch-1-1", 200, { progress: 0.1 }),
+      event("batch.status", "poll-batch-1-2", 300, { state: "completed" }),
+    ];
+    expect(buildTimeline(events).map((step) => step.step)).toEqual(["submit-batch-1"]);
+  });
+
   it("builds a step timeline with timing, skipping bookkeeping", () => {
     seq = 0;
     const events = [

@@ -95,7 +95,9 @@ export function buildTimeline(events: readonly ViewEvent[]): TimelineStep[] {
       };
       steps.set(event.step, entry);
     }
-    if (!/^(job|email)\./.test(event.type)) working.add(event.step);
+    // A provider batch's status reads (and the progress they report) are waits, not work: the batch panel shows them.
+    if (!/^(job|email)\./.test(event.type) && !/^poll-batch-/.test(event.step))
+      working.add(event.step);
     const label = labelData.safeParse(event.data);
     if (label.success) entry.label = label.data.label;
     if (event.type === "step.started") entry.startedAt = event.createdAt;

@@ -11,7 +11,12 @@ describe("chat job commands", () => {
   it("turns /research into a research job", () => {
     expect(parseJobCommand("/research  How does autovacuum work?\n")).toEqual({
       ok: true,
-      input: { kind: "research", question: "How does autovacuum work?", approvePlan: false },
+      input: {
+        kind: "research",
+        question: "How does autovacuum work?",
+        approvePlan: false,
+        economy: false,
+      },
     });
   });
 

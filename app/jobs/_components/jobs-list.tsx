@@ -6,6 +6,7 @@ import { JobProgressBar } from "@/components/jobs/job-progress-bar";
 import { JobStatusBadge } from "@/components/jobs/job-status-badge";
 import { cn } from "@/components/ui/cn";
 import { LocalTime } from "@/components/ui/local-time";
+import { formatMicros } from "@/lib/ai/pricing";
 import { isTerminal, JOBS_PAGE_SIZE, jobStatuses, type JobStatus } from "@/lib/jobs/schemas";
 import { statusLabels } from "@/lib/jobs/view-model";
 import { useTRPC } from "@/lib/trpc/client";
@@ -88,7 +89,10 @@ export function JobsList({ status }: { status: JobStatus | undefined }) {
                   </Link>
                   <p className="mt-0.5 text-xs text-zinc-500">
                     <span className="capitalize">{job.kind}</span> ·{" "}
-                    <LocalTime date={job.createdAt} />
+                    <LocalTime date={job.createdAt} /> ·{" "}
+                    <span data-testid="job-row-cost" className="tabular-nums">
+                      {formatMicros(job.costMicros)}
+                    </span>
                   </p>
                 </div>
                 <JobStatusBadge status={job.status} />

@@ -7,8 +7,9 @@ import { z } from "zod";
 import { cn } from "@/components/ui/cn";
 import type { CreateJobInput } from "@/lib/jobs/schemas";
 import { useTRPC } from "@/lib/trpc/client";
+import { BatchFields, batchSourceOf, emptyBatchDraft, type BatchDraft } from "./batch-fields";
 
-type Kind = "research" | "summarize";
+type Kind = "research" | "summarize" | "batch";
 type SourceType = "url" | "text" | "file";
 
 const fieldClass =
@@ -97,11 +98,13 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
   const [sourceType, setSourceType] = useState<SourceType>("url");
   const [question, setQuestion] = useState("");
   const [approvePlan, setApprovePlan] = useState(false);
+  const [economy, setEconomy] = useState(false);
   const [url, setUrl] = useState("");
   const [text, setText] = useState("");
   const [notify, setNotify] = useState(false);
   const [email, setEmail] = useState(rememberedEmail ?? "");
   const [upload, setUpload] = useState<Upload>({ state: "idle" });
+  const [batch, setBatch] = useState<BatchDraft>(emptyBatchDraft);
 
   const create = useMutation(
     trpc.jobs.create.mutationOptions({
@@ -119,7 +122,19 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
     event.preventDefault();
     const notifyEmail = notify && email.trim() ? email.trim() : undefined;
     let input: CreateJobInput;
-    if (kind === "research") input = { kind, question, approvePlan, notifyEmail };
+    if (kind === "batch") {
+      const source = batchSourceOf(batch);
+      if (!source) return;
+      input = {
+        kind,
+        mode: batch.mode,
+        retry: batch.retry,
+        source,
+        budget: batch.budget.trim() || undefined,
+        deadlineMinutes: batch.deadlineMinutes ? Number(batch.deadlineMinutes) : undefined,
+        notifyEmail,
+      };
+    } else if (kind === "research") input = { kind, question, approvePlan, economy, notifyEmail };
     else if (sourceType === "url")
       input = { kind, source: { type: "url", url: url.trim() }, notifyEmail };
     else if (sourceType === "text") input = { kind, source: { type: "text", text }, notifyEmail };
@@ -143,7 +158,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
       <fieldset>
         <legend className="text-sm font-medium">Kind of job</legend>
         <div className="mt-2 inline-flex rounded-lg bg-zinc-100 p-1 dark:bg-zinc-900">
-          {(["research", "summarize"] as const).map((option) => (
+          {(["research", "summarize", "batch"] as const).map((option) => (
             <label
               key={option}
               className={cn(
@@ -161,13 +176,19 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
                 onChange={() => setKind(option)}
                 className="sr-only"
               />
-              {option === "research" ? "Research a question" : "Summarize"}
+              {option === "research"
+                ? "Research a question"
+                : option === "summarize"
+                  ? "Summarize"
+                  : "Many at once (batch)"}
             </label>
           ))}
         </div>
       </fieldset>
 
-      {kind === "research" ? (
+      {kind === "batch" ? (
+        <BatchFields draft={batch} onChange={setBatch} errorText={errorText} />
+      ) : kind === "research" ? (
         <div className="mt-4">
           <label htmlFor={`${ids}-question`} className="text-sm font-medium">
             Question
@@ -195,6 +216,15 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
               onChange={(event) => setApprovePlan(event.target.checked)}
             />
             Let me approve or edit the research plan before it searches
+          </label>
+          <label className="mt-2 flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              checked={economy}
+              onChange={(event) => setEconomy(event.target.checked)}
+            />
+            Economy: condense the sources through the provider&apos;s batch API (half the price; the
+            report can take hours, up to 24)
           </label>
         </div>
       ) : (
@@ -304,11 +334,18 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
         type="submit"
         disabled={
           create.isPending ||
-          (kind === "summarize" && sourceType === "file" && upload.state !== "done")
+          (kind === "summarize" && sourceType === "file" && upload.state !== "done") ||
+          (kind === "batch" && !batchSourceOf(batch))
         }
         className="mt-5 rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 focus-visible:outline-none disabled:opacity-60"
       >
-        {create.isPending ? "Starting…" : kind === "research" ? "Start research" : "Summarize"}
+        {create.isPending
+          ? "Starting…"
+          : kind === "research"
+            ? "Start research"
+            : kind === "batch"
+              ? "Start the batch"
+              : "Summarize"}
       </button>
     </form>
   );

@@ -21,6 +21,8 @@ import {
 } from "@/lib/jobs/event-log";
 import { jobErrorSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
 import { ModelConfigError } from "@/lib/ai/models";
+import { modelInfo } from "@/lib/ai/providers";
+import { sumUsage, type StepUsage } from "@/lib/jobs/usage";
 import { ingestErrorCodes } from "@/lib/ingest/errors";
 
 export type StepTools = GetStepTools<typeof inngest>;
@@ -53,6 +55,7 @@ const jobFailureCodes = [
   "job_not_found",
   "model_unavailable",
   "model_not_configured",
+  "batch_failed",
 ] as const;
 type JobFailureCode = (typeof jobFailureCodes)[number];
 
@@ -143,4 +146,25 @@ export async function callModel<T>(call: () => Promise<T>): Promise<T> {
       },
     );
   }
+}
+
+/**
+ * The tokens of a step's live model calls (AI SDK results), for the job's
+ * cost: pass as `outputs.usage`, so they are written with the step.
+ */
+export function liveUsage(
+  calls: ReadonlyArray<{
+    usage: { inputTokens: number | undefined; outputTokens: number | undefined };
+  }>,
+): StepUsage[] {
+  return [
+    sumUsage(
+      modelInfo().modelId,
+      "live",
+      calls.map(({ usage }) => ({
+        inputTokens: usage.inputTokens ?? 0,
+        outputTokens: usage.outputTokens ?? 0,
+      })),
+    ),
+  ];
 }

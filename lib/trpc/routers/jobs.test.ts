@@ -218,6 +218,7 @@ describe("jobs.list", () => {
     expect(completed.nextCursor).toBeNull();
     expect(Object.keys(completed.items[0]!).sort()).toEqual(
       [
+        "costMicros",
         "createdAt",
         "errorMessage",
         "finishedAt",

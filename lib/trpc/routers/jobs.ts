@@ -8,7 +8,9 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { DomainError } from "@/lib/errors";
+import { itemCounts } from "@/lib/jobs/batch/items";
 import { cancelJob } from "@/lib/jobs/cancel";
+import { jobCost, jobCosts } from "@/lib/jobs/cost";
 import { createJob } from "@/lib/jobs/create";
 import { jobEventSelect } from "@/lib/jobs/event-log";
 import { subscribeJobEvents } from "@/lib/jobs/live";
@@ -43,6 +45,8 @@ const detailSelect = {
   notifyEmail: true,
   lastSeq: true,
   startedAt: true,
+  budgetMicros: true,
+  deadlineAt: true,
   sources: {
     orderBy: [{ rank: "asc" }, { createdAt: "asc" }],
     select: {
@@ -58,6 +62,15 @@ const detailSelect = {
   },
   citations: { orderBy: { marker: "asc" }, select: { marker: true, sourceId: true, quote: true } },
 } as const satisfies Prisma.JobSelect;
+
+const batchItemSelect = {
+  position: true,
+  label: true,
+  status: true,
+  summary: true,
+  errorMessage: true,
+  mode: true,
+} as const satisfies Prisma.BatchItemSelect;
 
 /** The event log a page renders before going live; longer logs continue through the subscription. */
 const MAX_EVENTS_IN_DETAIL = 2000;
@@ -112,9 +125,16 @@ export const jobsRouter = createTRPCRouter({
       take: MAX_EVENTS_IN_DETAIL,
       select: jobEventSelect,
     });
-    const { notifyEmail, input: rawInput, ...rest } = job;
+    const { notifyEmail, input: rawInput, budgetMicros, ...rest } = job;
+    const [cost, items] = await Promise.all([
+      jobCost(job.id),
+      job.kind === "batch" ? itemCounts(job.id) : null,
+    ]);
     return {
       ...rest,
+      budgetMicros: budgetMicros === null ? null : Number(budgetMicros),
+      cost,
+      items,
       input: publicInput(rawInput),
       // Only the owner (or the email's recipient) sees the address.
       notifyEmail: access === "share" ? null : notifyEmail,
@@ -154,7 +174,31 @@ export const jobsRouter = createTRPCRouter({
       });
       const hasMore = items.length > input.limit;
       const page = hasMore ? items.slice(0, input.limit) : items;
-      return { items: page, nextCursor: hasMore ? encodeCursor(page[page.length - 1]!) : null };
+      const costs = await jobCosts(page.map((job) => job.id));
+      return {
+        items: page.map((job) => ({ ...job, costMicros: costs.get(job.id)?.micros ?? 0 })),
+        nextCursor: hasMore ? encodeCursor(page[page.length - 1]!) : null,
+      };
+    }),
+
+  /** A batch job's items in position order, a page at a time (`cursor`: the last position seen). */
+  items: jobProcedure("read")
+    .input(
+      z.object({
+        cursor: z.number().int().min(0).nullish(),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const items = await ctx.db.batchItem.findMany({
+        where: { jobId: ctx.job.id, position: { gt: input.cursor ?? 0 } },
+        orderBy: { position: "asc" },
+        take: input.limit + 1,
+        select: batchItemSelect,
+      });
+      const hasMore = items.length > input.limit;
+      const page = hasMore ? items.slice(0, input.limit) : items;
+      return { items: page, nextCursor: hasMore ? page.at(-1)!.position : null };
     }),
 
   cancel: jobProcedure("act").mutation(({ ctx }) => cancelJob(ctx.job)),

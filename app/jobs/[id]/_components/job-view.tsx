@@ -14,6 +14,7 @@ import {
   resultText,
   statusLabels,
 } from "@/lib/jobs/view-model";
+import { BatchPanel, CostNote } from "./batch-panel";
 import { InputRequestForm } from "./input-request-form";
 import { JobActions } from "./job-actions";
 import { Report, SourcesList } from "./report";
@@ -42,12 +43,36 @@ function Section({
 function InputSummary({ job }: { job: JobDetail }) {
   const input = job.input;
   if (!input) return null;
-  if (input.kind === "research") {
+  if (input.kind === "batch") {
     return (
       <p className="text-sm">
-        <span className="text-zinc-500">Question: </span>
-        {input.question}
+        <span className="text-zinc-500">
+          {input.source.type === "table" ? "File: " : "Items: "}
+        </span>
+        {input.source.type === "table"
+          ? `${input.source.fileName} (${input.source.rows.toLocaleString("en")} rows)`
+          : `${input.source.rows} ${input.source.type === "urls" ? "web pages" : "files"}`}{" "}
+        ·{" "}
+        {input.mode === "economy"
+          ? "economy mode: the provider's batch API, half price, results within 24 hours"
+          : "now: live calls"}
       </p>
+    );
+  }
+  if (input.kind === "research") {
+    return (
+      <>
+        <p className="text-sm">
+          <span className="text-zinc-500">Question: </span>
+          {input.question}
+        </p>
+        {input.economy ? (
+          <p className="mt-1 text-sm text-zinc-500">
+            Economy mode: the sources are condensed through the provider&apos;s batch API at half
+            the price, so this report takes longer, up to 24 hours.
+          </p>
+        ) : null}
+      </>
     );
   }
   const source = input.source;
@@ -168,6 +193,7 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
         <JobActions job={job} status={status} token={token} />
       </div>
       <EmailNote address={job.notifyEmail} state={emailState(events)} finished={finished} />
+      <CostNote job={job} />
 
       <div className="mt-6">
         <div className="mb-1 flex items-center justify-between text-sm">
@@ -208,6 +234,12 @@ export function JobView({ id, token }: { id: string; token: string | null }) {
       <Section title="Timeline" testId="job-timeline">
         <StepTimeline steps={timeline} live={!finished} />
       </Section>
+
+      {job.kind === "batch" ? (
+        <Section title="Items" testId="batch-panel">
+          <BatchPanel job={job} events={events} token={token} finished={finished} />
+        </Section>
+      ) : null}
 
       {report ? (
         <Section title={job.kind === "research" ? "Report" : "Summary"}>
