@@ -286,7 +286,7 @@ export interface ChatOutcome {
   stopped: boolean;
 }
 
-/** Reads a UI message stream to its end; returns the last message-metadata status seen. */
+/** Reads a UI message stream to its end: the stored answer is what gets judged, not the stream. */
 async function drain(response: Response): Promise<void> {
   if (!response.body) return;
   const reader = response.body.getReader();
@@ -296,14 +296,12 @@ async function drain(response: Response): Promise<void> {
   }
 }
 
-const answerStatus = z.object({ status: z.string() });
-
 export async function runChat(
   appUrl: string,
   owners: Owners,
   spec: ChatSpec,
   deadline: number,
-  lastAnswer: (conversationId: string) => Promise<z.infer<typeof answerStatus> | null>,
+  lastAnswer: (conversationId: string) => Promise<{ status: string } | null>,
 ): Promise<ChatOutcome> {
   const conversationId = randomUUID();
   const outcome: ChatOutcome = { spec, conversationId, requests: [], stopped: false };
