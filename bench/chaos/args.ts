@@ -48,6 +48,19 @@ const optionsSchema = z.object({
   p95Target: z.coerce.number().positive().default(1.5),
   /** Below this many completed jobs per phase the p95 ratio is reported, not enforced. */
   p95MinJobs: integer(1).default(20),
+  /**
+   * Invariants (by id, e.g. `dispatch-failed`) whose violations are printed
+   * but do not fail the run: for a known defect that is being fixed elsewhere.
+   */
+  tolerate: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
   /** Where to write the results as JSON (nothing is written by default). */
   out: z.string().optional(),
   /** Print the stack's own logs (app, executor) instead of keeping them in the data dir. */
@@ -58,7 +71,7 @@ export type ChaosOptions = z.infer<typeof optionsSchema>;
 const USAGE = `usage: npm run chaos -- [--seed 1] [--jobs 8] [--chats 8] [--baseline-jobs N]
        [--faults 10] [--kinds ${FAULT_KINDS.join(",")}] [--interval-ms 3000]
        [--model-faults 0.3] [--timeout 240] [--p95-target 1.5] [--p95-min-jobs 20]
-       [--out results.json] [--verbose]`;
+       [--tolerate dispatch-failed,…] [--out results.json] [--verbose]`;
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 

@@ -92,6 +92,7 @@ async function answer(
 }
 
 const options: CheckOptions = {
+  conversationIds: [CONVERSATION],
   baselineJobIds: [BASELINE],
   chaosJobIds: [JOB],
   p95Target: 1.5,
@@ -125,6 +126,27 @@ describe("chaos invariants", () => {
   it("catch a job that never finished", async () => {
     await pool.query(`UPDATE jobs SET status = 'running' WHERE id = $1`, [JOB]);
     expect(await failing()).toContain("every job in a final state");
+  });
+
+  it("catch a job failed at dispatch, which owes no email", async () => {
+    const id = "jobCCCCCCCCCCCCCCCCCCCCC";
+    await pool.query(
+      `INSERT INTO jobs (id, owner_id, kind, status, title, input, correlation_id, notify_email,
+                         error_code, last_seq, updated_at, finished_at)
+       VALUES ($1, $2, 'research', 'failed', 'Q', '{}', 'c', 'someone@example.test', 'dispatch_failed', 2, now(), now())`,
+      [id, owner],
+    );
+    await event(id, 1, "job.queued", "create");
+    await event(id, 2, "job.failed", "dispatch");
+    expect(await failing()).toEqual(["no job failed at dispatch"]);
+  });
+
+  it("catch a chat turn that left no answer", async () => {
+    const results = await checkInvariants(pool, {
+      ...options,
+      conversationIds: [CONVERSATION, randomUUID()],
+    });
+    expect(results.filter((r) => r.result === "FAIL").map((r) => r.id)).toEqual(["answered-turns"]);
   });
 
   it("catch a gap in the event log", async () => {

@@ -21,18 +21,22 @@ import type pg from "pg";
 export const STALE_STREAM_SECONDS = 30;
 
 export interface InvariantRow {
+  /** Short name for `--tolerate`. */
+  id: string;
   name: string;
   /** What was looked at, e.g. "24 jobs". */
   checked: string;
   violations: number;
-  /** "pass" | "FAIL" | "info" (reported, not enforced). */
-  result: "pass" | "FAIL" | "info";
+  /** "info" is reported, not enforced; "tolerated" is a FAIL the caller chose not to count. */
+  result: "pass" | "FAIL" | "info" | "tolerated";
   detail: string;
   /** Up to a few offending rows, for the report. */
   samples: unknown[];
 }
 
 export interface CheckOptions {
+  /** The conversations the run started: each must hold an answer. */
+  conversationIds: readonly string[];
   baselineJobIds: readonly string[];
   chaosJobIds: readonly string[];
   p95Target: number;
@@ -49,8 +53,15 @@ async function rows<T extends pg.QueryResultRow>(
   return (await db.query<T>(sql, params)).rows;
 }
 
-function row(name: string, checked: string, offending: unknown[], detail = ""): InvariantRow {
+function row(
+  id: string,
+  name: string,
+  checked: string,
+  offending: unknown[],
+  detail = "",
+): InvariantRow {
   return {
+    id,
     name,
     checked,
     violations: offending.length,
@@ -61,6 +72,15 @@ function row(name: string, checked: string, offending: unknown[], detail = ""): 
 }
 
 const FINAL_JOB = `('completed', 'failed', 'cancelled')`;
+/** The job could not be handed to the orchestrator: `jobs.create` answered `failed` at once. */
+const DISPATCH_FAILED = `error_code = 'dispatch_failed'`;
+/**
+ * Outcomes that owe an email. NOTE: a job that failed at dispatch is left
+ * out: the user learnt it from the `jobs.create` response itself, and no
+ * function ran to send one; the "no job failed at dispatch" row counts those.
+ */
+const EMAILED_OUTCOME = `status IN ('completed', 'failed') AND notify_email IS NOT NULL
+   AND NOT (status = 'failed' AND ${DISPATCH_FAILED})`;
 
 /** The text of a message's text parts, joined (lib/chat/schema.ts messageText). */
 const messageText = (alias: string) =>
@@ -79,6 +99,7 @@ export async function checkInvariants(
 
   results.push(
     row(
+      "final-jobs",
       "every job in a final state",
       `${jobs} jobs`,
       await rows(
@@ -90,6 +111,20 @@ export async function checkInvariants(
 
   results.push(
     row(
+      "dispatch-failed",
+      "no job failed at dispatch",
+      `${jobs} jobs`,
+      await rows(
+        db,
+        `SELECT id, kind, created_at, finished_at FROM jobs WHERE status = 'failed' AND ${DISPATCH_FAILED}`,
+      ),
+      "a job accepted while the orchestrator was briefly unreachable is failed at once",
+    ),
+  );
+
+  results.push(
+    row(
+      "gapless-seqs",
       "event seqs gapless, no duplicate",
       `${jobs} jobs`,
       await rows(
@@ -107,6 +142,7 @@ export async function checkInvariants(
 
   results.push(
     row(
+      "no-duplicate-events",
       "no step or outcome event twice",
       `${jobs} jobs`,
       await rows(
@@ -132,6 +168,7 @@ export async function checkInvariants(
   )) as [{ completed: number }];
   results.push(
     row(
+      "parts-once",
       "every part's output exactly once",
       `${completed} completed jobs`,
       await rows(
@@ -163,17 +200,16 @@ export async function checkInvariants(
 
   const [{ outcomes }] = (await rows<{ outcomes: number }>(
     db,
-    `SELECT count(*)::int AS outcomes FROM jobs WHERE status IN ('completed', 'failed') AND notify_email IS NOT NULL`,
+    `SELECT count(*)::int AS outcomes FROM jobs WHERE ${EMAILED_OUTCOME}`,
   )) as [{ outcomes: number }];
   results.push(
     row(
+      "one-email",
       "exactly one email per (job, outcome)",
       `${outcomes} outcomes`,
       await rows(
         db,
-        `WITH expected AS (
-           SELECT id, status::text AS outcome FROM jobs
-            WHERE status IN ('completed', 'failed') AND notify_email IS NOT NULL)
+        `WITH expected AS (SELECT id, status::text AS outcome FROM jobs WHERE ${EMAILED_OUTCOME})
          SELECT x.id AS job_id, x.outcome, n.status AS notification,
                 (SELECT count(*)::int FROM mailbox_messages m WHERE m.message_id = n.message_id) AS delivered
            FROM expected x LEFT JOIN notifications n ON n.job_id = x.id AND n.outcome = x.outcome
@@ -207,6 +243,22 @@ export async function checkInvariants(
     .join(", ");
   results.push(
     row(
+      "answered-turns",
+      "every chat turn stored with an answer",
+      `${options.conversationIds.length} chats`,
+      await rows(
+        db,
+        `SELECT chat.conversation_id FROM unnest($1::uuid[]) AS chat(conversation_id)
+          WHERE NOT EXISTS (SELECT 1 FROM messages m
+                             WHERE m.conversation_id = chat.conversation_id AND m.role = 'assistant')`,
+        [options.conversationIds],
+      ),
+    ),
+  );
+
+  results.push(
+    row(
+      "final-answers",
       "every chat answer final",
       `${answerCount} answers`,
       await rows(
@@ -245,6 +297,7 @@ export async function checkInvariants(
   const unchecked = textRows.filter((answer) => answer.problem === "unchecked").length;
   results.push(
     row(
+      "no-duplicated-text",
       "no duplicated chat text",
       `${textRows.length} answers`,
       textRows.filter((answer) => answer.problem !== "" && answer.problem !== "unchecked"),
@@ -273,6 +326,7 @@ async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRo
   const name = `p95 job duration ≤ ${options.p95Target}× baseline`;
   if (baseline.p95 === null || chaos.p95 === null) {
     return {
+      id: "p95",
       name,
       checked: "no completed jobs to compare",
       violations: 0,
@@ -285,6 +339,7 @@ async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRo
   const enforced = Math.min(baseline.n, chaos.n) >= options.p95MinJobs;
   const over = ratio > options.p95Target;
   return {
+    id: "p95",
     name,
     checked: `${chaos.n} vs ${baseline.n} completed jobs`,
     violations: enforced && over ? 1 : 0,

@@ -307,31 +307,40 @@ export async function runChat(
   const outcome: ChatOutcome = { spec, conversationId, requests: [], stopped: false };
   const text = [spec.prompt, CHAT_PACE, spec.modelFault].filter(Boolean).join(" ");
   const post = async (body: unknown) => {
-    const cookie = await owners.cookie(spec.owner);
-    try {
-      const response = await fetchPatiently(
-        `${appUrl}/api/chat`,
-        {
-          method: "POST",
-          headers: { "content-type": "application/json", cookie },
-          body: JSON.stringify(body),
-        },
-        deadline,
-      );
-      outcome.requests.push(String(response.status));
-      if (spec.stopAfterMs !== null && !outcome.stopped) {
-        const stopAt = spec.stopAfterMs;
-        setTimeout(() => {
-          outcome.stopped = true;
-          void trpcMutation(appUrl, cookie, "chat.stop", { id: conversationId }, deadline).catch(
-            () => undefined,
-          );
-        }, stopAt);
+    // A turn refused before its stream began (5xx: the database was restarting,
+    // the app starting) is sent again, as a user pressing Retry would.
+    for (;;) {
+      const cookie = await owners.cookie(spec.owner);
+      try {
+        const response = await fetchPatiently(
+          `${appUrl}/api/chat`,
+          {
+            method: "POST",
+            headers: { "content-type": "application/json", cookie },
+            body: JSON.stringify(body),
+          },
+          deadline,
+        );
+        outcome.requests.push(String(response.status));
+        if (response.status >= 500 && Date.now() < deadline) {
+          await response.body?.cancel();
+          await pause(500);
+          continue;
+        }
+        if (spec.stopAfterMs !== null && !outcome.stopped) {
+          setTimeout(() => {
+            outcome.stopped = true;
+            void trpcMutation(appUrl, cookie, "chat.stop", { id: conversationId }, deadline).catch(
+              () => undefined,
+            );
+          }, spec.stopAfterMs);
+        }
+        await drain(response);
+      } catch (error) {
+        // The app died under the stream: what it stored is what the invariants judge.
+        outcome.requests.push(`error: ${String(error).slice(0, 120)}`);
       }
-      await drain(response);
-    } catch (error) {
-      // The app died under the stream: what it stored is what the invariants judge.
-      outcome.requests.push(`error: ${String(error).slice(0, 120)}`);
+      return;
     }
   };
   await post({
