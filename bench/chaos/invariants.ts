@@ -79,7 +79,7 @@ const DISPATCH_FAILED = `error_code = 'dispatch_failed'`;
  * out: the user learnt it from the `jobs.create` response itself, and no
  * function ran to send one; the "no job failed at dispatch" row counts those.
  */
-const EMAILED_OUTCOME = `status IN ('completed', 'failed') AND notify_email IS NOT NULL
+export const EMAILED_OUTCOME = `status IN ('completed', 'failed') AND notify_email IS NOT NULL
    AND NOT (status = 'failed' AND ${DISPATCH_FAILED})`;
 
 /** The text of a message's text parts, joined (lib/chat/schema.ts messageText). */

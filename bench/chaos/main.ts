@@ -17,6 +17,7 @@ import { FAULT_KINDS, parseChaosArgs, type ChaosOptions } from "./args";
 import { injectFault, planFaults, type InjectedFault } from "./faults";
 import {
   checkInvariants,
+  EMAILED_OUTCOME,
   formatTable,
   STALE_STREAM_SECONDS,
   type InvariantRow,
@@ -67,7 +68,7 @@ async function unsettled(stack: ChaosStack) {
   const { rows } = await stack.pool.query<{ jobs: number; emails: number; answers: number }>(
     `SELECT
        (SELECT count(*)::int FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled')) AS jobs,
-       (SELECT count(*)::int FROM jobs j WHERE j.status IN ('completed', 'failed') AND j.notify_email IS NOT NULL
+       (SELECT count(*)::int FROM jobs j WHERE ${EMAILED_OUTCOME}
            AND NOT EXISTS (SELECT 1 FROM notifications n JOIN mailbox_messages m ON m.message_id = n.message_id
                             WHERE n.job_id = j.id AND n.outcome = j.status::text AND n.status = 'sent')) AS emails,
        (SELECT count(*)::int FROM messages WHERE role = 'assistant' AND status = 'streaming'
