@@ -56,7 +56,7 @@ if [ $build_status -eq 0 ]; then
   # NOTE: dispatch-failed is a known defect (a job created while the executor
   # restarts fails at once); drop the flag once lib/jobs/create.ts retries the send.
   step "chaos (seeded fault injection)"
-  npx tsx bench/chaos/main.ts --seed 1 --jobs 4 --chats 4 --faults 7 --interval-ms 2500 --tolerate dispatch-failed
+  npx tsx bench/chaos/main.ts --seed 1 --jobs 4 --chats 4 --faults 7 --interval-ms 2500 --timeout 90 --tolerate dispatch-failed
   count_check $? "chaos (npm run chaos -- --seed 1 --jobs 4 --chats 4 --faults 7)"
 fi
 

@@ -20,12 +20,16 @@ export interface ManagedProcess {
 const live = new Set<ManagedProcess>();
 const extraPids = new Map<string, () => number | undefined>();
 
+let closed = false;
+
 export function spawnManaged(
   name: string,
   command: string,
   args: string[],
   options: { env: NodeJS.ProcessEnv; logFile: string; verbose: boolean },
 ): ManagedProcess {
+  // A fault still running while the run shuts down must not start a server again.
+  if (closed) throw new Error(`not starting ${name}: the run is shutting down`);
   const log = options.verbose ? undefined : openSync(options.logFile, "a");
   const child = spawn(command, args, {
     env: options.env,
@@ -42,10 +46,14 @@ export function spawnManaged(
     exited: () => exit,
     kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // The group is already gone.
+      // NOTE: the process itself too: a child killed right after spawn may not
+      // have made its own group yet (setsid runs in the child).
+      for (const target of [-child.pid!, child.pid!]) {
+        try {
+          process.kill(target, signal);
+        } catch {
+          // Already gone.
+        }
       }
     },
   };
@@ -59,8 +67,14 @@ export function registerExternal(name: string, pid: () => number | undefined) {
   extraPids.set(name, pid);
 }
 
+/** From now on nothing is started; what runs is stopped by the caller or at exit. */
+export function closeSpawning() {
+  closed = true;
+}
+
 /** Synchronous, for `process.on("exit")`: SIGKILL to every group still alive. */
 export function killEverything() {
+  closed = true;
   for (const managed of live) managed.kill("SIGKILL");
   live.clear();
   for (const pid of extraPids.values()) {

@@ -18,7 +18,7 @@ import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { databaseUrlOn, startEmbeddedPostgres } from "@/scripts/lib/embedded-postgres";
 import { ensureBuild } from "../lib/app-server";
 import { freePort } from "../lib/process";
-import { registerExternal, spawnManaged, type ManagedProcess } from "./processes";
+import { closeSpawning, registerExternal, spawnManaged, type ManagedProcess } from "./processes";
 import { startSmtpFaultProxy, type SmtpFaultProxy } from "./smtp-fault-proxy";
 
 const require = createRequire(import.meta.url);
@@ -251,6 +251,7 @@ export class ChaosStack {
   }
 
   async stop() {
+    closeSpawning();
     await this.killApp();
     await this.killExecutor();
     await this.smtp.stop();
