@@ -53,6 +53,10 @@ async function rows<T extends pg.QueryResultRow>(
   return (await db.query<T>(sql, params)).rows;
 }
 
+async function count(db: Queryable, sql: string): Promise<number> {
+  return (await rows<{ n: number }>(db, sql))[0]?.n ?? 0;
+}
+
 function row(
   id: string,
   name: string,
@@ -92,10 +96,7 @@ export async function checkInvariants(
   options: CheckOptions,
 ): Promise<InvariantRow[]> {
   const results: InvariantRow[] = [];
-  const [{ jobs }] = (await rows<{ jobs: number }>(
-    db,
-    `SELECT count(*)::int AS jobs FROM jobs`,
-  )) as [{ jobs: number }];
+  const jobs = await count(db, `SELECT count(*)::int AS n FROM jobs`);
 
   results.push(
     row(
@@ -162,10 +163,10 @@ export async function checkInvariants(
     ),
   );
 
-  const [{ completed }] = (await rows<{ completed: number }>(
+  const completed = await count(
     db,
-    `SELECT count(*)::int AS completed FROM jobs WHERE status = 'completed'`,
-  )) as [{ completed: number }];
+    `SELECT count(*)::int AS n FROM jobs WHERE status = 'completed'`,
+  );
   results.push(
     row(
       "parts-once",
@@ -198,10 +199,7 @@ export async function checkInvariants(
     ),
   );
 
-  const [{ outcomes }] = (await rows<{ outcomes: number }>(
-    db,
-    `SELECT count(*)::int AS outcomes FROM jobs WHERE ${EMAILED_OUTCOME}`,
-  )) as [{ outcomes: number }];
+  const outcomes = await count(db, `SELECT count(*)::int AS n FROM jobs WHERE ${EMAILED_OUTCOME}`);
   results.push(
     row(
       "one-email",

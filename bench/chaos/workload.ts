@@ -111,18 +111,20 @@ export function planWorkload(
     const topic = random.int(0, TOPICS.length - 1);
     const notifyEmail = `chaos-${options.phase}-${index}@example.test`;
     const startAtMs = Math.round(random.next() * options.windowMs);
-    const owner = random.int(0, OWNERS - 1);
+    const base = {
+      phase: options.phase,
+      index,
+      owner: random.int(0, OWNERS - 1),
+      startAtMs,
+      modelFault,
+    };
     if (random.chance(0.5)) {
+      const question = `How does ${TOPICS[topic]![0]} work in PostgreSQL, and what should operators watch?`;
       return {
-        phase: options.phase,
-        index,
-        owner,
-        startAtMs,
-        modelFault,
+        ...base,
         input: {
           kind: "research",
-          question:
-            `How does ${TOPICS[topic]![0]} work in PostgreSQL, and what should operators watch? ${modelFault ?? ""}`.trim(),
+          question: `${question} ${modelFault ?? ""}`.trim(),
           notifyEmail,
         },
       };
@@ -130,19 +132,12 @@ export function planWorkload(
     // 1 to 3 parts of about 6,000 characters (inngest/functions/summarize-document.ts).
     const paragraphs = Array.from({ length: random.int(8, 36) }, () => paragraph(random, topic, 4));
     if (modelFault) paragraphs[0] = `${paragraphs[0]} ${modelFault}`;
+    const text = paragraphs.join("\n\n");
     return {
-      phase: options.phase,
-      index,
-      owner,
-      startAtMs,
-      modelFault,
+      ...base,
       input: {
         kind: "summarize",
-        source: {
-          type: "text",
-          text: paragraphs.join("\n\n"),
-          title: `Chaos ${options.phase} ${index}`,
-        },
+        source: { type: "text", text, title: `Chaos ${options.phase} ${index}` },
         notifyEmail,
       },
     };
