@@ -179,6 +179,10 @@ export class HttpGiveUp extends Error {
   override name = "HttpGiveUp";
 }
 
+class BrokenResponse extends Error {
+  override name = "BrokenResponse";
+}
+
 /** `fetch` that waits for the app to come back (bounded) on connection errors and 502/503. */
 async function fetchPatiently(url: string, init: RequestInit, deadline: number): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
@@ -238,7 +242,10 @@ async function trpcMutation(
   );
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body)}`);
-  return trpcResult.parse(body).result.data.json;
+  const parsed = trpcResult.safeParse(body);
+  // NOTE: a 200 whose body broke off: the app was killed while it answered.
+  if (!parsed.success) throw new BrokenResponse(`${path} answered 200 with a body cut short`);
+  return parsed.data.result.data.json;
 }
 
 export interface JobOutcome {
@@ -266,7 +273,11 @@ export async function submitJob(
       return { spec, id: created.id, attempts, error: null };
     } catch (error) {
       // A 500 while the database restarts is as transient as a refused connection.
-      if (Date.now() > deadline || !(isTransient(error) || /answered 5\d\d/.test(String(error))))
+      const retryable =
+        isTransient(error) ||
+        error instanceof BrokenResponse ||
+        /answered 5\d\d/.test(String(error));
+      if (Date.now() > deadline || !retryable)
         return { spec, id: null, attempts, error: String(error) };
       await pause(500);
     }
