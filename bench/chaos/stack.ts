@@ -8,7 +8,7 @@
  * to Postgres under its own `application_name`, so a fault can end exactly
  * the app's or the executor's connections.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
@@ -96,6 +96,8 @@ export class ChaosStack {
   static async start(options: StackOptions): Promise<ChaosStack> {
     ensureBuild();
     mkdirSync(LOG_DIR, { recursive: true });
+    // Each run's logs start empty; restarts within a run append to them.
+    for (const name of ["app", "executor"]) writeFileSync(path.join(LOG_DIR, `${name}.log`), "");
     const postgres = await startEmbeddedPostgres({ dataDir: DATA_DIR, log: options.log });
     registerExternal("postgres", () => postmasterPid());
     const databaseUrl = databaseUrlOn(postgres.adminUrl, DATABASE);
