@@ -41,10 +41,10 @@ export function parseTaskLine(text: string): PromptTask | undefined {
 /**
  * A task's prompt, shaped to spread into `generateText` / `streamText`:
  * `streamText({ model, ...summarizePrompt({ text }) })`. The system prompt
- * travels in `system` (the AI SDK warns about system messages in `messages`).
+ * travels in `instructions` (AI SDK 7 rejects system messages in `messages`).
  */
 export interface TaskPrompt {
-  system: string;
+  instructions: string;
   messages: ModelMessage[];
 }
 
@@ -56,7 +56,7 @@ export function summarizePrompt(input: { text: string; maxSentences?: number }):
     ? `Reply with at most ${input.maxSentences} sentences.`
     : "Keep it short: a few sentences.";
   return {
-    system: [
+    instructions: [
       taskLine("summarize"),
       "Summarize the document the user gives you. Keep its key facts and its wording where you can; add nothing that is not in it.",
       length,
@@ -121,7 +121,7 @@ export function answerWithSourcesPrompt(input: {
   passages: readonly Passage[];
 }): TaskPrompt {
   return {
-    system: [
+    instructions: [
       taskLine("answer-with-sources"),
       "Answer the question using only the numbered passages. Cite the passages you use inline as [1], [2].",
       "If the passages do not answer the question, say so.",
@@ -154,7 +154,7 @@ export function parseCitations(text: string): number[] {
 export function planSubQuestionsPrompt(input: { question: string; count?: number }): TaskPrompt {
   const count = input.count ?? 3;
   return {
-    system: [
+    instructions: [
       taskLine("plan-sub-questions"),
       `Break the user's research question into ${count} sub-questions that together answer it.`,
       "Reply with a numbered list, one sub-question per line, and nothing else.",

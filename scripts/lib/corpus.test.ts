@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importCorpus } from "./corpus";
+import { importCorpus, markdownWithFrontMatter } from "./corpus";
 
 let dir: string;
 const databaseUrl = () => process.env.DATABASE_URL!;
@@ -94,5 +94,33 @@ describe("corpus import", () => {
     const rows = await stored(path.basename(dir));
     expect(rows).toHaveLength(3);
     expect(rows[1]!.text).toContain("revised");
+  });
+});
+
+describe("markdownWithFrontMatter", () => {
+  it("leads with the front matter's title and description and drops what MDX adds to prose", () => {
+    const text = markdownWithFrontMatter(
+      [
+        "---",
+        "title: Transport",
+        "description: Custom transports for useChat.",
+        "---",
+        "import { Note } from '@/components';",
+        "",
+        "{/* The content of this doc is shared between routers. */}",
+        "<Note>",
+        "The transport sends messages.",
+        "</Note>",
+        '<Tabs items={["a", "b"]}>',
+        "Use `DefaultChatTransport` by default.",
+      ].join("\n"),
+    );
+    expect(text).toBe(
+      [
+        "# Transport",
+        "Custom transports for useChat.",
+        "The transport sends messages.\n\nUse `DefaultChatTransport` by default.",
+      ].join("\n\n"),
+    );
   });
 });

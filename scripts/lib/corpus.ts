@@ -37,12 +37,18 @@ export interface ImportOptions {
 
 /**
  * Documentation sources (Next.js', the AI SDK's) are Markdown/MDX with YAML
- * front matter: its title and description lead the text, and MDX's
- * import/export lines, which are code rather than prose, are dropped.
+ * front matter: its title and description lead the text, and what MDX adds
+ * that is not prose (import/export lines, comments, component tags) is dropped.
  */
 export function markdownWithFrontMatter(source: string): string {
   const { data, content } = matter(source);
-  const body = content.replace(/^(?:import|export)\s.*$/gm, "").trim();
+  const body = content
+    .replace(/^(?:import|export)\s.*$/gm, "")
+    // MDX comments, and lines that are only a component's tag (<Note>, </Tab>).
+    .replace(/\{\/\*[\s\S]*?\*\/\}/g, "")
+    .replace(/^\s*<\/?[A-Z][\w.]*(?:\s[^>]*)?\/?>\s*$/gm, "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
   const title = typeof data.title === "string" ? data.title.trim() : "";
   const description = typeof data.description === "string" ? data.description.trim() : "";
   const hasHeading = /^#\s/m.test(body.slice(0, 2000));

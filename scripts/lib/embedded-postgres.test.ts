@@ -4,12 +4,13 @@
  * taken over (not duplicated) when the runner that started it was killed.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type RunningPostgres } from "./embedded-postgres";
+import { relocatedDataDir, resolveLayout } from "./postgres-process";
 
 // NOTE: as root the server runs as the `postgres` user, which must be able to
 // enter the folder, so it is not a private temporary directory.
@@ -18,6 +19,9 @@ chmodSync(root, 0o755);
 const running: RunningPostgres[] = [];
 afterAll(async () => {
   await Promise.allSettled(running.map((server) => server.stop()));
+  for (const name of ["restart", "stale", "orphan", "private/cluster"]) {
+    rmSync(relocatedDataDir(path.join(root, name)), { recursive: true, force: true });
+  }
   rmSync(root, { recursive: true, force: true });
   rmSync(`${root}.json`, { force: true });
 });
@@ -82,9 +86,11 @@ describe("embedded PostgreSQL", () => {
     // A pid that is certainly not a PostgreSQL server: a process that has exited.
     const exited = spawn(process.execPath, ["-e", ""]);
     await new Promise((resolve) => exited.once("exit", resolve));
+    // Where the cluster really is (moved when run as root from a private folder).
+    const { dataDir: clusterDir } = await resolveLayout(dataDir);
     writeFileSync(
-      path.join(dataDir, "postmaster.pid"),
-      `${exited.pid}\n${dataDir}\n1700000000\n${server.port}\n\n127.0.0.1\n  1234  5678\nready\n`,
+      path.join(clusterDir, "postmaster.pid"),
+      `${exited.pid}\n${clusterDir}\n1700000000\n${server.port}\n\n127.0.0.1\n  1234  5678\nready\n`,
     );
     const restarted = await start(dataDir);
     expect(restarted.started).toBe(true);
@@ -132,5 +138,25 @@ describe("embedded PostgreSQL", () => {
     expect(isAlive(postmaster)).toBe(true);
     await adopted.stop();
     await expect.poll(() => isAlive(postmaster), { timeout: 20_000, interval: 100 }).toBe(false);
+  }, 90_000);
+
+  it("runs for a checkout in a folder the server's user cannot enter", async () => {
+    // As root the server runs as `postgres`, which cannot enter a folder of
+    // mode 700 (a home directory, a `mktemp -d` clone): it then runs from a
+    // copy in the system's temporary directory. As anyone else, nothing moves.
+    const privateDir = path.join(root, "private");
+    mkdirSync(privateDir, { mode: 0o700 });
+    chmodSync(privateDir, 0o700);
+    const lines: string[] = [];
+    const dataDir = path.join(privateDir, "cluster");
+    const server = await startEmbeddedPostgres({
+      dataDir,
+      log: (line) => lines.push(line),
+    });
+    running.push(server);
+    expect(await query(server.adminUrl, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    const moved = lines.some((line) => line.includes("cannot enter"));
+    expect(moved).toBe(process.getuid?.() === 0);
+    await server.stop();
   }, 90_000);
 });

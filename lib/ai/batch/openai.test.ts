@@ -29,7 +29,7 @@ function demoConfig(url: string): ModelConfig {
 }
 
 function summaryItem(customId: string, text: string): BatchItem {
-  const { system, messages } = summarizePrompt({ text, maxSentences: 2 });
+  const { instructions: system, messages } = summarizePrompt({ text, maxSentences: 2 });
   return {
     customId,
     system,
@@ -85,7 +85,7 @@ describe("the OpenAI batch client against the demo model's Batch API", () => {
     const results = await collectResults(client, throughJson(handle), ["doc-2", "doc-0", "doc-1"]);
     for (const [index, text] of DOCUMENTS.entries()) {
       const result = results.get(`doc-${index}`)!;
-      const { system, messages } = summarizePrompt({ text, maxSentences: 2 });
+      const { instructions: system, messages } = summarizePrompt({ text, maxSentences: 2 });
       const expected = composeReply([
         { role: "system", content: system },
         { role: "user", content: messages[0]!.content as string },

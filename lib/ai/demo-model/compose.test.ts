@@ -22,7 +22,7 @@ import type { ModelMessage } from "ai";
 function plain(prompt: TaskPrompt | ModelMessage[]): DemoMessage[] {
   const messages: ModelMessage[] = Array.isArray(prompt)
     ? prompt
-    : [{ role: "system", content: prompt.system }, ...prompt.messages];
+    : [{ role: "system", content: prompt.instructions }, ...prompt.messages];
   return messages.map((message) => ({
     role: message.role,
     content:
