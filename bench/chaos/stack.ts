@@ -99,7 +99,10 @@ export class ChaosStack {
     // Each run's logs start empty; restarts within a run append to them.
     for (const name of ["app", "executor"]) writeFileSync(path.join(LOG_DIR, `${name}.log`), "");
     const postgres = await startEmbeddedPostgres({ dataDir: DATA_DIR, log: options.log });
-    registerExternal("postgres", () => postmasterPid());
+    // NOTE: the cluster may live elsewhere than DATA_DIR (a copy under the
+    // temporary directory when the postgres user cannot enter the checkout).
+    const dataDirectory = await serverDataDirectory(postgres.adminUrl);
+    registerExternal("postgres", () => postmasterPid(dataDirectory));
     const databaseUrl = databaseUrlOn(postgres.adminUrl, DATABASE);
     // Every run starts from an empty database: the invariants read all of it.
     await dropDatabase(databaseUrl);
@@ -264,9 +267,22 @@ export class ChaosStack {
   }
 }
 
-function postmasterPid(): number | undefined {
+async function serverDataDirectory(adminUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
   try {
-    const pid = Number(readFileSync(path.join(DATA_DIR, "postmaster.pid"), "utf8").split("\n")[0]);
+    const { rows } = await client.query<{ data_directory: string }>("SHOW data_directory");
+    return rows[0]!.data_directory;
+  } finally {
+    await client.end();
+  }
+}
+
+function postmasterPid(dataDirectory: string): number | undefined {
+  try {
+    const pid = Number(
+      readFileSync(path.join(dataDirectory, "postmaster.pid"), "utf8").split("\n")[0],
+    );
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
