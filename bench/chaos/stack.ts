@@ -201,7 +201,9 @@ export class ChaosStack {
           ),
           EXECUTOR_APP_URL: `${this.appUrl}/api/inngest`,
           EXECUTOR_SCHEMA,
-          EXECUTOR_RETRY_BASE_MS: "500",
+          // NOTE: the default backoff, as `npm run dev` has it: the email function's
+          // retries must outlast an orphaned send's claim (CLAIM_LEASE_SECONDS, 120 s).
+          EXECUTOR_RETRY_BASE_MS: "1000",
         },
       },
     );
