@@ -69,7 +69,7 @@ beforeAll(async () => {
   const { inngest } = await import("@/inngest/client");
   const { functions } = await import("@/inngest/functions");
   ({ OWNER_CONCURRENCY_LIMIT } = await import("@/inngest/functions/_lib/job-step"));
-  const { setDocumentNetworkPolicy } = await import("@/lib/search/documents");
+  const { setDocumentNetworkPolicy } = await import("@/lib/ingest/download-document");
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
 
   const handler = serve({ client: inngest, functions });
@@ -82,7 +82,7 @@ beforeAll(async () => {
   await executor.sync(`http://127.0.0.1:${appPort}/api/inngest`);
 
   // A 300-page book of about 3,000 characters a page, as a real one would have.
-  const { makePdf } = await import("@/lib/ingest/testing/make-pdf");
+  const { makePdf } = await import("@/test/ingest/make-pdf");
   book = await makePdf(
     Array.from({ length: 300 }, (_, page) =>
       Array.from(
@@ -429,7 +429,7 @@ describe("summarize-document", () => {
 
 describe("research-question", () => {
   beforeAll(async () => {
-    const { saveDocument } = await import("@/lib/search/documents");
+    const { saveDocument } = await import("@/lib/ingest/save-document");
     const corpus = [
       [
         "Routine Vacuuming",
@@ -559,7 +559,7 @@ describe("research-question", () => {
   it("runs straight through without approval and never searches another owner's library", async () => {
     const ownerId = await createTestOwner();
     const stranger = await createTestOwner();
-    const { saveDocument } = await import("@/lib/search/documents");
+    const { saveDocument } = await import("@/lib/ingest/save-document");
     const secret = await saveDocument({
       ownerId: stranger,
       title: "Vacuum secrets",

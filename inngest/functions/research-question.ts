@@ -28,7 +28,8 @@ import { db } from "@/lib/db";
 import { isIngestError } from "@/lib/ingest/errors";
 import { jobResponseSchema, storedJobInputSchema, type JobResponse } from "@/lib/jobs/schemas";
 import { search, type SearchHit } from "@/lib/search";
-import { bestPassages, downloadDocument } from "@/lib/search/documents";
+import { bestPassages } from "@/lib/search/documents";
+import { downloadDocument } from "@/lib/ingest/download-document";
 
 export const SUB_QUESTIONS = 3;
 const MAX_SUB_QUESTIONS = 6;

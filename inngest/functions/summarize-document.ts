@@ -26,7 +26,8 @@ import { db } from "@/lib/db";
 import { chunkText, pagesInRange } from "@/lib/ingest/chunk-text";
 import { isIngestError } from "@/lib/ingest/errors";
 import { storedJobInputSchema } from "@/lib/jobs/schemas";
-import { checksumOf, downloadDocument, saveDocument } from "@/lib/search/documents";
+import { downloadDocument } from "@/lib/ingest/download-document";
+import { checksumOf, saveDocument } from "@/lib/ingest/save-document";
 
 /** About 1,500 tokens per part for ordinary documents. */
 export const SUMMARY_CHUNK_CHARS = 6_000;

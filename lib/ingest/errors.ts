@@ -19,6 +19,12 @@ export const ingestErrorCodes = [
   "empty_document",
   "corrupt_document",
   "protected_document",
+  /** More pages than a document may have. */
+  "too_many_pages",
+  /** A document that unpacks to, or needs, more memory than allowed (decompression bombs). */
+  "too_complex",
+  /** Reading the document took longer than allowed; the same file would again. */
+  "extraction_timeout",
   "aborted",
 ] as const;
 

@@ -10,7 +10,7 @@ import { Readability } from "@mozilla/readability";
 import { Parser } from "htmlparser2";
 import { parseHTML } from "linkedom";
 import { IngestError } from "@/lib/ingest/errors";
-import { normaliseWhitespace } from "@/lib/ingest/normalise";
+import { cleanTitle, normaliseWhitespace } from "@/lib/ingest/normalise";
 
 type DomDocument = ReturnType<typeof parseHTML>["document"];
 
@@ -102,8 +102,11 @@ export function domToText(root: DomNode): string {
     if (leaving) continue;
     stack.push({ node, leaving: true, pre });
     const inPre = pre || name === "PRE";
-    for (let i = node.childNodes.length - 1; i >= 0; i--)
-      stack.push({ node: node.childNodes[i]!, leaving: false, pre: inPre });
+    // NOTE: read once: linkedom builds a new childNodes list on every access,
+    // so indexing it in the loop made a page of many paragraphs quadratic.
+    const children = node.childNodes;
+    for (let i = children.length - 1; i >= 0; i--)
+      stack.push({ node: children[i]!, leaving: false, pre: inPre });
   }
   // Adjacent breaks merge into the strongest one (</li><li> is one line break,
   // </p><ul> one paragraph break); spaces next to a break are layout.
@@ -118,15 +121,30 @@ export function domToText(root: DomNode): string {
 const lineBreak = "\u0001";
 const paragraphBreak = "\u0002";
 
-/** Deepest element nesting, by a streaming parse (linear, no tree). */
-export function nestingDepth(html: string): number {
+class DeeperThanLimit extends Error {}
+
+/**
+ * Deepest element nesting and number of elements, by a streaming parse (no
+ * tree). Depth is counted up to `depthLimit`: one level past it the parse
+ * stops and `depthLimit + 1` is returned.
+ * NOTE: htmlparser2 keeps its open elements with `Array.unshift`, which costs
+ * time in proportion to the depth, so a full parse of 100,000 nested elements
+ * takes tens of seconds; stopping at the limit keeps the check cheap.
+ */
+export function htmlShape(
+  html: string,
+  depthLimit = Number.POSITIVE_INFINITY,
+): { depth: number; elements: number } {
   let depth = 0;
   let max = 0;
+  let elements = 0;
   const parser = new Parser(
     {
       onopentag() {
+        elements++;
         depth++;
         if (depth > max) max = depth;
+        if (max > depthLimit) throw new DeeperThanLimit();
       },
       onclosetag() {
         depth--;
@@ -134,8 +152,12 @@ export function nestingDepth(html: string): number {
     },
     { decodeEntities: false },
   );
-  parser.end(html);
-  return max;
+  try {
+    parser.end(html);
+  } catch (error) {
+    if (!(error instanceof DeeperThanLimit)) throw error;
+  }
+  return { depth: max, elements };
 }
 
 // Real pages nest a few dozen levels. linkedom's tree building degrades
@@ -164,7 +186,7 @@ export interface HtmlExtraction {
 }
 
 export function extractHtml(html: string): HtmlExtraction {
-  const depth = nestingDepth(html);
+  const { depth, elements } = htmlShape(html, maxNestingDepth);
   if (depth > maxNestingDepth) {
     throw new IngestError("corrupt_document", "This page is too deeply nested to read.", {
       detail: `nesting depth ${depth}`,
@@ -176,7 +198,8 @@ export function extractHtml(html: string): HtmlExtraction {
   const bodyText = domToText(document.body as unknown as DomNode);
 
   let article: ReturnType<Readability["parse"]> = null;
-  if (depth <= maxReadabilityDepth) {
+  // Readability would refuse a page over maxElemsToParse only after a second full parse; skip it first.
+  if (depth <= maxReadabilityDepth && elements <= maxReadabilityElements) {
     try {
       // Readability rewrites the tree it is given, so it gets its own copy.
       const copy = parseDocument(html) as unknown as Document;
@@ -201,9 +224,4 @@ export function extractHtml(html: string): HtmlExtraction {
     text: useArticle ? articleText : bodyText,
     usedReadability: useArticle,
   };
-}
-
-function cleanTitle(value: string | null | undefined): string | null {
-  const title = value?.replace(/\s+/g, " ").trim();
-  return title ? title.slice(0, 500) : null;
 }

@@ -1,7 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { IngestError } from "@/lib/ingest/errors";
+import { pdfWorkerQueue } from "@/lib/ingest/extract-pdf";
 import { extractText } from "@/lib/ingest/extract-text";
-import { makePdf, reportPages } from "@/lib/ingest/testing/make-pdf";
+import {
+  deflateTimes,
+  inflateBombPdf,
+  lzwBombPdf,
+  pageBombPdf,
+  zlibBomb,
+} from "@/test/ingest/hostile";
+import { makePdf, reportPages } from "@/test/ingest/make-pdf";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -242,11 +250,13 @@ describe("extractText: PDF", () => {
     expect(doc.wordCount).toBeGreaterThan(300 * 20);
   });
 
-  it("stops at maxPages and maxChars and reports truncation", async () => {
+  it("refuses a PDF with more pages than maxPages, and cuts text at maxChars", async () => {
     const bytes = await makePdf(reportPages(10));
-    const byPages = await extractText({ bytes, contentType: "application/pdf" }, { maxPages: 4 });
-    expect(byPages).toMatchObject({ pageCount: 10, truncated: true });
-    expect(byPages.pages).toHaveLength(4);
+    const pages = await failure(
+      extractText({ bytes, contentType: "application/pdf" }, { maxPages: 4 }),
+    );
+    expect(pages.code).toBe("too_many_pages");
+    expect(pages.message).toBe("This PDF has 10 pages; at most 4 can be read.");
     const byChars = await extractText({ bytes, contentType: "application/pdf" }, { maxChars: 400 });
     expect(byChars.truncated).toBe(true);
     expect(byChars.text.length).toBeLessThanOrEqual(400);
@@ -276,8 +286,52 @@ describe("extractText: PDF", () => {
         { timeoutMs: 60, onProgress: slowConsumer },
       ),
     );
-    expect(error.code).toBe("timeout");
-    expect(error.retryable).toBe(true);
+    expect(error.code).toBe("extraction_timeout");
+    // The same file would take as long again: a job must not retry it.
+    expect(error.retryable).toBe(false);
+  });
+
+  it("keeps control characters (NUL included) out of titles", async () => {
+    const pdf = await makePdf([["Body text."]], { title: "Annual\u0000Report\u0007 2026" });
+    expect((await extractText({ bytes: pdf, contentType: "application/pdf" })).title).toBe(
+      "Annual Report 2026",
+    );
+    const html = await extractText({
+      text: "<html><head><title>Null\u0000title</title></head><body><p>Body\u0000text.</p></body></html>",
+      contentType: "text/html",
+    });
+    expect(html.title).toBe("Null title");
+    expect(html.text).not.toContain("\u0000");
+    const named = await extractText({
+      bytes: encode("plain words"),
+      contentType: "text/plain",
+      url: "http://example.com/a%00b.txt",
+    });
+    expect(named.title).toBe("a b");
+  });
+
+  it("reads at most two PDFs at once; a caller waiting for a turn can give up", async () => {
+    const bytes = await makePdf(reportPages(2));
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    // Two extractions hold both worker slots until the gate opens.
+    const holders = [1, 2].map(() =>
+      extractText({ bytes, contentType: "application/pdf" }, { onProgress: () => gate }),
+    );
+    // Generous: a loaded machine may take seconds to get there; it is a bound, not a measurement.
+    await vi.waitFor(() => expect(pdfWorkerQueue().reading).toBe(2), { timeout: 20_000 });
+    const controller = new AbortController();
+    const third = extractText(
+      { bytes, contentType: "application/pdf" },
+      { signal: controller.signal },
+    );
+    await vi.waitFor(() => expect(pdfWorkerQueue().waiting).toBe(1), { timeout: 20_000 });
+    controller.abort();
+    expect((await failure(third)).code).toBe("aborted");
+    expect(pdfWorkerQueue()).toEqual({ reading: 2, waiting: 0 });
+    openGate();
+    for (const holder of holders) expect((await holder).pageCount).toBe(2);
+    expect(pdfWorkerQueue()).toEqual({ reading: 0, waiting: 0 });
   });
 
   it("reports a PDF without a text layer as empty", async () => {
@@ -315,5 +369,82 @@ describe("extractText: PDF", () => {
       expect(error).toBeInstanceOf(IngestError);
       expect(["corrupt_document", "empty_document"]).toContain((error as IngestError).code);
     }
+  });
+});
+
+describe("extractText: hostile PDFs", () => {
+  let tenThousandPages: Uint8Array;
+  beforeAll(async () => {
+    tenThousandPages = await pageBombPdf(10_000);
+  }, 60_000);
+
+  it("refuses a 10,000-page PDF under the default limit before reading a page", async () => {
+    let pagesRead = 0;
+    const error = await failure(
+      extractText(
+        { bytes: tenThousandPages, contentType: "application/pdf" },
+        { onProgress: () => void pagesRead++ },
+      ),
+    );
+    expect(error.code).toBe("too_many_pages");
+    expect(error.message).toBe("This PDF has 10,000 pages; at most 1,000 can be read.");
+    expect(pagesRead).toBe(0);
+  });
+
+  it("refuses a 200 KB PDF that unpacks to 200 MB before pdf.js decodes it", async () => {
+    const bomb = zlibBomb(200 * 1024 * 1024);
+    const bytes = await inflateBombPdf(bomb);
+    expect(bytes.length).toBeLessThan(256 * 1024);
+    const error = await failure(extractText({ bytes, contentType: "application/pdf" }));
+    expect(error.code).toBe("too_complex");
+    expect(error.message).toBe(
+      "This PDF unpacks to more than 128 MB, more than can be read safely.",
+    );
+    expect(error.retryable).toBe(false);
+  });
+
+  it("counts every layer of a FlateDecode chain", async () => {
+    const bytes = await inflateBombPdf(deflateTimes(zlibBomb(200 * 1024 * 1024), 1), 2);
+    expect(bytes.length).toBeLessThan(16 * 1024);
+    const error = await failure(extractText({ bytes, contentType: "application/pdf" }));
+    expect(error.code).toBe("too_complex");
+  });
+
+  it("reads a PDF whose streams unpack to less than the limit", async () => {
+    // 2 MB of spaces in the page's content: harmless, and read normally.
+    const bytes = await inflateBombPdf(zlibBomb(2 * 1024 * 1024));
+    const error = await failure(
+      extractText({ bytes, contentType: "application/pdf" }, { maxInflatedBytes: 1024 * 1024 }),
+    );
+    expect(error.code).toBe("too_complex");
+    const read = await failure(extractText({ bytes, contentType: "application/pdf" }));
+    expect(read.code).toBe("empty_document");
+  });
+
+  it("ends the worker when an LZW bomb (unseen by the zlib count) fills its memory", async () => {
+    // About 300 KB that pdf.js decodes into one 400 MB buffer, outside the V8 heap limit.
+    const bytes = await lzwBombPdf(400 * 1024 * 1024);
+    expect(bytes.length).toBeLessThan(512 * 1024);
+    const error = await failure(extractText({ bytes, contentType: "application/pdf" }));
+    expect(error.code).toBe("too_complex");
+    expect(error.message).toBe("This PDF needs more memory to read than is allowed.");
+    expect(error.detail).toMatch(/^Error: external memory \d+ bytes$/);
+  });
+
+  it("fails with too_complex when reading needs more memory than the worker may use", async () => {
+    const error = await failure(
+      extractText(
+        { bytes: tenThousandPages, contentType: "application/pdf" },
+        { maxMemoryMb: 16, maxPages: 20_000 },
+      ),
+    );
+    expect(error.code).toBe("too_complex");
+    expect(error.message).toBe("This PDF needs more memory to read than is allowed.");
+    // The worker died, not this process: the next file is read as usual.
+    const fine = await extractText({
+      bytes: await makePdf([["Still here."]]),
+      contentType: "application/pdf",
+    });
+    expect(fine.text).toBe("Still here.");
   });
 });

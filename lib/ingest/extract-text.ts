@@ -9,7 +9,13 @@ import { parseContentType } from "@/lib/ingest/content-type";
 import { IngestError } from "@/lib/ingest/errors";
 import { extractHtml } from "@/lib/ingest/extract-html";
 import { extractPdf, type PageSpan } from "@/lib/ingest/extract-pdf";
-import { capText, countWords, decodeText, normaliseWhitespace } from "@/lib/ingest/normalise";
+import {
+  capText,
+  cleanTitle,
+  countWords,
+  decodeText,
+  normaliseWhitespace,
+} from "@/lib/ingest/normalise";
 
 export type { PageSpan } from "@/lib/ingest/extract-pdf";
 
@@ -19,8 +25,18 @@ export type DocumentFormat = (typeof documentFormats)[number];
 export const extractDefaults = {
   /** About 500k tokens: far more than a summary needs, far less than memory allows. */
   maxChars: 2_000_000,
-  maxPages: 2_000,
-  timeoutMs: 120_000,
+  /** A PDF with more pages is refused (`too_many_pages`); pdf.js reads about 250 pages a second here. */
+  maxPages: 1_000,
+  /** A PDF whose compressed streams unpack to more is refused (`too_complex`). */
+  maxInflatedBytes: 128 * 1024 * 1024,
+  /**
+   * Memory of the worker that reads a PDF, for its V8 heap and again for its
+   * ArrayBuffers (`too_complex` past either). A 1,000-page report is read
+   * well within it; at a fifth of it pdf.js spends most of its time collecting garbage.
+   */
+  maxMemoryMb: 256,
+  /** Reading a PDF for longer fails with `extraction_timeout`; the upload route allows 120 s in all. */
+  timeoutMs: 60_000,
 } as const;
 
 export const extractInputSchema = z
@@ -42,9 +58,12 @@ export const extractInputSchema = z
 
 export type ExtractInput = z.input<typeof extractInputSchema>;
 
+/** Defaults in `extractDefaults`; every bound but `maxChars` applies to PDFs only. */
 export interface ExtractOptions {
   maxChars?: number;
   maxPages?: number;
+  maxInflatedBytes?: number;
+  maxMemoryMb?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
   /** Called after each PDF page, so a long extraction can report progress. */
@@ -57,10 +76,10 @@ export interface ExtractedDocument {
   format: DocumentFormat;
   /** PDFs only: where each page's text lies in `text`, for citations. */
   pages?: PageSpan[];
-  /** PDFs only: pages in the file (including any past `maxPages`). */
+  /** PDFs only: pages in the file. */
   pageCount?: number;
   wordCount: number;
-  /** True when the text was cut at `maxChars` or `maxPages`. */
+  /** True when the text was cut at `maxChars`. */
   truncated: boolean;
 }
 
@@ -105,6 +124,8 @@ export async function extractText(
     const pdf = await extractPdf(bytes, {
       maxChars,
       maxPages: options.maxPages ?? extractDefaults.maxPages,
+      maxInflatedBytes: options.maxInflatedBytes ?? extractDefaults.maxInflatedBytes,
+      maxMemoryMb: options.maxMemoryMb ?? extractDefaults.maxMemoryMb,
       deadline: Date.now() + (options.timeoutMs ?? extractDefaults.timeoutMs),
       signal: options.signal,
       onProgress: options.onProgress,
@@ -170,9 +191,8 @@ function titleFromName(name: string | undefined): string | null {
   const base = name
     ?.split(/[\\/]/)
     .pop()
-    ?.replace(/\.[a-z0-9]{1,8}$/i, "")
-    .trim();
-  return base ? base.slice(0, 500) : null;
+    ?.replace(/\.[a-z0-9]{1,8}$/i, "");
+  return cleanTitle(base);
 }
 
 function safePathName(url: string): string | undefined {

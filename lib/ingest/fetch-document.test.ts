@@ -1,12 +1,16 @@
+import dns from "node:dns";
 import http from "node:http";
 import zlib from "node:zlib";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import net from "node:net";
 import { fetchDocument, documentUrlSchema } from "@/lib/ingest/fetch-document";
 import { IngestError } from "@/lib/ingest/errors";
+import { zlibBomb } from "@/test/ingest/hostile";
 
-// Every request the local server receives, so tests can prove a blocked URL was never contacted.
+// Every request and connection the local server receives, so tests can prove a blocked URL was never contacted.
 const seen: string[] = [];
+let connections = 0;
 let server: http.Server;
 let base: string;
 let port: number;
@@ -83,6 +87,7 @@ beforeAll(async () => {
         return res.end();
     }
   });
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
@@ -95,6 +100,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   seen.length = 0;
+  connections = 0;
 });
 
 async function failure(promise: Promise<unknown>): Promise<IngestError> {
@@ -187,6 +193,74 @@ describe("fetchDocument with the default (public-only) policy", () => {
     });
     expect(doc.url).toBe(`http://localhost:${port}/page.html`);
     expect(doc.redirects).toEqual([`http://localhost:${port}/page.html`]);
+  });
+});
+
+// IPv6 spellings of the loopback canary (127.0.0.1) and of the metadata endpoint (169.254.169.254).
+const embeddedLoopback: [address: string, form: string][] = [
+  ["::127.0.0.1", "IPv4-compatible"],
+  ["::7f00:1", "IPv4-compatible, hex"],
+  ["::ffff:127.0.0.1", "IPv4-mapped"],
+  ["::ffff:0:7f00:1", "IPv4-translated"],
+  ["64:ff9b::7f00:1", "NAT64"],
+  ["64:ff9b:1::7f00:1", "local-use NAT64"],
+  ["2002:7f00:1::1", "6to4"],
+  ["2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"],
+];
+
+describe("fetchDocument refuses IPv6 forms that carry a private IPv4 address", () => {
+  // Hostnames under this suffix resolve to the address encoded in their first label;
+  // everything else goes to the real resolver.
+  const fakeZone = ".dns.test";
+  const realLookup = dns.lookup;
+  beforeEach(() => {
+    vi.spyOn(dns, "lookup").mockImplementation(((
+      hostname: string,
+      options: dns.LookupAllOptions,
+      callback: (error: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+    ) => {
+      if (!hostname.endsWith(fakeZone)) return realLookup(hostname, options, callback);
+      const address = hostname.slice(0, -fakeZone.length).replaceAll("-", ":");
+      queueMicrotask(() => callback(null, [{ address, family: 6 }]));
+    }) as typeof dns.lookup);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  const hostFor = (address: string) => `${address.replaceAll(":", "-")}${fakeZone}`;
+
+  it.each([
+    ...embeddedLoopback,
+    ["::169.254.169.254", "IPv4-compatible metadata"],
+    ["::a9fe:a9fe", "IPv4-compatible metadata, hex"],
+    ["::10.0.0.1", "IPv4-compatible RFC 1918"],
+  ])("as a URL literal: [%s] (%s)", async (address) => {
+    const error = await failure(fetchDocument(`http://[${address}]:${port}/page.html`));
+    expect(error.code).toBe("blocked_address");
+    expect(error.retryable).toBe(false);
+    expect(connections).toBe(0);
+  });
+
+  it.each(embeddedLoopback)("as a DNS answer: %s (%s)", async (address) => {
+    const error = await failure(fetchDocument(`http://${hostFor(address)}:${port}/page.html`));
+    expect(error.code).toBe("blocked_address");
+    expect(error.detail).toContain(address);
+    expect(connections).toBe(0);
+  });
+
+  it.each(embeddedLoopback)("as a redirect target: [%s] (%s)", async (address) => {
+    // The first hop (localhost:port) is exempted explicitly, standing in for a public site.
+    const first = `http://localhost:${port}/redirect?to=`;
+    const literal = encodeURIComponent(`http://[${address}]:${port}/page.html`);
+    const named = encodeURIComponent(`http://${hostFor(address)}:${port}/page.html`);
+    for (const target of [literal, named]) {
+      seen.length = 0;
+      const error = await failure(
+        fetchDocument(`${first}${target}`, { trustedPrivateHosts: [`localhost:${port}`] }),
+      );
+      expect(error.code).toBe("blocked_address");
+      expect(seen).toEqual([`/redirect?to=${target}`]);
+    }
   });
 });
 
@@ -325,5 +399,128 @@ describe("fetchDocument with private networks allowed (test servers)", () => {
     expect((await failure(fetchDocument("http://does-not-exist.invalid/"))).code).toBe(
       "unreachable",
     );
+  });
+});
+
+describe("fetchDocument against hostile bodies", () => {
+  // What the hostile server sent, and whether it got to the end of it.
+  let sent = { bytes: 0, finished: false, closed: false };
+  let hostile: http.Server;
+  let hostileBase: string;
+  const megabyte = 1024 * 1024;
+  // 1 MB of spaces as one byte-aligned, self-contained deflate block: any number of copies inflate.
+  const block = zlib.deflateRawSync(Buffer.alloc(megabyte, 0x20), {
+    finishFlush: zlib.constants.Z_FULL_FLUSH,
+  });
+  const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+  // Writes `next()` until it returns undefined or the client goes away, respecting backpressure.
+  function pump(res: http.ServerResponse, next: () => Buffer | undefined) {
+    res.on("close", () => (sent.closed = true));
+    res.on("error", () => undefined);
+    const write = () => {
+      for (;;) {
+        const chunk = next();
+        if (!chunk) {
+          sent.finished = true;
+          return res.end();
+        }
+        sent.bytes += chunk.length;
+        if (!res.write(chunk)) return res.once("drain", write);
+      }
+    };
+    write();
+  }
+
+  beforeAll(async () => {
+    hostile = http.createServer((req, res) => {
+      const path = new URL(req.url ?? "/", "http://local").pathname;
+      if (path === "/endless-plain") {
+        // 10 GB on offer, made as it is sent.
+        res.writeHead(200, { "content-type": "text/plain" });
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        let left = 10 * 1024 * megabyte;
+        return pump(res, () => ((left -= chunk.length) >= 0 ? chunk : undefined));
+      }
+      if (path === "/endless-gzip") {
+        // A gzip stream that would inflate to 10 GB: about 10 MB on the wire.
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip" });
+        let blocks = 0;
+        return pump(res, () =>
+          blocks++ === 0 ? gzipHeader : blocks <= 10 * 1024 ? block : undefined,
+        );
+      }
+      if (path === "/deflate-bomb") {
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "deflate" });
+        return res.end(zlibBomb(200 * megabyte));
+      }
+      if (path === "/br-bomb") {
+        res.writeHead(200, { "content-type": "text/plain", "content-encoding": "br" });
+        return res.end(
+          zlib.brotliCompressSync(Buffer.alloc(64 * megabyte, 0x20), {
+            params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
+          }),
+        );
+      }
+      res.writeHead(404);
+      res.end();
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
+    hostileBase = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    hostile.closeAllConnections();
+    await new Promise((resolve) => hostile.close(resolve));
+  });
+
+  beforeEach(() => {
+    sent = { bytes: 0, finished: false, closed: false };
+  });
+
+  async function refused(path: string, maxBytes: number) {
+    const error = await failure(fetchDocument(`${hostileBase}${path}`, { ...local, maxBytes }));
+    expect(error.code).toBe("too_large");
+    expect(error.message).toBe(`The document is larger than ${maxBytes / megabyte} MB.`);
+    // The client hung up: the server never got to the end of what it had to send.
+    await vi.waitFor(() => expect(sent.closed).toBe(true), { timeout: 20_000 });
+    expect(sent.finished).toBe(false);
+  }
+
+  it("stops reading an endless body at the cap", async () => {
+    await refused("/endless-plain", megabyte);
+    expect(sent.bytes).toBeLessThan(10 * 1024 * megabyte);
+  });
+
+  it("stops inflating an endless gzip stream at the cap, counted on the inflated bytes", async () => {
+    await refused("/endless-gzip", megabyte);
+  });
+
+  it.each(["/deflate-bomb", "/br-bomb"])("refuses the decompression bomb at %s", async (path) => {
+    const error = await failure(
+      fetchDocument(`${hostileBase}${path}`, { ...local, maxBytes: megabyte }),
+    );
+    expect(error.code).toBe("too_large");
+  });
+
+  it("reads no more than a declared Content-Length, however much more is sent", async () => {
+    const liar = net.createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.once("data", () => {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n");
+        socket.end(Buffer.alloc(4 * megabyte, 0x61));
+      });
+    });
+    await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (liar.address() as AddressInfo).port;
+      const doc = await fetchDocument(`http://127.0.0.1:${port}/`, {
+        ...local,
+        maxBytes: megabyte,
+      });
+      expect(doc.bytes.length).toBe(1000);
+    } finally {
+      await new Promise((resolve) => liar.close(resolve));
+    }
   });
 });

@@ -72,6 +72,16 @@ export function normaliseWhitespace(
     .trim();
 }
 
+/**
+ * A title as it can be shown and stored: control characters (a NUL cannot be
+ * stored in Postgres text at all) and runs of whitespace become one space, and
+ * it is cut at 500 characters. Null when nothing is left.
+ */
+export function cleanTitle(value: string | null | undefined): string | null {
+  const title = value?.replace(/[\s\u0000-\u001F\u007F-\u009F]+/g, " ").trim();
+  return title ? title.slice(0, 500) : null;
+}
+
 /** Cuts text to at most `maxChars`, at a whitespace boundary when there is one in the last tenth. */
 export function capText(text: string, maxChars: number): { text: string; truncated: boolean } {
   if (text.length <= maxChars) return { text, truncated: false };

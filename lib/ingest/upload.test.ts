@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IngestError } from "@/lib/ingest/errors";
-import { makePdf } from "@/lib/ingest/testing/make-pdf";
+import { makePdf } from "@/test/ingest/make-pdf";
 import { uploadLimits, uploadMetadataSchema, validateUpload } from "@/lib/ingest/upload";
 
 const encode = (text: string) => new TextEncoder().encode(text);

@@ -3,9 +3,9 @@
  * sanitised file name, and the type decided by sniffing the bytes (magic
  * numbers, then a text check), never by the declared type alone.
  *
- * Check `uploadMetadataSchema` (or `uploadLimits.maxBytes` against
- * `File.size`) before reading a body into memory; then `validateUpload` on the
- * bytes.
+ * Read a request body with `readBodyWithin` (it stops at the limit whatever
+ * Content-Length claimed), check `uploadMetadataSchema` against the parsed
+ * file, then `validateUpload` on the bytes.
  */
 import { z } from "zod";
 import {
@@ -23,7 +23,43 @@ export const uploadLimits = {
   accept: ".pdf,.md,.markdown,.txt,.html,.htm,application/pdf,text/plain,text/markdown,text/html",
 } as const;
 
-const tooLargeMessage = `The file is larger than ${uploadLimits.maxBytes / (1024 * 1024)} MB.`;
+/** Bytes an upload request may carry: the file and room for the multipart framing around it. */
+export const uploadRequestMaxBytes = uploadLimits.maxBytes + 64 * 1024;
+
+export const uploadTooLargeMessage = `The file is larger than ${uploadLimits.maxBytes / (1024 * 1024)} MB.`;
+
+/**
+ * Reads a request body, counting bytes as they arrive, and refuses it with
+ * `too_large` at the first chunk past `maxBytes`, cancelling the rest unread.
+ * A chunked body has no Content-Length and a declared one can lie, so the
+ * bytes themselves are what is counted.
+ */
+export async function readBodyWithin(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (!body) return new Uint8Array();
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return Buffer.concat(parts, total);
+      total += value.byteLength;
+      if (total > maxBytes) {
+        // Not awaited: a client that keeps sending must not hold up the answer.
+        reader.cancel().catch(() => undefined);
+        throw new IngestError("too_large", uploadTooLargeMessage, {
+          detail: `body passed ${maxBytes} bytes while streaming`,
+        });
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
 
 /** Keeps the base name only (some browsers send a path) and refuses control characters. */
 export const uploadFileNameSchema = z
@@ -40,13 +76,17 @@ export const uploadFileNameSchema = z
 export const uploadMetadataSchema = z.object({
   fileName: uploadFileNameSchema,
   declaredType: z.string().max(255).optional(),
-  size: z.number().int().min(1, "The file is empty.").max(uploadLimits.maxBytes, tooLargeMessage),
+  size: z
+    .number()
+    .int()
+    .min(1, "The file is empty.")
+    .max(uploadLimits.maxBytes, uploadTooLargeMessage),
 });
 
 const uploadBytesSchema = z
   .custom<Uint8Array>((value) => value instanceof Uint8Array, "Expected the file's bytes.")
   .refine((bytes) => bytes.length > 0, "The file is empty.")
-  .refine((bytes) => bytes.length <= uploadLimits.maxBytes, tooLargeMessage);
+  .refine((bytes) => bytes.length <= uploadLimits.maxBytes, uploadTooLargeMessage);
 
 export const uploadedFileSchema = z
   .object({
@@ -89,7 +129,7 @@ export async function validateUpload(input: UploadInput): Promise<UploadedFile> 
   const detail = result.error.issues
     .map((entry) => `${entry.path.join(".")}: ${entry.message}`)
     .join("; ");
-  if (issue.message === tooLargeMessage)
+  if (issue.message === uploadTooLargeMessage)
     throw new IngestError("too_large", issue.message, { detail });
   if (issue.message === "The file is empty.")
     throw new IngestError("empty_document", issue.message, { detail });

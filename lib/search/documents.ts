@@ -1,99 +1,12 @@
 /**
- * Documents for jobs: downloading a URL through the SSRF-safe client and
- * extracting its text, saving text to a library (the owner's, or the shared
- * corpus when the owner is null) deduplicated by checksum, and picking the
- * passages of a long text that best match a question.
+ * Picking the passages of a long document that best match a question, so a
+ * research step quotes what matters instead of the first pages. (Downloading
+ * and saving documents live in `lib/ingest/`.)
  */
 import "server-only";
-import { createHash } from "node:crypto";
 import { stemmer } from "stemmer";
 import { removeStopwords } from "stopword";
-import { db } from "@/lib/db";
 import { chunkText } from "@/lib/ingest/chunk-text";
-import { extractText, type ExtractedDocument } from "@/lib/ingest/extract-text";
-import { fetchDocument, type FetchDocumentOptions } from "@/lib/ingest/fetch-document";
-
-type NetworkPolicy = Pick<FetchDocumentOptions, "allowPrivateNetworks" | "trustedPrivateHosts">;
-
-let networkPolicy: NetworkPolicy = {};
-
-/**
- * NOTE: tests serve documents from loopback, which the SSRF guard refuses.
- * They widen the policy here, in process; it is never read from a request.
- * Returns a function that restores the previous policy.
- */
-export function setDocumentNetworkPolicy(policy: NetworkPolicy): () => void {
-  const previous = networkPolicy;
-  networkPolicy = policy;
-  return () => {
-    networkPolicy = previous;
-  };
-}
-
-export interface DownloadedDocument extends ExtractedDocument {
-  url: string;
-  contentType: string;
-}
-
-export async function downloadDocument(
-  url: string,
-  options: {
-    signal?: AbortSignal;
-    maxChars?: number;
-    onProgress?: (p: { page: number; pages: number }) => void | Promise<void>;
-  } = {},
-): Promise<DownloadedDocument> {
-  const fetched = await fetchDocument(url, { ...networkPolicy, signal: options.signal });
-  const extracted = await extractText(
-    {
-      bytes: fetched.bytes,
-      contentType: fetched.contentType,
-      charset: fetched.charset,
-      fileName: fetched.fileName,
-      url: fetched.url,
-    },
-    { signal: options.signal, maxChars: options.maxChars, onProgress: options.onProgress },
-  );
-  return { ...extracted, url: fetched.url, contentType: fetched.contentType };
-}
-
-export function checksumOf(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
-export interface SaveDocumentInput {
-  ownerId: string | null;
-  title: string;
-  text: string;
-  mime: string;
-  sourceUrl?: string | null;
-  filename?: string | null;
-}
-
-/** Saves a document unless the same library already holds the same text; returns its id and whether it was new. */
-export async function saveDocument(
-  input: SaveDocumentInput,
-): Promise<{ id: string; created: boolean }> {
-  const checksum = checksumOf(input.text);
-  const existing = await db.document.findFirst({
-    where: { checksum, ownerId: input.ownerId },
-    select: { id: true },
-  });
-  if (existing) return { id: existing.id, created: false };
-  const created = await db.document.create({
-    data: {
-      ownerId: input.ownerId,
-      title: input.title.replace(/\s+/g, " ").trim().slice(0, 300) || "Untitled",
-      text: input.text,
-      mime: input.mime,
-      checksum,
-      sourceUrl: input.sourceUrl ?? null,
-      filename: input.filename ?? null,
-    },
-    select: { id: true },
-  });
-  return { id: created.id, created: true };
-}
 
 /** Stemmed content words, so "vacuuming" in a passage matches "vacuum" in the question. */
 function stems(text: string): string[] {

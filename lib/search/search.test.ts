@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anyWordQuery, postgresSearch } from "@/lib/search/postgres-search";
 import { searxngSearch } from "@/lib/search/searxng-search";
 import { interleave, search, setSearchProviders, type SearchHit } from "@/lib/search";
-import { bestPassages, saveDocument } from "@/lib/search/documents";
+import { bestPassages } from "@/lib/search/documents";
+import { saveDocument } from "@/lib/ingest/save-document";
 import { createTestOwner } from "@/lib/jobs/testing";
 
 let owner: string;
