@@ -326,8 +326,9 @@ describe("demo Batch API: progress and faults", () => {
   });
 
   it("expires a batch still running when its completion window ends", async () => {
-    // 10 s of rows in a 1 s window: the first row is due at once, the last long after the window.
-    const server = await start({ batch: { rowsPerSecond: 20, windowMs: 1_000 } });
+    // 10 s of rows in a 3 s window: the first row is due at once (a loaded machine has 3 s to
+    // answer it), the last long after the window.
+    const server = await start({ batch: { rowsPerSecond: 20, windowMs: 3_000 } });
     const rows = Array.from({ length: 200 }, (_, index) => row(`r${index}`, TEXT));
     const batch = await settle(server, (await submit(server, rows)).id);
     expect(batch.status).toBe("expired");
