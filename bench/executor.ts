@@ -59,7 +59,7 @@ export interface ScenarioResult {
     appCpuMsPerStep: number | null;
   };
   /** Executor ÷ SDK alone (1 = no cost above the SDK's own). */
-  ratio: { firstStepP95: number; perStepP50: number };
+  ratio: { firstStepP50: number; firstStepP95: number; perStepP50: number; perStepP95: number };
   meetsTarget: boolean;
 }
 
@@ -77,6 +77,21 @@ export interface ExecutorBenchResults {
     runsPerSecond: number;
     /** CPU time of the executor's process per executed step (excludes Postgres and the app). */
     executorCpuMsPerStep: number;
+    /** The same runs driven through the SDK alone, as many at once as the executor's worker capacity. */
+    sdkAloneRunsPerSecond: number;
+    /** Executor ÷ SDK alone (target ≥ 0.9). */
+    ratio: number;
+  }[];
+  /** 1,000 events into a one-step function under a throttle, and under a debounce. */
+  flowControl: {
+    rule: "throttle" | "debounce";
+    setting: string;
+    events: number;
+    runs: number;
+    seconds: number;
+    runsPerSecond: number;
+    /** CPU per event: the executor's process, its Postgres backends, the app. */
+    cpuMsPerEvent: CpuPerStep;
   }[];
   targets: { eventToFirstStepP95Ms: number; perStepOverheadMs: number };
 }
@@ -91,6 +106,13 @@ export interface ExecutorBenchOptions {
 }
 
 const TARGETS = { eventToFirstStepP95Ms: 50, perStepOverheadMs: 10 };
+/** The executor's default `workerConcurrency`: the SDK-alone throughput runs this many at once. */
+const EXECUTOR_WORKER_CAPACITY = 100;
+const FLOW_EVENTS = 1000;
+const FLOW_CASES = [
+  { rule: "throttle", fnId: "throttled", setting: "limit 200 per 1s", keys: 1 },
+  { rule: "debounce", fnId: "debounced", setting: "period 3s, 100 keys", keys: 100 },
+] as const;
 const MODES: { mode: Mode; fnId: string }[] = [
   { mode: "checkpointing", fnId: "ten-checkpointed" },
   { mode: "call-per-step", fnId: "ten-per-call" },
@@ -398,21 +420,28 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
     };
     const outputs = async (ids: string[], timeoutMs = 120_000) => {
       const deadline = Date.now() + timeoutMs;
+      // NOTE: poll with a count and read the outputs once: reading every completed run's output
+      // each poll costs the benchmark's process (which hosts the executor) and Postgres CPU that
+      // grows with the number of runs, and it would be counted as the executor's.
       for (;;) {
-        const { rows } = await db.query<{
-          output: { starts: number[]; finished: number };
-          started_ms: number;
-        }>(
-          `SELECT output, extract(epoch FROM started_at) * 1000 AS started_ms FROM inngest_executor.runs
-           WHERE event_id = ANY($1) AND status = 'completed'`,
+        const { rows: counted } = await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM inngest_executor.runs WHERE event_id = ANY($1) AND status = 'completed'`,
           [ids],
         );
-        if (rows.length === ids.length)
-          return rows.map((row) => ({ ...row.output, startedMs: Number(row.started_ms) }));
-        if (Date.now() > deadline)
-          throw new Error(`only ${rows.length}/${ids.length} runs completed`);
-        await sleep(ids.length > 1 ? 20 : 2);
+        const done = Number(counted[0]?.n ?? 0);
+        if (done === ids.length) break;
+        if (Date.now() > deadline) throw new Error(`only ${done}/${ids.length} runs completed`);
+        await sleep(ids.length >= 100 ? 100 : ids.length > 1 ? 20 : 2);
       }
+      const { rows } = await db.query<{
+        output: { starts: number[]; finished: number };
+        started_ms: number;
+      }>(
+        `SELECT output, extract(epoch FROM started_at) * 1000 AS started_ms FROM inngest_executor.runs
+         WHERE event_id = ANY($1) AND status = 'completed'`,
+        [ids],
+      );
+      return rows.map((row) => ({ ...row.output, startedMs: Number(row.started_ms) }));
     };
     const firstAndPerStep = (starts: number[], sentAt: number) => {
       const first = starts[0] ?? NaN;
@@ -489,8 +518,10 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
           cpuMsPerStep: executorCpu.perStep(steps),
           sdkOnly: sdk,
           ratio: {
+            firstStepP50: ratio(eventToFirstStepMs.p50, sdk.callToFirstStepMs.p50),
             firstStepP95: ratio(eventToFirstStepMs.p95, sdk.callToFirstStepMs.p95),
             perStepP50: ratio(perStepOverheadMs.p50, sdk.perStepOverheadMs.p50),
+            perStepP95: ratio(perStepOverheadMs.p95, sdk.perStepOverheadMs.p95),
           },
           meetsTarget:
             eventToFirstStepMs.p95 <= TARGETS.eventToFirstStepP95Ms &&
@@ -501,6 +532,18 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
 
     const throughput: ExecutorBenchResults["throughput"] = [];
     for (const { mode, fnId } of MODES) {
+      // The SDK alone, first: as many runs at once as the executor's worker capacity.
+      const aloneStarted = now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: EXECUTOR_WORKER_CAPACITY }, async () => {
+          while (next < queuedRuns) {
+            next++;
+            await sdkOnly.runOnce(fnId);
+          }
+        }),
+      );
+      const aloneRunsPerSecond = queuedRuns / ((now() - aloneStarted) / 1000);
       const started = now();
       const cpuBefore = process.cpuUsage();
       const { ids } = await send(`bench/${fnId}`, queuedRuns);
@@ -514,6 +557,51 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
         runsPerSecond: Math.round((queuedRuns / seconds) * 10) / 10,
         executorCpuMsPerStep:
           Math.round(((cpu.user + cpu.system) / 1000 / (queuedRuns * 10)) * 100) / 100,
+        sdkAloneRunsPerSecond: Math.round(aloneRunsPerSecond * 10) / 10,
+        ratio: ratio(queuedRuns / seconds, aloneRunsPerSecond),
+      });
+    }
+
+    const flowControl: ExecutorBenchResults["flowControl"] = [];
+    for (const { rule, fnId, setting, keys } of FLOW_CASES) {
+      const meter = new CpuMeter(app.pid, backends);
+      await meter.start();
+      const started = now();
+      // Sent as an app sends them: in batches, here of 100 events.
+      for (let batch = 0; batch < FLOW_EVENTS / 100; batch++) {
+        await fetch(`${executor.url}/e/bench`, {
+          method: "POST",
+          body: JSON.stringify(
+            Array.from({ length: 100 }, (_, i) => ({
+              name: `bench/${fnId}`,
+              data: { k: (batch * 100 + i) % keys },
+            })),
+          ),
+        });
+      }
+      // Done once every event has been sent and no run of the function is left to start or finish.
+      const deadline = Date.now() + 120_000;
+      let runs = 0;
+      for (let open = 1; open > 0 && Date.now() < deadline;) {
+        await sleep(20);
+        const { rows } = await db.query<{ done: string; open: string }>(
+          `SELECT count(*) FILTER (WHERE status = 'completed') AS done, count(*) FILTER (WHERE status = 'running') AS open
+           FROM inngest_executor.runs WHERE function_id LIKE $1`,
+          [`%${fnId}`],
+        );
+        runs = Number(rows[0]?.done ?? 0);
+        open = Number(rows[0]?.open ?? 0);
+      }
+      await meter.stop();
+      const seconds = (now() - started) / 1000;
+      flowControl.push({
+        rule,
+        setting,
+        events: FLOW_EVENTS,
+        runs,
+        seconds: Math.round(seconds * 100) / 100,
+        runsPerSecond: Math.round((runs / seconds) * 10) / 10,
+        cpuMsPerEvent: meter.perStep(FLOW_EVENTS),
       });
     }
 
@@ -530,6 +618,7 @@ export async function measure(options: ExecutorBenchOptions = {}): Promise<Execu
       },
       scenarios,
       throughput,
+      flowControl,
       targets: TARGETS,
     };
   } finally {
@@ -564,16 +653,23 @@ export function formatTable(results: ExecutorBenchResults): string {
     }),
     "",
     "the SDK alone, same app and payloads, no executor and no database (ms), and executor ÷ SDK alone",
-    "mode            conc  call→first step p50/p95   per-step p50/p95   app CPU ms/step   ratio first step p95   ratio per-step p50",
+    "mode            conc  call→first step p50/p95   per-step p50/p95   app CPU ms/step   ratio first step p50/p95   ratio per-step p50/p95",
     ...results.scenarios.map((s) => {
       const l = s.sdkOnly.callToFirstStepMs;
       const o = s.sdkOnly.perStepOverheadMs;
-      return `${s.mode.padEnd(15)} ${String(s.concurrency).padStart(4)}  ${`${l.p50} / ${l.p95}`.padEnd(25)} ${`${o.p50} / ${o.p95}`.padEnd(18)} ${cpu(s.sdkOnly.appCpuMsPerStep).padEnd(17)} ${`${s.ratio.firstStepP95}×`.padEnd(22)} ${s.ratio.perStepP50}×`;
+      return `${s.mode.padEnd(15)} ${String(s.concurrency).padStart(4)}  ${`${l.p50} / ${l.p95}`.padEnd(25)} ${`${o.p50} / ${o.p95}`.padEnd(18)} ${cpu(s.sdkOnly.appCpuMsPerStep).padEnd(17)} ${`${s.ratio.firstStepP50}× / ${s.ratio.firstStepP95}×`.padEnd(26)} ${s.ratio.perStepP50}× / ${s.ratio.perStepP95}×`;
     }),
     "",
     ...results.throughput.map(
       (t) =>
-        `throughput ${t.mode}: ${t.runs} queued 10-step runs in ${t.seconds} s = ${t.runsPerSecond} runs/s (executor CPU ${t.executorCpuMsPerStep} ms/step)`,
+        `throughput ${t.mode}: ${t.runs} queued 10-step runs in ${t.seconds} s = ${t.runsPerSecond} runs/s (executor CPU ${t.executorCpuMsPerStep} ms/step); ` +
+        `SDK alone ${t.sdkAloneRunsPerSecond} runs/s; ratio ${t.ratio}×`,
+    ),
+    "",
+    ...results.flowControl.map(
+      (f) =>
+        `flow control ${f.rule} (${f.setting}): ${f.events} events → ${f.runs} runs in ${f.seconds} s (${f.runsPerSecond} runs/s); ` +
+        `CPU ms/event executor ${cpu(f.cpuMsPerEvent.executor)} · postgres ${cpu(f.cpuMsPerEvent.postgres)} · app ${cpu(f.cpuMsPerEvent.app)}`,
     ),
   ];
   return lines.join("\n");

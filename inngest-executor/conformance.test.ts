@@ -443,6 +443,12 @@ describe("retries and failure", () => {
     const run = await runOnce({ name: "conf/flaky" });
     expect(run).toMatchObject({ status: "Completed", output: { result: "ok" } });
     expect(attemptsSeen.get("flaky")).toEqual([0, 1, 2]);
+    // The runs page draws the step with its attempts.
+    const page = await (await fetch(executor.url)).text();
+    expect(page).toContain(
+      'data-step="flaky-step" data-op="StepRun" data-status="completed" data-attempts="3"',
+    );
+    expect(page).toMatch(/flaky-step: [\d.]+ m?s · 3 attempts/);
   });
 
   it("fails the run after the last attempt and runs onFailure with the error", async () => {

@@ -204,7 +204,7 @@ describe("crash and restart", () => {
     // Kill once the run is asleep: "before" is recorded then, so it must never run again.
     await waitFor(
       () => fetch(s.executorUrl).then((res) => res.text()),
-      (html) => html.includes("<code>nap</code> Sleep · waiting"),
+      (html) => html.includes('data-step="nap" data-op="Sleep" data-status="waiting"'),
       20_000,
     );
     await killHard(executor);

@@ -5,7 +5,8 @@
  */
 import http from "node:http";
 import { z } from "zod";
-import type { Engine, RunSummaryRow, StepSummaryRow } from "./engine";
+import { SyncRefusedError, type Engine, type RunSummaryRow } from "./engine";
+import { renderRunsPage, statusLabel } from "./runs-page";
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -98,7 +99,11 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
       pattern: /^\/$/,
       handler: async () => ({
         status: 200,
-        body: renderRunsPage(await engine.recentRuns(50)),
+        body: renderRunsPage({
+          runs: await engine.recentRuns(50),
+          skipped: await engine.recentSkips(50),
+          refusedSyncs: engine.refusedSyncs(),
+        }),
         contentType: "text/html; charset=utf-8",
       }),
     },
@@ -130,6 +135,11 @@ export function createHttpServer(engine: Engine, log: (line: string) => void): h
       .catch((err: unknown) => {
         if (err instanceof z.ZodError) {
           respond({ status: 400, body: { error: "Invalid request", issues: err.issues } });
+          return;
+        }
+        if (err instanceof SyncRefusedError) {
+          log(err.message);
+          respond({ status: 400, body: { error: err.message, code: err.code } });
           return;
         }
         log(`${req.method} ${url.pathname} failed: ${(err as Error).message}`);
@@ -200,17 +210,6 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-const STATUS_LABELS = {
-  running: "Running",
-  completed: "Completed",
-  failed: "Failed",
-  cancelled: "Cancelled",
-} as const;
-
-function statusLabel(status: RunSummaryRow["status"]): string {
-  return STATUS_LABELS[status] ?? status;
-}
-
 /** A run as the Dev Server's REST API v1 shows it. */
 function runJson(run: RunSummaryRow) {
   return {
@@ -224,41 +223,4 @@ function runJson(run: RunSummaryRow) {
     run_started_at: (run.started_at ?? run.created_at)?.toISOString?.() ?? null,
     ended_at: run.ended_at ? run.ended_at.toISOString() : null,
   };
-}
-
-function escapeHtml(value: unknown): string {
-  return String(value ?? "").replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
-function durationText(start: Date | string | null, end: Date | string | null): string {
-  if (!start) return "";
-  const ms = (end ? new Date(end).getTime() : Date.now()) - new Date(start).getTime();
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function renderRunsPage(
-  runs: (RunSummaryRow & { event_name: string | null; steps: StepSummaryRow[] })[],
-): string {
-  const rows = runs
-    .map((run) => {
-      const steps = run.steps
-        .map(
-          (step) =>
-            `<li><code>${escapeHtml(step.name ?? step.step_id)}</code> ${escapeHtml(step.op)} · ${escapeHtml(step.status)}` +
-            `${step.attempts > 1 ? ` · ${step.attempts} attempts` : ""} · ${escapeHtml(durationText(step.started_at, step.ended_at))}</li>`,
-        )
-        .join("");
-      return `<tr class="${escapeHtml(run.status)}"><td><code>${escapeHtml(run.id)}</code></td><td>${escapeHtml(run.function_id)}</td>
-<td>${escapeHtml(run.event_name ?? "")}</td><td>${escapeHtml(statusLabel(run.status))}</td>
-<td>${escapeHtml(new Date(run.created_at).toISOString())}</td><td>${escapeHtml(durationText(run.started_at ?? run.created_at, run.ended_at))}</td>
-<td><ul>${steps}</ul>${run.error ? `<div class="error">${escapeHtml(run.error.message)}</div>` : ""}</td></tr>`;
-    })
-    .join("\n");
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
-<title>Inngest executor: runs</title>
-<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-ul{margin:0;padding-left:1rem}.failed td{background:#fff1f0}.cancelled td{color:#777}.running td{background:#f0f7ff}.error{color:#b00}</style></head>
-<body><h1>Recent runs</h1><p>Embedded Inngest executor (development). Refreshes every 3 seconds.</p>
-<table><thead><tr><th>Run</th><th>Function</th><th>Event</th><th>Status</th><th>Queued</th><th>Duration</th><th>Steps</th></tr></thead>
-<tbody>${rows || `<tr><td colspan="7">No runs yet.</td></tr>`}</tbody></table></body></html>`;
 }

@@ -71,6 +71,39 @@ export const functionConfigSchema = z
       )
       .nullish(),
     timeouts: z.object({ start: z.string().optional(), finish: z.string().optional() }).nullish(),
+    // Flow control and scheduling. Each is checked field by field at sync (see engine/settings.ts),
+    // so these stay lenient here and a setting the executor cannot honour is refused with its name.
+    batchEvents: z
+      .object({
+        maxSize: z.number().int().min(1),
+        timeout: z.string(),
+        key: z.string().optional(),
+        if: z.string().optional(),
+      })
+      .passthrough()
+      .nullish(),
+    debounce: z
+      .object({ period: z.string(), key: z.string().optional(), timeout: z.string().optional() })
+      .passthrough()
+      .nullish(),
+    throttle: z
+      .object({
+        limit: z.number().int().min(1),
+        period: z.string(),
+        burst: z.number().int().min(0).optional(),
+        key: z.string().optional(),
+      })
+      .passthrough()
+      .nullish(),
+    rateLimit: z
+      .object({ limit: z.number().int().min(1), period: z.string(), key: z.string().optional() })
+      .passthrough()
+      .nullish(),
+    priority: z.object({ run: z.string().optional() }).passthrough().nullish(),
+    singleton: z
+      .object({ mode: z.enum(["skip", "cancel"]), key: z.string().optional() })
+      .passthrough()
+      .nullish(),
   })
   .passthrough();
 export type FunctionConfig = z.infer<typeof functionConfigSchema>;
@@ -183,6 +216,10 @@ export function seededEventId(seed: string, index: number): string | undefined {
   const [msText, entropy] = seed.split(",");
   const ms = Number(msText);
   if (!entropy || !Number.isFinite(ms) || ms <= 0) return undefined;
-  const digest = createHash("sha256").update(`${entropy}:${index}`).digest();
-  return encodeTime(ms) + encodeRandom(digest);
+  return deterministicUlid(ms, `${entropy}:${index}`);
+}
+
+/** A ULID whose time part is `ms` and whose random part is a hash of `key`: the same inputs, the same id. */
+export function deterministicUlid(ms: number, key: string): string {
+  return encodeTime(ms) + encodeRandom(createHash("sha256").update(key).digest());
 }

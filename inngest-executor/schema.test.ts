@@ -42,6 +42,28 @@ it("creates its schema idempotently, even from several executors at once, and re
   );
 });
 
+it("commits step results without waiting for the WAL flush, and nothing else", async () => {
+  await migrateSchema(pool, schema);
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query(
+      `SELECT "${schema}".record_steps('no-such-run', 1, 'token', '[]', now(), false, NULL, false)`,
+    );
+    const inside = await client.query<{ value: string }>(
+      "SELECT current_setting('synchronous_commit') AS value",
+    );
+    await client.query("ROLLBACK");
+    const after = await client.query<{ value: string }>(
+      "SELECT current_setting('synchronous_commit') AS value",
+    );
+    expect(inside.rows[0]?.value).toBe("off");
+    expect(after.rows[0]?.value).toBe("on");
+  } finally {
+    client.release();
+  }
+});
+
 it("refuses a schema name that would need quoting", async () => {
   await expect(migrateSchema(pool, 'bad"name')).rejects.toThrow(/Invalid executor schema name/);
 });

@@ -155,6 +155,61 @@ BEGIN
 END
 $fn$;
 `,
+  // v5: flow control and scheduling. `flow` records which rules delayed or shaped a run (for the runs
+  // page); one running run per singleton key; GCRA state for throttle and rateLimit; the open batch or
+  // debounce run of each key; events a rule skipped; cron schedules.
+  (s) => `
+ALTER TABLE ${s}.runs ADD COLUMN flow jsonb, ADD COLUMN singleton_key text;
+CREATE UNIQUE INDEX runs_singleton ON ${s}.runs (function_id, singleton_key)
+  WHERE singleton_key IS NOT NULL AND status = 'running';
+CREATE TABLE ${s}.flow_gcra (
+  key text PRIMARY KEY,
+  tat timestamptz NOT NULL
+);
+CREATE TABLE ${s}.pending_runs (
+  function_id text NOT NULL,
+  kind text NOT NULL,
+  key text NOT NULL,
+  run_id text NOT NULL REFERENCES ${s}.runs(id) ON DELETE CASCADE,
+  opened_at timestamptz NOT NULL DEFAULT now(),
+  event_count int NOT NULL DEFAULT 1,
+  PRIMARY KEY (function_id, kind, key)
+);
+CREATE TABLE ${s}.skipped_runs (
+  id bigserial PRIMARY KEY,
+  function_id text NOT NULL,
+  event_id text,
+  rule text NOT NULL,
+  detail text NOT NULL,
+  skipped_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX skipped_runs_at ON ${s}.skipped_runs (skipped_at DESC);
+CREATE TABLE ${s}.cron_schedules (
+  function_id text NOT NULL REFERENCES ${s}.functions(id) ON DELETE CASCADE,
+  cron text NOT NULL,
+  next_at timestamptz NOT NULL,
+  PRIMARY KEY (function_id, cron)
+);
+`,
+  // v6: step results are committed without waiting for the WAL flush. A commit that waits costs
+  // 1-6 ms on a shared disk, on every step's path (the SDK waits for each checkpoint's answer).
+  // NOTE: a crash of Postgres itself (not of an executor) within a fraction of a second may lose the
+  // latest step results, and those steps run again: the at-least-once a step in flight already has.
+  // Events, run creation and run completion still wait for the flush, and flushing them flushes
+  // every step recorded before.
+  (s) => `
+ALTER FUNCTION ${s}.record_steps(text, bigint, text, jsonb, timestamptz, boolean, timestamptz, boolean)
+  RENAME TO record_steps_body;
+CREATE FUNCTION ${s}.record_steps(p_run_id text, p_job_id bigint, p_lease_token text, p_steps jsonb,
+  p_step_started_at timestamptz, p_reset_job boolean, p_run_started_at timestamptz, p_next_call boolean)
+RETURNS json LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  RETURN ${s}.record_steps_body(p_run_id, p_job_id, p_lease_token, p_steps, p_step_started_at,
+    p_reset_job, p_run_started_at, p_next_call);
+END
+$fn$;
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,118 @@
+/**
+ * The engine's access to Postgres: the pool, schema-qualified names, hot
+ * statements prepared once per connection, and transactions that retry on
+ * deadlocks and dropped connections and can run hooks when they end.
+ */
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { schemaIdent } from "../schema";
+import type { RunRow } from "./types";
+
+export type Tx = pg.PoolClient;
+
+const CONNECTION_ERROR_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+
+export class Store {
+  readonly pool: pg.Pool;
+  /** The quoted schema name, to prefix every table: `${store.s}.runs`. */
+  readonly s: string;
+  /** Names this executor's connections in pg_stat_activity. */
+  readonly applicationName: string;
+  /** Callbacks to run when a transaction ends (committed or not). */
+  private readonly txEndHooks = new WeakMap<Tx, ((committed: boolean) => void)[]>();
+  /** Prepared-statement names, so Postgres parses and plans the hot statements once per connection. */
+  private readonly statementNames = new Map<string, string>();
+
+  constructor(
+    readonly databaseUrl: string,
+    readonly schema: string,
+    log: (line: string) => void,
+  ) {
+    this.applicationName = `inngest-executor:${schema}`;
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 12,
+      application_name: this.applicationName,
+    });
+    this.pool.on("error", (err) => log(`db pool error: ${err.message}`));
+    this.s = schemaIdent(schema);
+  }
+
+  /** A query as a named prepared statement: Postgres parses and plans it once per connection. */
+  query<R extends pg.QueryResultRow>(
+    client: pg.Pool | Tx,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `ie_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+      this.statementNames.set(text, name);
+    }
+    return client.query<R>({ name, text, values });
+  }
+
+  async lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
+    const { rows } = await tx.query<RunRow>(
+      `SELECT * FROM ${this.s}.runs WHERE id = $1 FOR UPDATE`,
+      [runId],
+    );
+    return rows[0];
+  }
+
+  /** Runs `callback` when the transaction `tx` ends: after its COMMIT, or with false if it rolled back. */
+  afterTransaction(tx: Tx, callback: (committed: boolean) => void): void {
+    const hooks = this.txEndHooks.get(tx);
+    if (!hooks) throw new Error("afterTransaction called outside a transaction");
+    hooks.push(callback);
+  }
+
+  /** Runs fn in a transaction, retrying on deadlocks and serialization failures. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.pool.connect();
+      // NOTE: a checked-out client has no pool error listener; a connection lost between two queries would
+      // otherwise be an uncaught 'error' event. The next query fails and the client is discarded below.
+      let lost: Error | undefined;
+      const onError = (err: Error) => {
+        lost = err;
+      };
+      client.on("error", onError);
+      const hooks: ((committed: boolean) => void)[] = [];
+      this.txEndHooks.set(client, hooks);
+      const end = (committed: boolean) => {
+        this.txEndHooks.delete(client);
+        for (const hook of hooks) hook(committed);
+      };
+      try {
+        await client.query("BEGIN");
+        const result = await fn(client);
+        await client.query("COMMIT");
+        end(true);
+        return result;
+      } catch (err) {
+        // NOTE: a COMMIT that failed on a dropped connection may still have committed; hooks then see
+        // false, and what they would have started is recovered like any lease of a stopped worker.
+        end(false);
+        if (!lost) await client.query("ROLLBACK").catch(() => undefined);
+        const code = (err as { code?: string }).code;
+        if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        // A dropped connection rolled the transaction back (or, at COMMIT, maybe not: every
+        // transaction here is safe to repeat, as leases and memoized results are checked first).
+        if ((lost || isConnectionError(err)) && attempt < 3) continue;
+        throw err;
+      } finally {
+        client.off("error", onError);
+        client.release(lost);
+      }
+    }
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const { code, message } = err as { code?: string; message?: string };
+  return (
+    (code !== undefined && CONNECTION_ERROR_CODES.has(code)) ||
+    /Connection terminated|ECONNRESET|ECONNREFUSED/.test(message ?? "")
+  );
+}
