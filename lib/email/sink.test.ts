@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
@@ -56,6 +57,31 @@ describe("SMTP sink", () => {
     });
     await transport.sendMail({ from: "a@localhost", to, subject: "2", text: "x" });
     expect((await inbox(to)).map((message) => message.subject)).toEqual(["2"]);
+  });
+
+  it("survives the database ending its connections, and stores the next message", async () => {
+    const name = `sink-test-${process.pid}`;
+    const url = new URL(process.env.DATABASE_URL!);
+    url.searchParams.set("application_name", name);
+    const own = await startSmtpSink({ port: 0, databaseUrl: url.toString() });
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL! });
+    await admin.connect();
+    try {
+      const to = `restart-${Date.now()}@example.test`;
+      const transport = createSmtpTransport(own.url);
+      await transport.sendMail({ from: "a@localhost", to, subject: "before", text: "x" });
+      // The sink's pool now holds an idle connection: end it as a server restart would.
+      const { rows } = await admin.query(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1",
+        [name],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      await transport.sendMail({ from: "a@localhost", to, subject: "after", text: "x" });
+      expect((await inbox(to)).map((message) => message.subject)).toEqual(["before", "after"]);
+    } finally {
+      await admin.end();
+      await own.stop();
+    }
   });
 
   it("explains a taken port", async () => {

@@ -48,6 +48,11 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
   const keep = options.keep ?? 500;
   const log = options.log ?? (() => undefined);
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+  // NOTE: without a listener, an idle connection that the server ends (a
+  // PostgreSQL restart, pg_terminate_backend) is an uncaught exception that
+  // takes down the process hosting the sink: with `npm run dev`, the runner
+  // with the executor and the demo model. The pool reconnects on next use.
+  pool.on("error", (error) => log(`database connection lost: ${error.message}`));
   let failures = 0;
 
   async function store(raw: Buffer, from: string, to: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { resolveBatchClient } from "@/lib/ai/batch/resolve";
 import {
   BatchError,
@@ -47,7 +47,8 @@ function throughJson<T>(value: T): T {
 
 async function pollUntilFinal(client: BatchClient, handle: BatchHandle): Promise<BatchStatus[]> {
   const seen: BatchStatus[] = [];
-  for (let attempt = 0; attempt < 300; attempt += 1) {
+  // A deadline, not a count of polls: on a loaded machine each poll takes longer.
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
     const status = batchStatusSchema.parse(throughJson(await client.poll(throughJson(handle))));
     seen.push(status);
     if (isFinalBatchState(status.state)) return seen;
@@ -142,11 +143,18 @@ describe("the OpenAI batch client against the demo model's Batch API", () => {
   });
 
   it("cancels a running batch, and returns an ended batch as it is", async () => {
+    // NOTE: paced to take 10 s, so a stall of the test process (a loaded
+    // machine) between the first row and the cancel cannot let it finish.
+    const paced = await startDemoModel({ batch: { delayMs: 100, rowsPerSecond: 20 } });
+    onTestFinished(() => paced.stop());
+    const client = resolveBatchClient(demoConfig(paced.url), { maxRetries: 0 });
     const items = Array.from({ length: 200 }, (_, index) =>
       summaryItem(`c${index}`, DOCUMENTS[index % 3]!),
     );
     const handle = await client.submit(items, { key: "cancelled" });
-    await expect.poll(async () => (await client.poll(handle)).done).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await client.poll(handle)).done, { timeout: 20_000 })
+      .toBeGreaterThan(0);
     const cancelling = await client.cancel(handle);
     expect(cancelling.state).toBe("cancelling");
     const final = (await pollUntilFinal(client, handle)).at(-1)!;

@@ -42,7 +42,8 @@ async function upload(rows: unknown[]) {
 }
 
 async function waitFor(id: string, statuses: string[]) {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  // A deadline, not a count of polls: on a loaded machine each poll takes longer.
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
     const batch = await client.batches.retrieve(id);
     if (statuses.includes(batch.status)) return batch;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -129,6 +130,7 @@ describe("the official openai SDK against the demo Batch API", () => {
   });
 
   it("cancels a running batch: cancelling, then cancelled with the finished rows kept", async () => {
+    const ROWS = 200;
     const paced = await startDemoModel({ batch: { delayMs: 0, rowsPerSecond: 20 } });
     try {
       const pacedClient = new OpenAI({ apiKey: "x", baseURL: paced.url, maxRetries: 0 });
@@ -136,7 +138,8 @@ describe("the official openai SDK against the demo Batch API", () => {
         file: await toFile(
           Buffer.from(
             jsonl(
-              Array.from({ length: 40 }, (_, index) => row(`r${index}`, QUESTIONS[index % 3]!)),
+              // 10 s at this pace: a stalled test process cannot miss the batch running.
+              Array.from({ length: ROWS }, (_, index) => row(`r${index}`, QUESTIONS[index % 3]!)),
             ),
           ),
           "requests.jsonl",
@@ -149,21 +152,27 @@ describe("the official openai SDK against the demo Batch API", () => {
         completion_window: "24h",
       });
       await expect
-        .poll(async () => (await pacedClient.batches.retrieve(batch.id)).request_counts?.completed)
+        .poll(
+          async () => (await pacedClient.batches.retrieve(batch.id)).request_counts?.completed,
+          { timeout: 20_000 },
+        )
         .toBeGreaterThan(2);
       const cancelling = await pacedClient.batches.cancel(batch.id);
       expect(cancelling.status).toBe("cancelling");
       expect(cancelling.cancelling_at).toBeTypeOf("number");
 
       let cancelled = await pacedClient.batches.retrieve(batch.id);
-      for (let attempt = 0; cancelled.status !== "cancelled" && attempt < 100; attempt += 1) {
+      for (
+        const deadline = Date.now() + 20_000;
+        cancelled.status !== "cancelled" && Date.now() < deadline;
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         cancelled = await pacedClient.batches.retrieve(batch.id);
       }
       expect(cancelled.status).toBe("cancelled");
       const done = cancelled.request_counts!.completed;
       expect(done).toBeGreaterThan(2);
-      expect(done).toBeLessThan(40);
+      expect(done).toBeLessThan(ROWS);
       const text = await (await pacedClient.files.content(cancelled.output_file_id!)).text();
       expect(text.trim().split("\n")).toHaveLength(done);
       const errorText = await (await pacedClient.files.content(cancelled.error_file_id!)).text();
@@ -171,7 +180,7 @@ describe("the official openai SDK against the demo Batch API", () => {
         .trim()
         .split("\n")
         .map((line) => JSON.parse(line));
-      expect(unfinished).toHaveLength(40 - done);
+      expect(unfinished).toHaveLength(ROWS - done);
       expect(unfinished[0]).toMatchObject({ response: null, error: { code: "batch_cancelled" } });
 
       await expect(pacedClient.batches.cancel(batch.id)).resolves.toMatchObject({

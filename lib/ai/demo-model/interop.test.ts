@@ -195,7 +195,7 @@ describe("the AI SDK through @ai-sdk/openai-compatible", () => {
       if (part.type === "text-delta" && ++deltas === 2) controller.abort();
     }
     await expect
-      .poll(() => server.stats().outcomes.aborted, { timeout: 5_000 })
+      .poll(() => server.stats().outcomes.aborted, { timeout: 20_000 })
       .toBe(before.outcomes.aborted + 1);
     expect(server.stats().activeRequests).toBe(0);
   });

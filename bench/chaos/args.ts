@@ -1,0 +1,99 @@
+/**
+ * The flags of `npm run chaos`, parsed and validated once.
+ */
+import { z } from "zod";
+
+export const FAULT_KINDS = [
+  "app-kill",
+  "executor-kill",
+  "pg-terminate-app",
+  "pg-terminate-executor",
+  "pg-restart",
+  "smtp-refuse",
+  "smtp-drop",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+const integer = (min: number) => z.coerce.number().int().min(min);
+
+const optionsSchema = z.object({
+  seed: integer(0).default(1),
+  jobs: integer(1).default(8),
+  chats: integer(0).default(8),
+  /** Jobs in the fault-free baseline; 0 skips it (and the p95 comparison). */
+  baselineJobs: integer(0).optional(),
+  /** Infrastructure faults in the chaos phase (model faults ride on the workload's text). */
+  faults: integer(0).default(10),
+  kinds: z
+    .string()
+    .default(FAULT_KINDS.join(","))
+    .transform((value, ctx) => {
+      const kinds = value.split(",").map((kind) => kind.trim());
+      const unknown = kinds.filter((kind) => !(FAULT_KINDS as readonly string[]).includes(kind));
+      if (unknown.length) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown fault kind(s) ${unknown.join(", ")}; known: ${FAULT_KINDS.join(", ")}`,
+        });
+        return z.NEVER;
+      }
+      return kinds as FaultKind[];
+    }),
+  /** Mean gap between two faults; the workload is spread over faults × interval. */
+  intervalMs: integer(200).default(3000),
+  /** Share of jobs and chats whose text carries a demo-model fault directive. */
+  modelFaults: z.coerce.number().min(0).max(1).default(0.3),
+  /** Bound on the wait for every job and answer to reach a final state, seconds. */
+  timeout: integer(10).default(240),
+  p95Target: z.coerce.number().positive().default(1.5),
+  /** Below this many completed jobs per phase the p95 ratio is reported, not enforced. */
+  p95MinJobs: integer(1).default(20),
+  /**
+   * Invariants (by id, e.g. `dispatch-failed`) whose violations are printed
+   * but do not fail the run: for a known defect that is being fixed elsewhere.
+   */
+  tolerate: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  /** Where to write the results as JSON (nothing is written by default). */
+  out: z.string().optional(),
+  /** Print the stack's own logs (app, executor) instead of keeping them in the data dir. */
+  verbose: z.boolean().default(false),
+});
+export type ChaosOptions = z.infer<typeof optionsSchema>;
+
+const USAGE = `usage: npm run chaos -- [--seed 1] [--jobs 8] [--chats 8] [--baseline-jobs N]
+       [--faults 10] [--kinds ${FAULT_KINDS.join(",")}] [--interval-ms 3000]
+       [--model-faults 0.3] [--timeout 240] [--p95-target 1.5] [--p95-min-jobs 20]
+       [--tolerate dispatch-failed,…] [--out results.json] [--verbose]`;
+
+const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
+  const raw: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (!arg.startsWith("--")) throw new Error(`unexpected argument "${arg}"\n${USAGE}`);
+    const [flag, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    if (flag === "verbose") {
+      raw.verbose = true;
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`--${flag} needs a value\n${USAGE}`);
+    raw[camel(flag)] = value;
+  }
+  const parsed = optionsSchema.strict().safeParse(raw);
+  if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
+  return parsed.data;
+}

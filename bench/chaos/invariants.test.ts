@@ -1,0 +1,208 @@
+/**
+ * The chaos run's checker must catch what it claims to: a world that holds
+ * every invariant passes, and breaking one invariant at a time makes exactly
+ * that row fail. Runs on a database of its own (the checker reads every row).
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dropDatabase, ensureDatabase, migrate } from "@/lib/db/migrate";
+import { checkInvariants, type CheckOptions } from "./invariants";
+
+const databaseUrl = (() => {
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `${url.pathname}_chaos_${Date.now().toString(36)}`;
+  return url.toString();
+})();
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl);
+  pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await dropDatabase(databaseUrl);
+});
+
+const owner = randomUUID();
+const JOB = "jobAAAAAAAAAAAAAAAAAAAAA";
+const BASELINE = "jobBBBBBBBBBBBBBBBBBBBBB";
+const CONVERSATION = randomUUID();
+const REFERENCE = "Checkpoints bound recovery. The log comes first.";
+
+async function event(jobId: string, seq: number, type: string, step: string, data: object = {}) {
+  await pool.query(
+    `INSERT INTO job_events (job_id, seq, type, step, data, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [jobId, seq, type, step, JSON.stringify(data), `${jobId}/${step}/${seq}`],
+  );
+}
+
+async function job(id: string, durationSeconds: number) {
+  await pool.query(
+    `INSERT INTO jobs (id, owner_id, kind, status, title, input, result, correlation_id, notify_email,
+                       last_seq, created_at, updated_at, finished_at)
+     VALUES ($1, $2, 'summarize', 'completed', 'A summary', '{}', '{"markdown": "Done.", "parts": 2}', 'c',
+             'someone@example.test', 8, now() - make_interval(secs => $3), now(), now())`,
+    [id, owner, durationSeconds],
+  );
+  await event(id, 1, "job.queued", "api");
+  await event(id, 2, "job.started", "mark-job-running");
+  await event(id, 3, "step.started", "summarize-part-1");
+  await event(id, 4, "partial", "summarize-part-1", { key: "part-1", text: "One." });
+  await event(id, 5, "step.completed", "summarize-part-1");
+  await event(id, 6, "step.started", "summarize-part-2");
+  await event(id, 7, "partial", "summarize-part-2", { key: "part-2", text: "Two." });
+  await event(id, 8, "step.completed", "summarize-part-2");
+  await pool.query(`UPDATE jobs SET last_seq = 9 WHERE id = $1`, [id]);
+  await event(id, 9, "job.completed", "write-summary");
+  const messageId = `<notify.${id}@localhost>`;
+  await pool.query(
+    `INSERT INTO notifications (key, job_id, outcome, to_address, message_id, subject, html, text, status)
+     VALUES ($1, $2, 'completed', 'someone@example.test', $3, 's', 'h', 't', 'sent')`,
+    [`${id}:completed`, id, messageId],
+  );
+  await pool.query(
+    `INSERT INTO mailbox_messages (message_id, envelope_from, envelope_to, raw) VALUES ($1, 'a', 'b', 'raw')`,
+    [messageId],
+  );
+}
+
+async function answer(
+  position: number,
+  status: string,
+  text: string,
+  prompt = "Summarize: checkpoints",
+) {
+  await pool.query(
+    `INSERT INTO messages (id, conversation_id, position, role, parts, status) VALUES ($1, $2, $3, 'user', $4, 'complete')`,
+    [
+      `u${position}`,
+      CONVERSATION,
+      position,
+      JSON.stringify([{ type: "text", text: `${prompt} [[demo:tps=60]]` }]),
+    ],
+  );
+  await pool.query(
+    `INSERT INTO messages (id, conversation_id, position, role, parts, status) VALUES ($1, $2, $3, 'assistant', $4, $5)`,
+    [`a${position}`, CONVERSATION, position + 1, JSON.stringify([{ type: "text", text }]), status],
+  );
+}
+
+const options: CheckOptions = {
+  conversationIds: [CONVERSATION],
+  baselineJobIds: [BASELINE],
+  chaosJobIds: [JOB],
+  p95Target: 1.5,
+  p95MinJobs: 1,
+};
+
+async function failing() {
+  const results = await checkInvariants(pool, options);
+  return results.filter((result) => result.result === "FAIL").map((result) => result.name);
+}
+
+describe("chaos invariants", () => {
+  beforeEach(async () => {
+    await pool.query(`TRUNCATE owners, mailbox_messages CASCADE`);
+    await pool.query(`INSERT INTO owners (id) VALUES ($1)`, [owner]);
+    await pool.query(`INSERT INTO conversations (id, owner_id) VALUES ($1, $2)`, [
+      CONVERSATION,
+      owner,
+    ]);
+    await job(JOB, 10);
+    await job(BASELINE, 8);
+    await answer(0, "complete", REFERENCE);
+    await answer(2, "interrupted", REFERENCE.slice(0, 20));
+    await answer(4, "failed", "");
+  });
+
+  it("pass on a world where nothing was lost or repeated", async () => {
+    expect(await failing()).toEqual([]);
+  });
+
+  it("catch a job that never finished", async () => {
+    await pool.query(`UPDATE jobs SET status = 'running' WHERE id = $1`, [JOB]);
+    expect(await failing()).toContain("every job in a final state");
+  });
+
+  it("catch a job failed at dispatch, which owes no email", async () => {
+    const id = "jobCCCCCCCCCCCCCCCCCCCCC";
+    await pool.query(
+      `INSERT INTO jobs (id, owner_id, kind, status, title, input, correlation_id, notify_email,
+                         error_code, last_seq, updated_at, finished_at)
+       VALUES ($1, $2, 'research', 'failed', 'Q', '{}', 'c', 'someone@example.test', 'dispatch_failed', 2, now(), now())`,
+      [id, owner],
+    );
+    await event(id, 1, "job.queued", "create");
+    await event(id, 2, "job.failed", "dispatch");
+    expect(await failing()).toEqual(["no job failed at dispatch"]);
+  });
+
+  it("catch a chat turn that left no answer", async () => {
+    const results = await checkInvariants(pool, {
+      ...options,
+      conversationIds: [CONVERSATION, randomUUID()],
+    });
+    expect(results.filter((r) => r.result === "FAIL").map((r) => r.id)).toEqual(["answered-turns"]);
+  });
+
+  it("catch a gap in the event log", async () => {
+    await pool.query(`DELETE FROM job_events WHERE job_id = $1 AND seq = 2`, [JOB]);
+    expect(await failing()).toEqual(["event seqs gapless, no duplicate"]);
+  });
+
+  it("catch a step recorded twice and a part's output twice", async () => {
+    await pool.query(`UPDATE jobs SET last_seq = 11 WHERE id = $1`, [JOB]);
+    await event(JOB, 10, "partial", "summarize-part-2-retry", { key: "part-2", text: "Two." });
+    await event(JOB, 11, "step.completed", "summarize-part-2");
+    expect(await failing()).toEqual([
+      "no step or outcome event twice",
+      "every part's output exactly once",
+    ]);
+  });
+
+  it("catch a summary missing a part", async () => {
+    await pool.query(
+      `DELETE FROM job_events WHERE job_id = $1 AND type = 'partial' AND data->>'key' = 'part-2'`,
+      [JOB],
+    );
+    // One row at a time: (job_id, seq) is checked row by row.
+    await pool.query(`UPDATE job_events SET seq = 7 WHERE job_id = $1 AND seq = 8`, [JOB]);
+    await pool.query(`UPDATE job_events SET seq = 8 WHERE job_id = $1 AND seq = 9`, [JOB]);
+    await pool.query(`UPDATE jobs SET last_seq = 8 WHERE id = $1`, [JOB]);
+    expect(await failing()).toEqual(["every part's output exactly once"]);
+  });
+
+  it("catch an email sent twice, and one never sent", async () => {
+    await pool.query(
+      `INSERT INTO mailbox_messages (message_id, envelope_from, envelope_to, raw) VALUES ($1, 'a', 'b', 'raw')`,
+      [`<notify.${JOB}@localhost>`],
+    );
+    expect(await failing()).toEqual(["exactly one email per (job, outcome)"]);
+    await pool.query(`DELETE FROM mailbox_messages`);
+    expect(await failing()).toEqual(["exactly one email per (job, outcome)"]);
+  });
+
+  it("catch an answer still streaming, and one with repeated text", async () => {
+    await answer(6, "streaming", REFERENCE.slice(0, 10));
+    expect(await failing()).toEqual(["every chat answer final"]);
+    await pool.query(
+      `UPDATE messages SET updated_at = now() - interval '1 minute' WHERE id = 'a6'`,
+    );
+    expect(await failing()).toEqual([]);
+    await answer(8, "complete", `${REFERENCE.slice(0, 20)}${REFERENCE}`);
+    expect(await failing()).toEqual(["no duplicated chat text"]);
+  });
+
+  it("compare the p95 duration with the baseline's", async () => {
+    await pool.query(`UPDATE jobs SET created_at = finished_at - interval '13 s' WHERE id = $1`, [
+      JOB,
+    ]);
+    expect(await failing()).toEqual(["p95 job duration ≤ 1.5× baseline"]);
+    const results = await checkInvariants(pool, { ...options, p95MinJobs: 2 });
+    expect(results.find((result) => result.name.startsWith("p95"))?.result).toBe("info");
+  });
+});
