@@ -50,25 +50,11 @@ NEXT_TELEMETRY_DISABLED=1 npx next build
 build_status=$?
 count_check $build_status build
 
-if [ $build_status -eq 0 ]; then
-  # A small seeded fault-injection run against the production build (bench/chaos/):
-  # its own stack, ports and PostgreSQL cluster; about a minute and a half, up to
-  # four when something does not settle.
-  # NOTE: the tolerated invariants are open defects the run finds, printed but
-  # not failing the step until they are fixed (remove each id with its fix):
-  #   dispatch-failed  lib/jobs/create.ts fails a job at once when the send to the
-  #                    executor fails (an executor restart): retry the send, or sweep.
-  #   final-jobs       a job stays queued when the app dies between its row and its
-  #                    send (needs the same sweeper); a job stays running ~30 min when
-  #                    the executor's leased call errors on a PostgreSQL restart.
-  #   one-email        a retried last step whose first attempt completed the job fails
-  #                    with job_finished (inngest/functions/_lib/job-step.ts): no email.
-  #   settled          follows from the two above.
-  step "chaos (seeded fault injection)"
-  npx tsx bench/chaos/main.ts --seed 1 --jobs 4 --chats 4 --faults 7 --interval-ms 2500 --timeout 150 \
-    --tolerate dispatch-failed,final-jobs,one-email,settled
-  count_check $? "chaos (npm run chaos -- --seed 1 --jobs 4 --chats 4 --faults 7)"
-fi
+# NOTE: the seeded fault-injection run (npm run chaos, bench/chaos/) is not a
+# step yet: it still finds open defects (a job failed when its send meets an
+# executor restart, a job left queued when the app dies between its row and
+# its send, a retried last step that loses its email), and a step that must
+# tolerate them proves little. Its invariant checker is unit-tested here.
 
 if [ $build_status -eq 0 ] && ! bash scripts/ensure-chromium.sh; then
   count_check 1 "chromium for playwright"
