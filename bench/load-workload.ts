@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
 import superjson from "superjson";
+import { Agent, fetch as undiciFetch } from "undici";
 import { z } from "zod";
 import { submitBody } from "./chat-resume";
 import { readServerSentEvents } from "./lib/process";
@@ -30,9 +31,12 @@ export class LoadMetrics {
   subscriptions = 0;
 
   error(kind: string, detail: unknown) {
+    // `fetch failed` says nothing by itself: the socket error is its cause.
+    const cause = (detail as { cause?: unknown } | null)?.cause;
+    const text = cause ? `${String(detail)}: ${String(cause)}` : String(detail);
     const known = this.errors.get(kind);
     if (known) known.count += 1;
-    else this.errors.set(kind, { count: 1, example: String(detail).slice(0, 300) });
+    else this.errors.set(kind, { count: 1, example: text.slice(0, 300) });
   }
 }
 
@@ -44,6 +48,25 @@ export interface LoadContext {
   /** ms since the run started. */
   now(): number;
 }
+
+/**
+ * The clients' HTTP, with a browser's patience rather than undici's defaults.
+ * NOTE: undici gives up connecting after 10 s, where a browser waits on a
+ * busy server for minutes; and it reuses a kept-alive socket until just
+ * before the server's keep-alive timeout (5 s), so on a loaded machine a
+ * request can go out on a socket the server is closing (ECONNRESET), where a
+ * browser sends it again. Idle sockets are dropped after 1 s instead.
+ */
+const agent = new Agent({
+  connect: { timeout: 120_000 },
+  keepAliveTimeout: 1_000,
+  keepAliveMaxTimeout: 1_000,
+  headersTimeout: 300_000,
+  bodyTimeout: 300_000,
+});
+// NOTE: the same WHATWG Response at run time; only the two packages' type declarations differ.
+const fetch = async (url: string, init: Parameters<typeof undiciFetch>[1] = {}) =>
+  (await undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Response;
 
 const aborted = (context: LoadContext, error: unknown) =>
   context.signal.aborted && (error as Error).name === "AbortError";
@@ -282,8 +305,12 @@ export async function jobLoop(
 
 const jobEvent = z.object({ seq: z.number(), type: z.string(), createdAt: z.date() });
 const TERMINAL = /^job\.(completed|failed|cancelled)$/;
-/** How long after its job's row is final a subscriber may still wait for the final event. */
-const MISSED_END_MS = 30_000;
+/**
+ * How long after its job's row is final a subscriber may still wait for the
+ * final event. Generous: a saturated app delivers late (the lag is measured
+ * on its own); this catches an event that never comes.
+ */
+const MISSED_END_MS = 120_000;
 
 /**
  * A job page, again and again: follows a running job from the last event its
