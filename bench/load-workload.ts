@@ -22,6 +22,8 @@ const require = createRequire(import.meta.url);
 export class LoadMetrics {
   readonly errors = new Map<string, { count: number; example: string }>();
   readonly chatTtftMs: Array<{ at: number; ms: number }> = [];
+  /** Request sent → response headers: TTFT's share spent before the route answered at all. */
+  readonly chatHeadersMs: Array<{ at: number; ms: number }> = [];
   readonly jobDurationMs: Array<{ at: number; ms: number }> = [];
   readonly eventLagMs: Array<{ at: number; ms: number }> = [];
   chatsCompleted = 0;
@@ -52,15 +54,11 @@ export interface LoadContext {
 /**
  * The clients' HTTP, with a browser's patience rather than undici's defaults.
  * NOTE: undici gives up connecting after 10 s, where a browser waits on a
- * busy server for minutes; and it reuses a kept-alive socket until just
- * before the server's keep-alive timeout (5 s), so on a loaded machine a
- * request can go out on a socket the server is closing (ECONNRESET), where a
- * browser sends it again. Idle sockets are dropped after 1 s instead.
+ * busy server for minutes (a full accept queue delays the handshake by SYN
+ * retransmits of 1, 3, 7 s…).
  */
 const agent = new Agent({
   connect: { timeout: 120_000 },
-  keepAliveTimeout: 1_000,
-  keepAliveMaxTimeout: 1_000,
   headersTimeout: 300_000,
   bodyTimeout: 300_000,
 });
@@ -87,6 +85,7 @@ export async function chatLoop(context: LoadContext, cookie: string, worker: num
   for (let turn = 0; !context.signal.aborted; turn++) {
     const started = performance.now();
     let firstToken = NaN;
+    let headers = NaN;
     let status: string | undefined;
     try {
       // NOTE: not tied to the run's signal: a turn under way is read to its
@@ -96,6 +95,7 @@ export async function chatLoop(context: LoadContext, cookie: string, worker: num
         headers: { "content-type": "application/json", cookie },
         body: submitBody(`Load stream ${worker}.${turn}: how does streaming behave under load?`),
       });
+      headers = performance.now();
       if (!response.ok || !response.body) {
         metrics.error(`chat: HTTP ${response.status}`, await response.text());
         await backOff();
@@ -119,6 +119,7 @@ export async function chatLoop(context: LoadContext, cookie: string, worker: num
     }
     metrics.chatsCompleted += 1;
     metrics.chatTtftMs.push({ at: context.now(), ms: firstToken - started });
+    metrics.chatHeadersMs.push({ at: context.now(), ms: headers - started });
   }
 }
 

@@ -31,7 +31,10 @@ export function benchDatabaseUrl(database: string): string {
   return url.toString();
 }
 
-export async function startApp(env: Record<string, string>, options: { database?: string } = {}) {
+export async function startApp(
+  env: Record<string, string>,
+  options: { database?: string; nextArgs?: string[] } = {},
+) {
   ensureBuild();
   const port = await freePort();
   const databaseUrl = benchDatabaseUrl(options.database ?? `dispatch_bench_${process.pid}`);
@@ -47,6 +50,7 @@ export async function startApp(env: Record<string, string>, options: { database?
       String(port),
       "--hostname",
       "127.0.0.1",
+      ...(options.nextArgs ?? []),
     ],
     {
       env: {
