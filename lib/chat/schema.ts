@@ -77,6 +77,7 @@ export const CHAT_ERROR_CODES = [
   "unauthorized",
   "not_found",
   "busy",
+  "message_id_taken",
   "rate_limited",
   "nothing_to_continue",
   "model_unavailable",
