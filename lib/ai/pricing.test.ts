@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { DEFAULT_MODEL_IDS } from "@/lib/ai/models";
 import {
+  maxInputTokens,
+  worstCaseMicros,
   costMicros,
   DEFAULT_PRICES,
   formatMicros,
@@ -150,5 +152,32 @@ describe("AI_PRICES", () => {
     expect(() => parseEnv({ ...baseEnv, AI_PRICES: "{not json" })).toThrow(
       /AI_PRICES: must be JSON/,
     );
+  });
+});
+
+describe("worst-case cost", () => {
+  it("bounds input tokens by UTF-8 bytes plus a per-message overhead", () => {
+    const perMessage = maxInputTokens([""]) - maxInputTokens([]);
+    expect(perMessage).toBeGreaterThan(0);
+    expect(maxInputTokens(["abcd"]) - maxInputTokens([])).toBe(4 + perMessage);
+    expect(maxInputTokens(["abcd", "ef"]) - maxInputTokens(["abcd"])).toBe(2 + perMessage);
+    // "é" is two bytes and "日" three: counted by bytes, not characters.
+    expect(maxInputTokens(["é日"]) - maxInputTokens([""])).toBe(5);
+  });
+
+  it("prices the input bound and the output cap, rounding up, and is zero when unpriced", () => {
+    const price = {
+      inputMicrosPerMillion: 1_000_000,
+      outputMicrosPerMillion: 3_000_000,
+      batchDiscountPercent: 50,
+    };
+    // 1 input token = 1 micro; 1 output token = 3 micros; batch pays half.
+    expect(worstCaseMicros({ inputTokens: 10, maxOutputTokens: 5 }, price, "live")).toBe(25);
+    expect(worstCaseMicros({ inputTokens: 10, maxOutputTokens: 5 }, price, "batch")).toBe(13);
+    expect(worstCaseMicros({ inputTokens: 10, maxOutputTokens: 5 }, undefined, "live")).toBe(0);
+    // Never below what the same tokens are billed at.
+    expect(
+      worstCaseMicros({ inputTokens: 7, maxOutputTokens: 0 }, price, "batch"),
+    ).toBeGreaterThanOrEqual(costMicros({ inputTokens: 7, outputTokens: 0 }, price, "batch"));
   });
 });

@@ -197,3 +197,39 @@ export function formatMicros(micros: number): string {
     .padEnd(2, "0");
   return `${sign}$${dollars.toLocaleString("en-US")}.${fraction}`;
 }
+
+/** Tokens a chat message adds beyond its text (role, separators), counted generously. */
+const MESSAGE_OVERHEAD_TOKENS = 8;
+const utf8 = new TextEncoder();
+
+/**
+ * The most input tokens a prompt can take: one per UTF-8 byte of its texts
+ * plus each message's overhead. Byte-level BPE tokenizers never make a
+ * token of less than one byte (English averages 3–4 bytes a token), so
+ * this is a bound, not an estimate, and a generous one.
+ */
+export function maxInputTokens(texts: readonly string[]): number {
+  return texts.reduce(
+    (sum, text) => sum + utf8.encode(text).length + MESSAGE_OVERHEAD_TOKENS,
+    MESSAGE_OVERHEAD_TOKENS,
+  );
+}
+
+/**
+ * The most one call can cost, in micro-dollars, rounded up: its input bound
+ * and its output cap at the mode's price. A model with no price costs
+ * nothing here, as in {@link summarizeCost}.
+ */
+export function worstCaseMicros(
+  call: { inputTokens: number; maxOutputTokens: number },
+  price: ModelPrice | undefined,
+  mode: UsageMode,
+): number {
+  if (!price) return 0;
+  const scaled = scaledCost(
+    { inputTokens: call.inputTokens, outputTokens: call.maxOutputTokens },
+    price,
+    mode,
+  );
+  return Number((scaled + SCALE - 1n) / SCALE);
+}

@@ -10,6 +10,7 @@ import { callBatchApi, rememberBatch, waitForBatch } from "@/inngest/functions/_
 import { batchHandleSchema, collectResults } from "@/lib/ai/batch/types";
 import { summarizePrompt } from "@/lib/ai/prompts";
 import { batchClient } from "@/lib/ai/providers";
+import { batchRequestOf } from "@/lib/jobs/batch/prompt";
 import { sumUsage } from "@/lib/jobs/usage";
 
 interface ReadSource {
@@ -31,17 +32,9 @@ export async function condenseSources<S extends ReadSource>(
     async () => {
       const handle = await callBatchApi(() =>
         batchClient().submit(
-          sources.map((source, i) => {
-            const prompt = summarizePrompt({ text: source.text, maxSentences: 6 });
-            return {
-              customId: customIdOf(i),
-              system: prompt.instructions,
-              messages: prompt.messages.map((message) => ({
-                role: "user" as const,
-                content: String(message.content),
-              })),
-            };
-          }),
+          sources.map((source, i) =>
+            batchRequestOf(customIdOf(i), summarizePrompt({ text: source.text, maxSentences: 6 })),
+          ),
           { key: `${job.id}-condense` },
         ),
       );
