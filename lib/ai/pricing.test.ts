@@ -3,6 +3,8 @@ import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { DEFAULT_MODEL_IDS } from "@/lib/ai/models";
 import {
   maxInputTokens,
+  REFERENCE_MODEL_ID,
+  referenceCost,
   worstCaseMicros,
   costMicros,
   DEFAULT_PRICES,
@@ -179,5 +181,42 @@ describe("worst-case cost", () => {
     expect(
       worstCaseMicros({ inputTokens: 7, maxOutputTokens: 0 }, price, "batch"),
     ).toBeGreaterThanOrEqual(costMicros({ inputTokens: 7, outputTokens: 0 }, price, "batch"));
+  });
+});
+
+describe("referenceCost", () => {
+  const table = priceTable();
+  const demo = (
+    mode: "live" | "batch",
+    inputTokens: number,
+    outputTokens: number,
+  ): UsageRecord => ({
+    modelId: DEMO_MODEL_ID,
+    mode,
+    inputTokens,
+    outputTokens,
+  });
+
+  it("prices a free model's tokens at the reference model's list price, in their modes and live", () => {
+    const records = [demo("batch", 1_000_000, 0), demo("live", 0, 1_000_000)];
+    // gpt-5-mini: $0.25 in, $2 out per million; batch pays half.
+    expect(referenceCost(records, table)).toEqual({
+      modelId: REFERENCE_MODEL_ID,
+      micros: 125_000 + 2_000_000,
+      liveMicros: 250_000 + 2_000_000,
+    });
+  });
+
+  it("is null when any call had a price of its own, or when there were no calls", () => {
+    expect(
+      referenceCost(
+        [demo("live", 10, 10), { ...demo("live", 10, 10), modelId: "gpt-5-mini" }],
+        table,
+      ),
+    ).toBeNull();
+    expect(
+      referenceCost([{ ...demo("live", 10, 10), modelId: "unknown-model" }], table),
+    ).toBeNull();
+    expect(referenceCost([], table)).toBeNull();
   });
 });
