@@ -457,7 +457,7 @@ describe("batch jobs, now mode", { timeout: 120_000 }, () => {
   });
 });
 
-describe("research in economy mode", { timeout: 120_000 }, () => {
+describe("research: economy mode, budget and deadline", { timeout: 120_000 }, () => {
   it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
     const { saveDocument } = await import("@/lib/ingest/save-document");
     const ownerId = await createTestOwner();
@@ -505,5 +505,74 @@ describe("research in economy mode", { timeout: 120_000 }, () => {
     const cost = await jobCost(id);
     expect(cost.economy).toBe(true);
     expect(cost.micros).toBeLessThan(cost.liveMicros);
+  });
+
+  async function researchOwner() {
+    const { saveDocument } = await import("@/lib/ingest/save-document");
+    const ownerId = await createTestOwner();
+    for (const [title, text] of [
+      [
+        "Vacuum thresholds",
+        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size.",
+      ],
+      [
+        "Vacuum and statistics",
+        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics.",
+      ],
+    ] as const)
+      await saveDocument({ ownerId, title, text, mime: "text/plain" });
+    return ownerId;
+  }
+
+  it("with a budget that covers the plan but not the report's worst case, completes partial with the sources read", async () => {
+    const ownerId = await researchOwner();
+    const budget = 20_000;
+    const { id } = await createJob(
+      ownerId,
+      { kind: "research", question: "When does autovacuum vacuum a table?", budget: "0.02" },
+      randomUUID(),
+    );
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ partial: true, stopReason: "budget" });
+    expect(result.markdown).toMatch(
+      /^\*\*Partial result\.\*\* The rest of the work could cost more/,
+    );
+    expect(await db.jobSource.count({ where: { jobId: id, read: true } })).toBeGreaterThan(0);
+    const usage = await db.jobUsage.findMany({ where: { jobId: id }, select: { step: true } });
+    expect(usage.map((row) => row.step)).toEqual(["plan-sub-questions"]);
+    const cost = await jobCost(id);
+    expect(cost.micros).toBeGreaterThan(0);
+    expect(cost.micros).toBeLessThanOrEqual(budget);
+  });
+
+  it("past its deadline fetches nothing more and completes partial, without the report", async () => {
+    const ownerId = await researchOwner();
+    const { id } = await createJob(
+      ownerId,
+      {
+        kind: "research",
+        question: "When does autovacuum vacuum a table?",
+        approvePlan: true,
+        deadlineMinutes: 60,
+      },
+      randomUUID(),
+    );
+    await waitUntil(
+      () => db.job.findUniqueOrThrow({ where: { id }, select: { status: true } }),
+      (job) => job.status === "waiting_for_input",
+      { timeout: 60_000, interval: 100, what: "the plan to approve" },
+    );
+    // The user comes back after the deadline and approves the plan.
+    await db.job.update({ where: { id }, data: { deadlineAt: new Date(Date.now() - 1_000) } });
+    const { respondToJob } = await import("@/lib/jobs/respond");
+    const { job } = await authorizeJob({ ownerId }, id, null, "act");
+    await respondToJob(job, { action: "approve" });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ partial: true, stopReason: "deadline" });
+    expect(result.markdown).toMatch(/reached its deadline/);
+    const usage = await db.jobUsage.findMany({ where: { jobId: id }, select: { step: true } });
+    expect(usage.map((row) => row.step)).toEqual(["plan-sub-questions"]);
   });
 });

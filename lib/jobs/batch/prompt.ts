@@ -34,17 +34,28 @@ export function batchRequestOf(
   };
 }
 
+/** The most a call with this prompt can cost in `mode`, in micro-dollars (0 for an unpriced model). */
+export function promptWorstCaseMicros(
+  prompt: TaskPrompt & { maxOutputTokens: number },
+  price: ModelPrice | undefined,
+  mode: UsageMode,
+): number {
+  const texts = [
+    prompt.instructions,
+    ...prompt.messages.map((message) => JSON.stringify(message.content)),
+  ];
+  return worstCaseMicros(
+    { inputTokens: maxInputTokens(texts), maxOutputTokens: prompt.maxOutputTokens },
+    price,
+    mode,
+  );
+}
+
 /** The most the call for one item can cost in `mode`, in micro-dollars (0 for an unpriced model). */
 export function itemWorstCaseMicros(
   text: string,
   price: ModelPrice | undefined,
   mode: UsageMode,
 ): number {
-  const prompt = itemPrompt(text);
-  const texts = [prompt.instructions, ...prompt.messages.map((message) => String(message.content))];
-  return worstCaseMicros(
-    { inputTokens: maxInputTokens(texts), maxOutputTokens: prompt.maxOutputTokens },
-    price,
-    mode,
-  );
+  return promptWorstCaseMicros(itemPrompt(text), price, mode);
 }
