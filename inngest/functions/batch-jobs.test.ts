@@ -458,20 +458,25 @@ describe("batch jobs, now mode", { timeout: 120_000 }, () => {
 });
 
 describe("research: economy mode, budget and deadline", { timeout: 120_000 }, () => {
-  it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
+  async function researchOwner() {
     const { saveDocument } = await import("@/lib/ingest/save-document");
     const ownerId = await createTestOwner();
     for (const [title, text] of [
       [
         "Vacuum thresholds",
-        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size. Dead tuples are removed so their space can be reused.",
+        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size.",
       ],
       [
         "Vacuum and statistics",
-        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics. Vacuuming removes dead tuples left behind by updates.",
+        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics.",
       ],
     ] as const)
       await saveDocument({ ownerId, title, text, mime: "text/plain" });
+    return ownerId;
+  }
+
+  it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
+    const ownerId = await researchOwner();
     const { id } = await createJob(
       ownerId,
       { kind: "research", question: "When does autovacuum vacuum a table?", economy: true },
@@ -506,23 +511,6 @@ describe("research: economy mode, budget and deadline", { timeout: 120_000 }, ()
     expect(cost.economy).toBe(true);
     expect(cost.micros).toBeLessThan(cost.liveMicros);
   });
-
-  async function researchOwner() {
-    const { saveDocument } = await import("@/lib/ingest/save-document");
-    const ownerId = await createTestOwner();
-    for (const [title, text] of [
-      [
-        "Vacuum thresholds",
-        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size.",
-      ],
-      [
-        "Vacuum and statistics",
-        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics.",
-      ],
-    ] as const)
-      await saveDocument({ ownerId, title, text, mime: "text/plain" });
-    return ownerId;
-  }
 
   it("with a budget that covers the plan but not the report's worst case, completes partial with the sources read", async () => {
     const ownerId = await researchOwner();
