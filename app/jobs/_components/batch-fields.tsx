@@ -222,8 +222,8 @@ export function BatchFields({ value: draft, onChange, errorText }: FieldGroupPro
         </div>
       </div>
       <p className="text-sm text-zinc-500">
-        At the budget or the deadline, no new work starts and the job completes with what it has,
-        marked partial.
+        The budget is a hard cap: only work that cannot exceed it at its worst-case price starts. At
+        the budget or the deadline the job completes with what it has, marked partial.
       </p>
     </div>
   );
