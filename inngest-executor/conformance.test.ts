@@ -6,14 +6,7 @@
  */
 import { NonRetriableError, RetryAfterError } from "inngest";
 import { describe, expect, it } from "vitest";
-import {
-  runsForEvent,
-  sendEvent,
-  startTestApp,
-  testClient,
-  waitFor,
-  waitForRuns,
-} from "./testing/helpers";
+import { startTestApp, testClient, waitFor } from "./testing/helpers";
 import { setupExecutorSuite } from "./testing/suite";
 
 /** How many times each step body ran, by "<test>:<step>". */
@@ -355,9 +348,9 @@ const suite = setupExecutorSuite({
 });
 
 async function runOnce(event: Record<string, unknown>, timeoutMs?: number) {
-  const [eventId] = await sendEvent(suite.executor.url, event);
+  const [eventId] = await suite.send(event);
   if (!eventId) throw new Error("no event id returned");
-  const [run] = await waitForRuns(suite.executor.url, eventId, 1, timeoutMs);
+  const [run] = await suite.waitForRuns(eventId, 1, timeoutMs);
   if (!run) throw new Error("no run");
   return run;
 }
@@ -414,13 +407,13 @@ describe("steps", () => {
   });
 
   it("starts runs only for events that pass the trigger expression", async () => {
-    const [skipped] = await sendEvent(suite.executor.url, {
+    const [skipped] = await suite.send({
       name: "conf/filtered",
       data: { wanted: false },
     });
     const run = await runOnce({ name: "conf/filtered", data: { wanted: true } });
     expect(run.output).toBe("matched");
-    expect(await runsForEvent(suite.executor.url, skipped ?? "")).toEqual([]);
+    expect(await suite.runs(skipped ?? "")).toEqual([]);
   });
 });
 
@@ -438,11 +431,11 @@ describe("retries and failure", () => {
   });
 
   it("fails the run after the last attempt and runs onFailure with the error", async () => {
-    const [eventId] = await sendEvent(suite.executor.url, {
+    const [eventId] = await suite.send({
       name: "conf/always-fails",
       data: { tag: "x" },
     });
-    const [run] = await waitForRuns(suite.executor.url, eventId ?? "");
+    const [run] = await suite.waitForRuns(eventId ?? "");
     expect(run?.status).toBe("Failed");
     expect(count("fails:doomed")).toBe(3);
     await waitFor(
@@ -478,7 +471,7 @@ describe("retries and failure", () => {
 
 describe("waitForEvent", () => {
   it("resumes only on an event matching the if expression", async () => {
-    const [eventId] = await sendEvent(suite.executor.url, {
+    const [eventId] = await suite.send({
       name: "conf/wait-start",
       data: { x: 7 },
     });
@@ -486,9 +479,9 @@ describe("waitForEvent", () => {
       () => fetch(`${suite.executor.url}/`).then((res) => res.text()),
       (html) => html.includes("approval"),
     );
-    await sendEvent(suite.executor.url, { name: "conf/approved", data: { x: 8, by: "wrong" } });
-    await sendEvent(suite.executor.url, { name: "conf/approved", data: { x: 7, by: "alice" } });
-    const [run] = await waitForRuns(suite.executor.url, eventId ?? "");
+    await suite.send({ name: "conf/approved", data: { x: 8, by: "wrong" } });
+    await suite.send({ name: "conf/approved", data: { x: 7, by: "alice" } });
+    const [run] = await suite.waitForRuns(eventId ?? "");
     expect(run).toMatchObject({ status: "Completed", output: { approvedBy: "alice" } });
   });
 
@@ -500,11 +493,11 @@ describe("waitForEvent", () => {
 
 describe("flow control", () => {
   it("cancels a run on a matching cancelOn event only", async () => {
-    const [keep] = await sendEvent(suite.executor.url, {
+    const [keep] = await suite.send({
       name: "conf/cancellable",
       data: { x: 1 },
     });
-    const [drop] = await sendEvent(suite.executor.url, {
+    const [drop] = await suite.send({
       name: "conf/cancellable",
       data: { x: 2 },
     });
@@ -512,16 +505,16 @@ describe("flow control", () => {
       async () => count("cancel:first"),
       (n) => n === 2,
     );
-    await sendEvent(suite.executor.url, { name: "conf/cancel", data: { x: 2 } });
-    const [cancelled] = await waitForRuns(suite.executor.url, drop ?? "");
+    await suite.send({ name: "conf/cancel", data: { x: 2 } });
+    const [cancelled] = await suite.waitForRuns(drop ?? "");
     expect(cancelled?.status).toBe("Cancelled");
-    const [stillRunning] = await runsForEvent(suite.executor.url, keep ?? "");
+    const [stillRunning] = await suite.runs(keep ?? "");
     expect(stillRunning?.status).toBe("Running");
     const res = await fetch(`${suite.executor.url}/v1/runs/${stillRunning?.run_id}`, {
       method: "DELETE",
     });
     expect(res.status).toBe(200);
-    const [afterApiCancel] = await waitForRuns(suite.executor.url, keep ?? "");
+    const [afterApiCancel] = await suite.waitForRuns(keep ?? "");
     expect(afterApiCancel?.status).toBe("Cancelled");
     expect(count("cancel:second")).toBe(0);
     // Each cancellation emits inngest/function.cancelled, which can trigger functions.
@@ -533,15 +526,14 @@ describe("flow control", () => {
   });
 
   it("limits concurrency per key", async () => {
-    const ids = await sendEvent(suite.executor.url, [
+    const ids = await suite.send([
       { name: "conf/keyed", data: { ownerId: "a" } },
       { name: "conf/keyed", data: { ownerId: "a" } },
       { name: "conf/keyed", data: { ownerId: "a" } },
       { name: "conf/keyed", data: { ownerId: "b" } },
       { name: "conf/keyed", data: { ownerId: "b" } },
     ]);
-    for (const id of ids)
-      expect((await waitForRuns(suite.executor.url, id))[0]?.status).toBe("Completed");
+    for (const id of ids) expect((await suite.waitForRuns(id))[0]?.status).toBe("Completed");
     expect(maxActive.get("a")).toBe(1);
     expect(maxActive.get("b")).toBe(1);
   });
@@ -555,12 +547,12 @@ describe("flow control", () => {
   it("cancels a run that waits past its start timeout, but never one that has started", async () => {
     // The first run starts at once and its first step outlasts the start timeout: it must finish.
     // The second waits behind it (concurrency 1) for longer than the timeout: it never starts.
-    const [first, second] = await sendEvent(suite.executor.url, [
+    const [first, second] = await suite.send([
       { name: "conf/start-timed" },
       { name: "conf/start-timed" },
     ]);
-    const [startedRun] = await waitForRuns(suite.executor.url, first ?? "", 1, 20_000);
-    const [waitingRun] = await waitForRuns(suite.executor.url, second ?? "", 1, 20_000);
+    const [startedRun] = await suite.waitForRuns(first ?? "", 1, 20_000);
+    const [waitingRun] = await suite.waitForRuns(second ?? "", 1, 20_000);
     const outcomes = [startedRun, waitingRun].map((run) => run?.status).sort();
     expect(outcomes).toEqual(["Cancelled", "Completed"]);
     const cancelled = [startedRun, waitingRun].find((run) => run?.status === "Cancelled");
@@ -572,12 +564,12 @@ describe("flow control", () => {
       name: "conf/fair",
       data: { ownerId: "hog" },
     }));
-    await sendEvent(suite.executor.url, backlog);
-    const [other] = await sendEvent(suite.executor.url, {
+    await suite.send(backlog);
+    const [other] = await suite.send({
       name: "conf/fair",
       data: { ownerId: "other" },
     });
-    await waitForRuns(suite.executor.url, other ?? "", 1, 30_000);
+    await suite.waitForRuns(other ?? "", 1, 30_000);
     expect(finishedOrder.indexOf("other")).toBeLessThan(10);
     await waitFor(
       async () => finishedOrder.length,
@@ -588,20 +580,20 @@ describe("flow control", () => {
 
   it("starts one run per idempotency key", async () => {
     const first = await runOnce({ name: "conf/idem", data: { key: "k1" } });
-    const [second] = await sendEvent(suite.executor.url, {
+    const [second] = await suite.send({
       name: "conf/idem",
       data: { key: "k1" },
     });
     const other = await runOnce({ name: "conf/idem", data: { key: "k2" } });
     expect(first.status).toBe("Completed");
     expect(other.status).toBe("Completed");
-    expect(await runsForEvent(suite.executor.url, second ?? "")).toEqual([]);
+    expect(await suite.runs(second ?? "")).toEqual([]);
     expect(count("idem:k1")).toBe(1);
-    const batch = await sendEvent(suite.executor.url, [
+    const batch = await suite.send([
       { name: "conf/idem", data: { key: "k3" } },
       { name: "conf/idem", data: { key: "k3" } },
     ]);
-    const runs = await Promise.all(batch.map((id) => runsForEvent(suite.executor.url, id)));
+    const runs = await Promise.all(batch.map((id) => suite.runs(id)));
     expect(runs.flat()).toHaveLength(1);
     await waitFor(
       async () => count("idem:k3"),
@@ -631,19 +623,19 @@ describe("app sync", () => {
 
 describe("event API and REST API", () => {
   it("deduplicates events by id and answers with the ids", async () => {
-    const first = await sendEvent(suite.executor.url, {
+    const first = await suite.send({
       id: "fixed-event-id-1",
       name: "conf/idem",
       data: { key: "dedupe" },
     });
-    const again = await sendEvent(suite.executor.url, {
+    const again = await suite.send({
       id: "fixed-event-id-1",
       name: "conf/idem",
       data: { key: "dedupe" },
     });
     expect(first).toEqual(["fixed-event-id-1"]);
     expect(again).toEqual(["fixed-event-id-1"]);
-    const runs = await waitForRuns(suite.executor.url, "fixed-event-id-1");
+    const runs = await suite.waitForRuns("fixed-event-id-1");
     expect(runs).toHaveLength(1);
     expect(count("idem:dedupe")).toBe(1);
   });
@@ -688,9 +680,9 @@ describe("event API and REST API", () => {
   });
 
   it("shows a run, cancels it through the API and lists it on the page", async () => {
-    const [eventId] = await sendEvent(suite.executor.url, { name: "conf/sleeper" });
+    const [eventId] = await suite.send({ name: "conf/sleeper" });
     const [running] = await waitFor(
-      () => runsForEvent(suite.executor.url, eventId ?? ""),
+      () => suite.runs(eventId ?? ""),
       (runs) => runs.length === 1,
     );
     const one = (await (
@@ -700,7 +692,7 @@ describe("event API and REST API", () => {
     };
     expect(one.data).toMatchObject({ status: "Running", function_id: "conf-sleeper" });
     await fetch(`${suite.executor.url}/v1/runs/${running?.run_id}/cancel`, { method: "POST" });
-    const [cancelled] = await waitForRuns(suite.executor.url, eventId ?? "");
+    const [cancelled] = await suite.waitForRuns(eventId ?? "");
     expect(cancelled?.status).toBe("Cancelled");
     const html = await (await fetch(`${suite.executor.url}/`)).text();
     expect(html).toContain(running?.run_id);

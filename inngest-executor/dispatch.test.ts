@@ -5,7 +5,7 @@
  * for any executor.
  */
 import { expect, it } from "vitest";
-import { sendEvent, testClient, waitForRuns } from "./testing/helpers";
+import { testClient } from "./testing/helpers";
 import { setupExecutorSuite } from "./testing/suite";
 
 let active = 0;
@@ -36,12 +36,11 @@ const suite = setupExecutorSuite({
 });
 
 it("starts new runs at once but never more than its worker capacity; the rest queue and complete", async () => {
-  const ids = await sendEvent(
-    suite.executor.url,
+  const ids = await suite.send(
     Array.from({ length: 6 }, (_, n) => ({ name: "dispatch/go", data: { n } })),
   );
   for (const [n, id] of ids.entries()) {
-    const [run] = await waitForRuns(suite.executor.url, id, 1, 20_000);
+    const [run] = await suite.waitForRuns(id, 1, 20_000);
     expect(run).toMatchObject({ status: "Completed", output: n });
     expect(executions.get(`${n}:hold`)).toBe(1);
   }

@@ -10,15 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { referenceFunction } from "inngest";
 import { describe, expect, it } from "vitest";
 import pg from "pg";
-import {
-  databaseUrl,
-  runsForEvent,
-  sendEvent,
-  startTestApp,
-  testClient,
-  waitFor,
-  waitForRuns,
-} from "./testing/helpers";
+import { databaseUrl, startTestApp, testClient, waitFor } from "./testing/helpers";
 import { setupExecutorSuite } from "./testing/suite";
 
 /** Each run's start, by function: when its first step ran, and with which events. */
@@ -104,14 +96,12 @@ const suite = setupExecutorSuite({
 });
 
 async function runCounts(eventIds: string[]): Promise<number[]> {
-  return Promise.all(
-    eventIds.map(async (id) => (await runsForEvent(suite.executor.url, id)).length),
-  );
+  return Promise.all(eventIds.map(async (id) => (await suite.runs(id)).length));
 }
 
 describe("rateLimit", () => {
   it("starts at most `limit` runs per period and key, and skips the other events", async () => {
-    const ids = await sendEvent(suite.executor.url, [
+    const ids = await suite.send([
       ...Array.from({ length: 4 }, (_, n) => ({ name: "flow/rate-limited", data: { k: "a", n } })),
       { name: "flow/rate-limited", data: { k: "b", n: 9 } },
     ]);
@@ -131,11 +121,10 @@ describe("rateLimit", () => {
 describe("throttle", () => {
   it("starts limit + burst runs at once, then one per period / limit, and drops none", async () => {
     const sentAt = Date.now();
-    const ids = await sendEvent(
-      suite.executor.url,
+    const ids = await suite.send(
       Array.from({ length: 4 }, (_, n) => ({ name: "flow/throttled", data: { n } })),
     );
-    for (const id of ids) await waitForRuns(suite.executor.url, id, 1, 20_000);
+    for (const id of ids) await suite.waitForRuns(id, 1, 20_000);
     const at = startsOf("throttled")
       .map((start) => start.at)
       .sort((a, b) => a - b);
@@ -156,14 +145,10 @@ describe("debounce", () => {
   it("runs once per key, after the period, with the last event", async () => {
     const ids: string[] = [];
     for (let n = 1; n <= 3; n++) {
-      ids.push(
-        ...(await sendEvent(suite.executor.url, { name: "flow/debounced", data: { k: "a", n } })),
-      );
+      ids.push(...(await suite.send({ name: "flow/debounced", data: { k: "a", n } })));
       await sleep(150);
     }
-    ids.push(
-      ...(await sendEvent(suite.executor.url, { name: "flow/debounced", data: { k: "b", n: 7 } })),
-    );
+    ids.push(...(await suite.send({ name: "flow/debounced", data: { k: "b", n: 7 } })));
     await waitFor(
       async () => startsOf("debounced").length,
       (n) => n >= 2,
@@ -182,7 +167,7 @@ describe("debounce", () => {
     const first = Date.now();
     let sentUntil = first;
     while (startsOf("debounce-timeout").length === 0 && Date.now() - first < 12_000) {
-      await sendEvent(suite.executor.url, {
+      await suite.send({
         name: "flow/debounce-timeout",
         data: { at: Date.now() },
       });
@@ -204,7 +189,7 @@ describe("debounce", () => {
 describe("batchEvents", () => {
   it("starts a full batch at once, a partial one at its timeout, per key, and runs unmatched events alone", async () => {
     const sentAt = Date.now();
-    await sendEvent(suite.executor.url, [
+    await suite.send([
       ...[1, 2, 3, 4].map((n) => ({ name: "flow/batched", data: { k: "a", n, batch: true } })),
       ...[5, 6].map((n) => ({ name: "flow/batched", data: { k: "b", n, batch: true } })),
       { name: "flow/batched", data: { k: "a", n: 7, batch: false } },
@@ -232,7 +217,7 @@ describe("batchEvents", () => {
 
 describe("priority", () => {
   it("starts a higher-priority run first among runs waiting for a concurrency slot", async () => {
-    await sendEvent(suite.executor.url, {
+    await suite.send({
       name: "flow/prioritised",
       data: { name: "blocker", p: 0 },
     });
@@ -240,7 +225,7 @@ describe("priority", () => {
       async () => startsOf("prioritised").length,
       (n) => n >= 1,
     );
-    await sendEvent(suite.executor.url, [
+    await suite.send([
       { name: "flow/prioritised", data: { name: "low-1", p: 0 } },
       { name: "flow/prioritised", data: { name: "low-2", p: -1 } },
       { name: "flow/prioritised", data: { name: "high", p: 300 } },
@@ -261,7 +246,7 @@ describe("priority", () => {
 
 describe("singleton", () => {
   it("skips a new run while one runs for the same key (mode skip), and starts one once it ended", async () => {
-    const [first = ""] = await sendEvent(suite.executor.url, {
+    const [first = ""] = await suite.send({
       name: "flow/singleton-skip",
       data: { k: "a", n: 1 },
     });
@@ -269,23 +254,23 @@ describe("singleton", () => {
       async () => startsOf("singleton-skip").length,
       (n) => n >= 1,
     );
-    const [second = "", other = ""] = await sendEvent(suite.executor.url, [
+    const [second = "", other = ""] = await suite.send([
       { name: "flow/singleton-skip", data: { k: "a", n: 2 } },
       { name: "flow/singleton-skip", data: { k: "b", n: 3 } },
     ]);
-    await waitForRuns(suite.executor.url, first);
-    await waitForRuns(suite.executor.url, other);
+    await suite.waitForRuns(first);
+    await suite.waitForRuns(other);
     expect(await runCounts([second])).toEqual([0]);
-    const [third = ""] = await sendEvent(suite.executor.url, {
+    const [third = ""] = await suite.send({
       name: "flow/singleton-skip",
       data: { k: "a", n: 4 },
     });
-    const [run] = await waitForRuns(suite.executor.url, third);
+    const [run] = await suite.waitForRuns(third);
     expect(run?.status).toBe("Completed");
   });
 
   it("cancels the running run for a new one (mode cancel)", async () => {
-    const [first = ""] = await sendEvent(suite.executor.url, {
+    const [first = ""] = await suite.send({
       name: "flow/singleton-cancel",
       data: {},
     });
@@ -293,12 +278,12 @@ describe("singleton", () => {
       async () => startsOf("singleton-cancel").length,
       (n) => n >= 1,
     );
-    const [second = ""] = await sendEvent(suite.executor.url, {
+    const [second = ""] = await suite.send({
       name: "flow/singleton-cancel",
       data: {},
     });
-    const [cancelled] = await waitForRuns(suite.executor.url, first);
-    const [replacement] = await waitForRuns(suite.executor.url, second);
+    const [cancelled] = await suite.waitForRuns(first);
+    const [replacement] = await suite.waitForRuns(second);
     expect(cancelled?.status).toBe("Cancelled");
     expect(replacement?.status).toBe("Completed");
   });
@@ -306,10 +291,10 @@ describe("singleton", () => {
 
 it("deduplicates an event id for 24 hours", async () => {
   const event = { name: "flow/idempotent", id: "flow-dedupe-1", data: { k: "dedupe" } };
-  await sendEvent(suite.executor.url, event);
-  const [first] = await waitForRuns(suite.executor.url, "flow-dedupe-1");
-  await sendEvent(suite.executor.url, { ...event, data: { k: "dedupe-again" } });
-  expect(await runsForEvent(suite.executor.url, "flow-dedupe-1")).toHaveLength(1);
+  await suite.send(event);
+  const [first] = await suite.waitForRuns("flow-dedupe-1");
+  await suite.send({ ...event, data: { k: "dedupe-again" } });
+  expect(await suite.runs("flow-dedupe-1")).toHaveLength(1);
   const db = new pg.Client({ connectionString: databaseUrl() });
   await db.connect();
   try {
@@ -320,18 +305,18 @@ it("deduplicates an event id for 24 hours", async () => {
   } finally {
     await db.end();
   }
-  await sendEvent(suite.executor.url, { ...event, data: { k: "dedupe-later" } });
-  const runs = await waitForRuns(suite.executor.url, "flow-dedupe-1", 2);
+  await suite.send({ ...event, data: { k: "dedupe-later" } });
+  const runs = await suite.waitForRuns("flow-dedupe-1", 2);
   expect(runs.map((run) => run.run_id)).toContain(first?.run_id);
   expect(runs).toHaveLength(2);
 });
 
 it("keeps an idempotency key for 24 hours", async () => {
-  const [first = "", repeat = ""] = await sendEvent(suite.executor.url, [
+  const [first = "", repeat = ""] = await suite.send([
     { name: "flow/idempotent", data: { k: "order-1" } },
     { name: "flow/idempotent", data: { k: "order-1" } },
   ]);
-  await waitForRuns(suite.executor.url, first);
+  await suite.waitForRuns(first);
   expect(await runCounts([repeat])).toEqual([0]);
   // A day later (the first run's creation moved back 25 hours), the key is free again.
   const db = new pg.Client({ connectionString: databaseUrl() });
@@ -344,17 +329,17 @@ it("keeps an idempotency key for 24 hours", async () => {
   } finally {
     await db.end();
   }
-  const [later = ""] = await sendEvent(suite.executor.url, {
+  const [later = ""] = await suite.send({
     name: "flow/idempotent",
     data: { k: "order-1" },
   });
-  const [run] = await waitForRuns(suite.executor.url, later);
+  const [run] = await suite.waitForRuns(later);
   expect(run?.status).toBe("Completed");
 });
 
 it("fails an invoke that the invoked function's rateLimit skips", async () => {
-  const [id = ""] = await sendEvent(suite.executor.url, { name: "flow/invokes-limited", data: {} });
-  const [run] = await waitForRuns(suite.executor.url, id);
+  const [id = ""] = await suite.send({ name: "flow/invokes-limited", data: {} });
+  const [run] = await suite.waitForRuns(id);
   expect(run?.status).toBe("Completed");
   const [first, second] = run?.output as string[];
   expect(first).toBe("ran");
@@ -362,8 +347,8 @@ it("fails an invoke that the invoked function's rateLimit skips", async () => {
 });
 
 it("fails an invoke of a function that does not exist with the official server's message", async () => {
-  const [id = ""] = await sendEvent(suite.executor.url, { name: "flow/invokes-missing", data: {} });
-  const [run] = await waitForRuns(suite.executor.url, id);
+  const [id = ""] = await suite.send({ name: "flow/invokes-missing", data: {} });
+  const [run] = await suite.waitForRuns(id);
   expect(run?.status).toBe("Failed");
   expect(run?.error?.message).toContain("could not find function");
 });

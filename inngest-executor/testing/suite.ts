@@ -8,7 +8,17 @@
 import type { Inngest, InngestFunction } from "inngest";
 import { afterAll, beforeAll } from "vitest";
 import type { Executor, ExecutorOptions } from "../index";
-import { dropSchema, startTestApp, startTestExecutor, testSchema, type TestApp } from "./helpers";
+import {
+  dropSchema,
+  runsForEvent,
+  sendEvent,
+  startTestApp,
+  startTestExecutor,
+  testSchema,
+  waitForRuns,
+  type RunView,
+  type TestApp,
+} from "./helpers";
 
 export interface SuiteOptions {
   /** Names the schema (`inngest_executor_t_<label>_…`). */
@@ -28,6 +38,10 @@ export interface ExecutorSuite {
   /** The first app. */
   readonly app: TestApp;
   readonly apps: readonly TestApp[];
+  /** `sendEvent`, `runsForEvent` and `waitForRuns` through the first executor. */
+  send(event: Record<string, unknown> | Record<string, unknown>[]): Promise<string[]>;
+  runs(eventId: string): Promise<RunView[]>;
+  waitForRuns(eventId: string, count?: number, timeoutMs?: number): Promise<RunView[]>;
 }
 
 export function setupExecutorSuite(options: SuiteOptions): ExecutorSuite {
@@ -53,15 +67,19 @@ export function setupExecutorSuite(options: SuiteOptions): ExecutorSuite {
     if (value === undefined) throw new Error(`no ${what}: read it inside a test`);
     return value;
   };
+  const first = () => started(executors[0], "executor");
   return {
     schema,
     get executor() {
-      return started(executors[0], "executor");
+      return first();
     },
     executors,
     get app() {
       return started(apps[0], "app");
     },
     apps,
+    send: (event) => sendEvent(first().url, event),
+    runs: (eventId) => runsForEvent(first().url, eventId),
+    waitForRuns: (eventId, count, timeoutMs) => waitForRuns(first().url, eventId, count, timeoutMs),
   };
 }
