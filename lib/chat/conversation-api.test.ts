@@ -1,7 +1,8 @@
 /**
  * The conversation procedures the chat page uses (lib/trpc/routers/chat.ts):
  * a rename with text that cannot be stored is refused with a clear message,
- * and an answer whose server died is read back as interrupted.
+ * a conversation is read only by its owner, and an answer whose server died
+ * is read back as interrupted.
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -32,6 +33,19 @@ describe("chat procedures", () => {
       expect(stored.title).toBe("Before");
     },
   );
+
+  it("reads a conversation only for its owner: anyone else is told it does not exist", async () => {
+    const alice = await callerAsNewOwner();
+    const bob = await callerAsNewOwner();
+    const id = await conversationOf(alice.ownerId);
+    expect(await alice.caller.chat.byId({ id })).toMatchObject({ id, title: "Before" });
+    for (const missing of [id, randomUUID()]) {
+      await expect(bob.caller.chat.byId({ id: missing })).rejects.toMatchObject({
+        code: "NOT_FOUND",
+        message: "This conversation does not exist.",
+      });
+    }
+  });
 
   it("reads an answer whose lease ran out as interrupted, and stores it so", async () => {
     const { caller, ownerId } = await callerAsNewOwner();
