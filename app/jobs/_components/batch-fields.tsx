@@ -11,6 +11,7 @@ import {
   type FieldGroupProps,
 } from "./form-controls";
 import type { BatchDraft } from "./job-form-state";
+import { LimitsFields } from "./limits-fields";
 
 const SOURCES = [
   ["table", "Rows of a CSV or JSONL file"],
@@ -190,41 +191,7 @@ export function BatchFields({ value: draft, onChange, errorText }: FieldGroupPro
           </select>
         </div>
       ) : null}
-      <div className="flex flex-wrap gap-4">
-        <div className="w-40">
-          <label htmlFor={`${ids}-budget`} className="text-sm font-medium">
-            Budget in USD (optional)
-          </label>
-          <input
-            id={`${ids}-budget`}
-            inputMode="decimal"
-            value={draft.budget}
-            onChange={(event) => onChange({ budget: event.target.value })}
-            placeholder="2.50"
-            className={fieldClass}
-          />
-          <FieldError messages={errorText("budget")} />
-        </div>
-        <div className="w-48">
-          <label htmlFor={`${ids}-deadline`} className="text-sm font-medium">
-            Deadline in minutes (optional)
-          </label>
-          <input
-            id={`${ids}-deadline`}
-            type="number"
-            min={1}
-            max={48 * 60}
-            value={draft.deadlineMinutes}
-            onChange={(event) => onChange({ deadlineMinutes: event.target.value })}
-            className={fieldClass}
-          />
-          <FieldError messages={errorText("deadlineMinutes")} />
-        </div>
-      </div>
-      <p className="text-sm text-zinc-500">
-        The budget is a hard cap: only work that cannot exceed it at its worst-case price starts. At
-        the budget or the deadline the job completes with what it has, marked partial.
-      </p>
+      <LimitsFields value={draft} onChange={onChange} errorText={errorText} />
     </div>
   );
 }

@@ -22,8 +22,9 @@ const table = { name: "rows.csv", format: "csv" as const, content: "text\nOne\nT
 
 describe("toCreateJobInput", () => {
   it("maps a research question with its options, as typed", () => {
+    const research = { question: "  What is MVCC? ", approvePlan: true, economy: false };
     const result = toCreateJobInput(
-      form({ research: { question: "  What is MVCC? ", approvePlan: true, economy: false } }),
+      form({ research: { ...research, budget: "", deadlineMinutes: "" } }),
     );
     expect(result).toEqual({
       ok: true,
@@ -32,9 +33,18 @@ describe("toCreateJobInput", () => {
         question: "  What is MVCC? ",
         approvePlan: true,
         economy: false,
+        budget: undefined,
+        deadlineMinutes: undefined,
         notifyEmail: undefined,
       },
     });
+    const limited = toCreateJobInput(
+      form({ research: { ...research, budget: " 0.40 ", deadlineMinutes: "30" } }),
+    );
+    expect(limited).toMatchObject({ ok: true, input: { budget: "0.40", deadlineMinutes: 30 } });
+    expect(
+      toCreateJobInput(form({ research: { ...research, budget: "lots", deadlineMinutes: "" } })),
+    ).toEqual({ ok: false, fieldErrors: { budget: ["A budget in dollars, e.g. 2.50"] } });
   });
 
   it("maps each summarize source: a trimmed URL, pasted text, an uploaded document", () => {

@@ -23,7 +23,13 @@ export type Upload =
   | { state: "done"; documentId: string; title: string }
   | { state: "failed"; message: string };
 
-export interface BatchDraft {
+/** A job's budget and deadline, as typed (research and batch jobs take them). */
+export interface LimitsDraft {
+  budget: string;
+  deadlineMinutes: string;
+}
+
+export interface BatchDraft extends LimitsDraft {
   source: BatchSourceType;
   file: { name: string; format: "csv" | "jsonl"; content: string } | null;
   urls: string;
@@ -31,13 +37,11 @@ export interface BatchDraft {
   fileError: string | null;
   mode: BatchMode;
   retry: "batch" | "live";
-  budget: string;
-  deadlineMinutes: string;
 }
 
 export interface JobFormState {
   kind: JobKind;
-  research: { question: string; approvePlan: boolean; economy: boolean };
+  research: { question: string; approvePlan: boolean; economy: boolean } & LimitsDraft;
   summarize: { source: SummarizeSourceType; url: string; text: string; upload: Upload };
   batch: BatchDraft;
   notify: { enabled: boolean; email: string };
@@ -59,7 +63,7 @@ export const emptyBatchDraft: BatchDraft = {
 export function initialJobFormState(rememberedEmail: string | null): JobFormState {
   return {
     kind: "research",
-    research: { question: "", approvePlan: false, economy: false },
+    research: { question: "", approvePlan: false, economy: false, budget: "", deadlineMinutes: "" },
     summarize: { source: "url", url: "", text: "", upload: { state: "idle" } },
     batch: emptyBatchDraft,
     notify: { enabled: false, email: rememberedEmail ?? "" },
@@ -117,6 +121,15 @@ export function readyToSubmit(state: JobFormState): boolean {
   return true;
 }
 
+/** The limits as the server takes them: an empty field is no limit. */
+function limitsOf(draft: LimitsDraft): { budget?: string; deadlineMinutes?: number } {
+  const deadline = draft.deadlineMinutes.trim();
+  return {
+    budget: draft.budget.trim() || undefined,
+    deadlineMinutes: deadline ? Number(deadline) : undefined,
+  };
+}
+
 /**
  * The `jobs.create` input the form's state describes, or why it cannot be
  * sent. The input goes as typed (the server trims and applies defaults); it is
@@ -129,7 +142,15 @@ export function toCreateJobInput(state: JobFormState): FormResult {
   const notifyEmail = state.notify.enabled ? email : undefined;
   let input: CreateJobInput;
   if (state.kind === "research") {
-    input = { kind: "research", ...state.research, notifyEmail };
+    const { question, approvePlan, economy } = state.research;
+    input = {
+      kind: "research",
+      question,
+      approvePlan,
+      economy,
+      ...limitsOf(state.research),
+      notifyEmail,
+    };
   } else if (state.kind === "summarize") {
     const source = summarizeSourceOf(state.summarize);
     if ("missing" in source) return { ok: false, fieldErrors: { source: [source.missing] } };
@@ -138,14 +159,12 @@ export function toCreateJobInput(state: JobFormState): FormResult {
     const { batch } = state;
     const source = batchSourceOf(batch);
     if ("missing" in source) return { ok: false, fieldErrors: { source: [source.missing] } };
-    const deadline = batch.deadlineMinutes.trim();
     input = {
       kind: "batch",
       mode: batch.mode,
       retry: batch.retry,
       source,
-      budget: batch.budget.trim() || undefined,
-      deadlineMinutes: deadline ? Number(deadline) : undefined,
+      ...limitsOf(batch),
       notifyEmail,
     };
   }

@@ -3,6 +3,7 @@
 import { useId } from "react";
 import { FieldError, fieldClass, Labeled, type FieldGroupProps } from "./form-controls";
 import type { JobFormState } from "./job-form-state";
+import { LimitsFields } from "./limits-fields";
 
 type Research = JobFormState["research"];
 
@@ -43,6 +44,7 @@ export function ResearchFields({ value, onChange, errorText }: FieldGroupProps<R
         Economy: condense the sources through the provider&apos;s batch API (half the price; the
         report can take hours, up to 24)
       </label>
+      <LimitsFields value={value} onChange={onChange} errorText={errorText} />
     </div>
   );
 }
