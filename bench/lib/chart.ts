@@ -87,14 +87,16 @@ export function barChart(options: {
       `<text x="${x0 + (series.length * barWidth) / 2}" y="${top + height + 18}" text-anchor="middle">${escape(group.label)}</text>`,
     );
   });
-  series.forEach((name, s) => {
-    parts.push(
-      `<rect x="${left}" y="${legendY + s * 20 - 10}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
-      `<text x="${left + 18}" y="${legendY + s * 20}">${escape(name)}</text>`,
-    );
-  });
-  parts.push("</svg>");
+  parts.push(...legend(series, left, legendY), "</svg>");
   return parts.join("\n");
+}
+
+/** One swatch and name per series, a row each, in the series' colours (by position). */
+function legend(names: readonly string[], x: number, y: number): string[] {
+  return names.flatMap((name, s) => [
+    `<rect x="${x}" y="${y + s * 20 - 10}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
+    `<text x="${x + 18}" y="${y + s * 20}">${escape(name)}</text>`,
+  ]);
 }
 
 export interface TimeSeriesPanel {
@@ -162,12 +164,6 @@ export function timeSeriesChart(options: {
       );
     }
   });
-  names.forEach((name, s) => {
-    parts.push(
-      `<rect x="${left}" y="${panelsBottom + s * 20 - 10}" width="12" height="12" fill="${colour(name)}"/>`,
-      `<text x="${left + 18}" y="${panelsBottom + s * 20}">${escape(name)}</text>`,
-    );
-  });
-  parts.push("</svg>");
+  parts.push(...legend(names, left, panelsBottom), "</svg>");
   return parts.join("\n");
 }
