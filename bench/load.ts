@@ -349,7 +349,7 @@ function chart(options: LoadOptions, samples: Sample[], rss: Record<string, RssV
         ((s[key] - samples[i]![key]) * per) / Math.max(s.t - samples[i]!.t, 0.001),
       ]);
   return timeSeriesChart({
-    title: `Load run (${options.chats} chats, ${options.jobs} jobs, ${options.subscribers} subscribers): RSS after warm-up app ${rss.app!.growthPercent} %, executor ${rss.executor!.growthPercent} %`,
+    title: `Load run: RSS growth after warm-up app ${rss.app!.growthPercent} %, executor ${rss.executor!.growthPercent} %`,
     xUnit: "seconds",
     shade: { from: 0, to: options.warmup, label: "warm-up" },
     panels: [
