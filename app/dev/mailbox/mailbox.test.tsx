@@ -1,11 +1,15 @@
 import { renderToStaticMarkup } from "react-dom/server";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { linksIn, mailboxEnabled, sandboxedHtml } from "@/lib/email/mailbox";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { createSmtpTransport } from "@/lib/email/transport";
 import { db } from "@/lib/db";
 import MailboxPage from "./page";
 import MailboxMessagePage from "./[id]/page";
+
+// The pages read through tRPC's server-side proxy, whose context reads the
+// request's headers; rendered here outside a request, the mailbox needs none.
+vi.mock("next/headers", () => ({ headers: async () => new Headers() }));
 
 let sink: SmtpSink;
 beforeAll(async () => {
