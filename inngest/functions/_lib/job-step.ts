@@ -17,9 +17,10 @@ import {
   commitStep,
   isRefusedWrite,
   JobNotFoundError,
+  recordedStepValue,
   type StepOutputs,
 } from "@/lib/jobs/event-log";
-import { jobErrorSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
+import { isTerminal, jobErrorSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
 import { ModelConfigError } from "@/lib/ai/models";
 import { modelInfo } from "@/lib/ai/providers";
 import { sumUsage, type StepUsage } from "@/lib/jobs/usage";
@@ -77,15 +78,43 @@ export async function writeJobStep(jobId: string, step: string, outputs: StepOut
   try {
     return await commitStep(jobId, step, outputs);
   } catch (error) {
-    if (error instanceof JobNotFoundError)
-      throw jobFailure("job_not_found", "The job no longer exists.", error);
-    if (isRefusedWrite(error))
-      throw jobFailure(
-        "job_finished",
-        "The job had already finished (for example, it was cancelled).",
-        error,
-      );
-    throw error;
+    throw refusalAsFailure(error);
+  }
+}
+
+function refusalAsFailure(error: unknown): unknown {
+  if (error instanceof JobNotFoundError)
+    return jobFailure("job_not_found", "The job no longer exists.", error);
+  if (isRefusedWrite(error))
+    return jobFailure(
+      "job_finished",
+      "The job had already finished (for example, it was cancelled).",
+      error,
+    );
+  return error;
+}
+
+/**
+ * Records a step's start. A refusal is the end of the run, except for a retry
+ * of the step that finished the job itself: its first attempt committed (the
+ * job's last write) but its result never reached the orchestrator (a killed
+ * app, a dropped connection). That step is done: its recorded value is
+ * returned, so the run goes on to send its outcome (and its email).
+ */
+async function startStep(
+  jobId: string,
+  step: string,
+  started: NewJobEvent,
+): Promise<{ done: false } | { done: true; value: unknown }> {
+  try {
+    await commitStep(jobId, step, { status: "running", events: [started] });
+    return { done: false };
+  } catch (error) {
+    if (isRefusedWrite(error) && !(error instanceof JobNotFoundError)) {
+      const recorded = await recordedStepValue(jobId, step);
+      if (recorded) return { done: true, value: recorded.value };
+    }
+    throw refusalAsFailure(error);
   }
 }
 
@@ -108,12 +137,20 @@ export function jobStep<T>(
 ) {
   return step.run(id, async () => {
     const started: NewJobEvent = { type: "step.started", data: { label } };
-    await writeJobStep(jobId, id, { status: "running", events: [started] });
+    const start = await startStep(jobId, id, started);
+    if (start.done) return start.value as T;
     const result = await work();
+    const status = result.outputs?.status ?? "running";
+    // Only a step that finishes the job records its value: any other step, retried, runs
+    // again and its writes repeat nothing, but after the job's last write none is allowed.
+    const completed: NewJobEvent = {
+      type: "step.completed",
+      data: isTerminal(status) ? { value: result.value ?? null } : {},
+    };
     await writeJobStep(jobId, id, {
       ...result.outputs,
-      status: result.outputs?.status ?? "running",
-      events: [started, ...(result.events ?? []), { type: "step.completed", data: {} }],
+      status,
+      events: [started, ...(result.events ?? []), completed],
     });
     return result.value;
   });
