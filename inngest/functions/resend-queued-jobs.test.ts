@@ -12,8 +12,8 @@ import { serve } from "inngest/node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server";
-import { startExecutor, type Executor } from "@/inngest-executor";
-import { dropSchema, testSchema } from "@/inngest-executor/testing/helpers";
+import type { Executor } from "@/inngest-executor";
+import { dropSchema, startTestExecutor, testSchema } from "@/inngest-executor/testing/helpers";
 import { waitUntil } from "@/test/wait";
 
 const schema = testSchema("resend");
@@ -30,14 +30,7 @@ let jobs: typeof import("@/test/jobs");
 // modules load only after the model and executor URLs are known.
 beforeAll(async () => {
   model = await startDemoModel({ port: 0, ttftMs: 0, tokensPerSecond: 0 });
-  executor = await startExecutor({
-    databaseUrl: process.env.DATABASE_URL,
-    port: 0,
-    schema,
-    retryBaseMs: 20,
-    retryMaxMs: 100,
-    log: () => undefined,
-  });
+  executor = await startTestExecutor({ schema });
   process.env.DEMO_MODEL_URL = model.url;
   process.env.AI_PROVIDER = "demo";
   process.env.INNGEST_DEV = executor.url;
