@@ -56,19 +56,23 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /**
- * Runs `attempt` again, once, after `delayMs`, if it failed because the
- * database was away: for work that has not answered anyone yet (a route
- * before its first byte), so a database restart costs a pause, not an error.
+ * Runs `attempt` again (after `delayMs`, up to `retries` times) while it fails
+ * because the database is away, and only then: for work that has not answered
+ * anyone yet (a route before its first byte), or a record of something done
+ * that must not be lost to a restart (an email sent), so a database restart
+ * costs a pause, not an error.
  */
-export async function retryOnceIfDatabaseUnavailable<T>(
+export async function retryIfDatabaseUnavailable<T>(
   attempt: () => Promise<T>,
-  delayMs = 1000,
+  options: { retries?: number; delayMs?: number } = {},
 ): Promise<T> {
-  try {
-    return await attempt();
-  } catch (error) {
-    if (!isDatabaseUnavailable(error)) throw error;
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    return attempt();
+  const { retries = 1, delayMs = 1000 } = options;
+  for (let tried = 0; ; tried++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tried >= retries || !isDatabaseUnavailable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }

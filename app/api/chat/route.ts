@@ -6,7 +6,7 @@
 import { correlationIdOf, errorResponse, requireOwner, ServerTiming, streamResponse } from "./http";
 import { respondToChat } from "@/lib/chat/respond";
 import { ChatError, chatRequestSchema, fieldName } from "@/lib/chat/schema";
-import { retryOnceIfDatabaseUnavailable } from "@/lib/db/errors";
+import { retryIfDatabaseUnavailable } from "@/lib/db/errors";
 
 export const dynamic = "force-dynamic";
 // Long answers stream for a while; hosts that cap function duration need this raised.
@@ -33,7 +33,7 @@ export async function POST(req: Request) {
     timing.mark("parse");
     // Nothing is sent before the stream, so a database restart here is retried once;
     // a second failure answers 503 with Retry-After (errorResponse).
-    const body = await retryOnceIfDatabaseUnavailable(() =>
+    const body = await retryIfDatabaseUnavailable(() =>
       respondToChat({ ownerId, request: parsed.data, correlationId, timing }),
     );
     return streamResponse(body, {
