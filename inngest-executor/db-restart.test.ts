@@ -3,7 +3,8 @@
  * database through a proxy that cuts every connection and refuses new ones
  * for longer than a quick retry covers, while the app is inside a step. When
  * the database is back the run resumes at once, not when the call's lease
- * expires (half an hour).
+ * expires (half an hour); after a short outage the call's result is applied
+ * once the database is back, so its step does not run again.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -26,6 +27,7 @@ let proxy: TcpProxy;
 let executor: Executor;
 let app: TestApp;
 let entered: () => void = () => undefined;
+let slowRuns = 0;
 
 beforeAll(async () => {
   proxy = await startTcpProxy(hostOf(databaseUrl()));
@@ -35,6 +37,7 @@ beforeAll(async () => {
     { id: "slow-step", triggers: [{ event: "db/slow-step" }], retries: 3 },
     async ({ step }) => {
       const first = await step.run("slow", async () => {
+        slowRuns++;
         entered();
         await sleep(1500);
         return 1;
@@ -60,11 +63,24 @@ it("resumes a run as soon as the database is back when its call ended while it w
   const [eventId] = await sendEvent(executor.url, { name: "db/slow-step", data: {} });
   await inStep;
   await proxy.cut();
-  // Longer than the step, and longer than a handful of quick retries.
-  await sleep(8000);
+  // Longer than the step, and longer than the executor's transactions wait for the database.
+  await sleep(18_000);
   await proxy.restore();
   const back = Date.now();
   const [run] = await waitForRuns(executor.url, eventId!, 1, 30_000);
   expect(run).toMatchObject({ status: "Completed", output: 3 });
   expect(Date.now() - back).toBeLessThan(20_000);
+}, 90_000);
+
+it("applies a call's result once a short outage is over, without running its step again", async () => {
+  slowRuns = 0;
+  const inStep = new Promise<void>((resolve) => (entered = resolve));
+  const [eventId] = await sendEvent(executor.url, { name: "db/slow-step", data: {} });
+  await inStep;
+  await proxy.cut();
+  await sleep(3000);
+  await proxy.restore();
+  const [run] = await waitForRuns(executor.url, eventId!, 1, 30_000);
+  expect(run).toMatchObject({ status: "Completed", output: 3 });
+  expect(slowRuns).toBe(1);
 }, 60_000);

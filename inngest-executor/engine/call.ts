@@ -115,8 +115,7 @@ async function recordSteps(
     op: op.op,
     state: { type: "data", data: op.data ?? null },
   }));
-  const { rows } = await ctx.store.query<{ recorded: RecordedSteps | null }>(
-    ctx.store.pool,
+  const { rows } = await ctx.store.repeatableQuery<{ recorded: RecordedSteps | null }>(
     `SELECT ${ctx.s}.record_steps($1, $2, $3, $4::jsonb, $5, $6, $7, $8) AS recorded`,
     [
       input.runId,

@@ -57,20 +57,22 @@ const ORPHAN_AFTER_SECONDS = 10;
 
 /**
  * Leases whose worker has lost its liveness lock (or that outlived a call) go
- * back to the queue, and so do this worker's own leases that nothing in it
- * runs: a lease whose commit reached the database while the answer was lost
- * (a connection cut mid-COMMIT, a PostgreSQL restart) would otherwise be held
- * by a live worker until it expired, half an hour later. Only leases older
- * than a few seconds: one just taken is not in flight until the lease query
- * has returned.
+ * back to the queue; not this worker's own, which it knows to be alive though
+ * its lock is lost for a moment when the database restarts (its calls in
+ * flight would run again). Its own leases that nothing in it runs do go back:
+ * a lease whose commit reached the database while the answer was lost (a
+ * connection cut mid-COMMIT, a PostgreSQL restart) would otherwise be held by
+ * a live worker until it expired, half an hour later. Only leases older than
+ * a few seconds: one just taken is not in flight until the lease query has
+ * returned.
  */
 export async function reclaimDeadLeases(ctx: EngineContext): Promise<void> {
   const { rowCount } = await ctx.store.pool.query(
     `UPDATE ${ctx.s}.jobs SET ${RELEASED}
-     WHERE leased_by IS NOT NULL AND (lease_until < now() OR leased_by NOT IN (
+     WHERE leased_by IS NOT NULL AND (lease_until < now() OR (leased_by <> $2 AND leased_by NOT IN (
        SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objsubid = 2 AND granted
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))`,
-    [LIVENESS_LOCK_CLASS],
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))))`,
+    [LIVENESS_LOCK_CLASS, ctx.workerId],
   );
   const inflight = [...ctx.inflight.keys()];
   const { rowCount: orphaned } = await ctx.store.pool.query(

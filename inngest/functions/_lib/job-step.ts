@@ -13,6 +13,7 @@
  */
 import { NonRetriableError, type GetStepTools } from "inngest";
 import type { inngest } from "@/inngest/client";
+import { retryIfDatabaseUnavailable } from "@/lib/db/errors";
 import {
   commitStep,
   isRefusedWrite,
@@ -76,10 +77,23 @@ export function jobErrorFromMessage(message: string | undefined): JobError | nul
  */
 export async function writeJobStep(jobId: string, step: string, outputs: StepOutputs) {
   try {
-    return await commitStep(jobId, step, outputs);
+    return await commitStepPatiently(jobId, step, outputs);
   } catch (error) {
     throw refusalAsFailure(error);
   }
+}
+
+/**
+ * `commitStep`, waiting out a database restart (up to about 15 s): the step's
+ * work is done, and failing the step would make the orchestrator retry it
+ * after a backoff and do the work again. A repeat is safe: a commit that went
+ * through before its answer was lost is found by its idempotency keys.
+ */
+function commitStepPatiently(jobId: string, step: string, outputs: StepOutputs) {
+  return retryIfDatabaseUnavailable(() => commitStep(jobId, step, outputs), {
+    retries: 30,
+    delayMs: 500,
+  });
 }
 
 function refusalAsFailure(error: unknown): unknown {
@@ -107,7 +121,7 @@ async function startStep(
   started: NewJobEvent,
 ): Promise<{ done: false } | { done: true; value: unknown }> {
   try {
-    await commitStep(jobId, step, { status: "running", events: [started] });
+    await commitStepPatiently(jobId, step, { status: "running", events: [started] });
     return { done: false };
   } catch (error) {
     if (isRefusedWrite(error) && !(error instanceof JobNotFoundError)) {
