@@ -11,8 +11,11 @@ import { delay, type RunRow } from "./types";
 export type Tx = pg.PoolClient;
 
 const CONNECTION_ERROR_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
-/** Waits before repeating a transaction whose connection was lost: about 15 s in all. */
-const CONNECTION_RETRY_DELAYS_MS = [0, 100, 250, 500, 1000, 2000, 2000, 3000, 3000, 3000];
+/**
+ * Waits before repeating a transaction whose connection was lost or refused: about 15 s in
+ * all, in short steps, so work resumes within a fraction of a second of the database's return.
+ */
+const CONNECTION_RETRY_DELAYS_MS = [0, 100, 200, ...Array<number>(48).fill(300)];
 
 export class Store {
   readonly pool: pg.Pool;
@@ -90,7 +93,14 @@ export class Store {
   /** Runs fn in a transaction, retrying on deadlocks and serialization failures. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const client = await this.pool.connect();
+      let client: Tx;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        if (!isConnectionError(err) || attempt >= CONNECTION_RETRY_DELAYS_MS.length) throw err;
+        await delay(CONNECTION_RETRY_DELAYS_MS[attempt]!);
+        continue;
+      }
       // NOTE: a checked-out client has no pool error listener; a connection lost between two queries would
       // otherwise be an uncaught 'error' event. The next query fails and the client is discarded below.
       let lost: Error | undefined;

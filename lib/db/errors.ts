@@ -48,7 +48,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const adapter = candidate.meta?.driverAdapterError?.cause;
     if (adapter?.kind && UNREACHABLE_KINDS.has(adapter.kind)) return true;
     if (adapter?.originalCode && UNAVAILABLE_SQLSTATE.test(adapter.originalCode)) return true;
-    if (typeof candidate.message === "string" && /^Connection terminated\b/.test(candidate.message))
+    // pg's own: a connection that ended, or a client used again after its connection failed.
+    if (
+      typeof candidate.message === "string" &&
+      /^Connection terminated\b|^Client has encountered a connection error/.test(candidate.message)
+    )
       return true;
     current = candidate.cause;
   }

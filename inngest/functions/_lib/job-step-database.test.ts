@@ -2,7 +2,8 @@
  * A job step whose work is done while PostgreSQL restarts: the app reaches
  * the database through a proxy cut during the work. The step's commit waits
  * for the database instead of failing the step, which the orchestrator would
- * retry after a backoff, doing the work (a model call) again.
+ * retry after a backoff, doing the work (a model call) again; work that met
+ * the outage itself is done again as soon as the database is back.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { StepTools } from "@/inngest/functions/_lib/job-step";
@@ -45,4 +46,20 @@ it("commits a step whose work ended while the database restarted, without doing 
     select: { type: true },
   });
   expect(events.map((event) => event.type)).toEqual(["step.started", "partial", "step.completed"]);
+});
+
+it("does work that met the outage again once the database is back, without failing the step", async () => {
+  const { id } = await createTestJob({ status: "running" });
+  let runs = 0;
+  const value = await jobStep(steps, id, "read-document", "Reading", async () => {
+    runs++;
+    if (runs === 1) {
+      await proxy.cut();
+      setTimeout(() => void proxy.restore(), 1500);
+    }
+    const job = await db.job.findUniqueOrThrow({ where: { id }, select: { title: true } });
+    return { value: job.title };
+  });
+  expect(value).toBe("Test job");
+  expect(runs).toBeGreaterThan(1);
 });

@@ -90,11 +90,11 @@ export async function writeJobStep(jobId: string, step: string, outputs: StepOut
  * through before its answer was lost is found by its idempotency keys.
  */
 function commitStepPatiently(jobId: string, step: string, outputs: StepOutputs) {
-  return retryIfDatabaseUnavailable(() => commitStep(jobId, step, outputs), {
-    retries: 30,
-    delayMs: 500,
-  });
+  return retryIfDatabaseUnavailable(() => commitStep(jobId, step, outputs), DATABASE_RESTART);
 }
+
+/** How long a step waits for a restarting database: about 15 s, looking twice a second. */
+const DATABASE_RESTART = { retries: 30, delayMs: 500 };
 
 function refusalAsFailure(error: unknown): unknown {
   if (error instanceof JobNotFoundError)
@@ -153,7 +153,9 @@ export function jobStep<T>(
     const started: NewJobEvent = { type: "step.started", data: { label } };
     const start = await startStep(jobId, id, started);
     if (start.done) return start.value as T;
-    const result = await work();
+    // Work that met a database restart is done again once it is back, here: failed, the step
+    // would be retried by the orchestrator after its backoff, to do the same.
+    const result = await retryIfDatabaseUnavailable(work, DATABASE_RESTART);
     const status = result.outputs?.status ?? "running";
     // Only a step that finishes the job records its value: any other step, retried, runs
     // again and its writes repeat nothing, but after the job's last write none is allowed.
