@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { APICallError } from "ai";
 import {
+  callModel,
   jobErrorFromMessage,
   jobFailure,
   jobStep,
@@ -94,5 +96,48 @@ describe("job failure messages", () => {
     expect(jobErrorFromMessage("ECONNREFUSED: connect 10.0.0.5:5432")).toBeNull();
     expect(jobErrorFromMessage("fetch failed")).toBeNull();
     expect(jobErrorFromMessage(undefined)).toBeNull();
+  });
+});
+
+describe("callModel", () => {
+  const failure = (statusCode: number) =>
+    new APICallError({
+      message: `HTTP ${statusCode}`,
+      url: "http://model.test/v1/chat/completions",
+      requestBodyValues: {},
+      statusCode,
+      responseHeaders: {},
+    });
+
+  it("retries a transient failure before any output at once, inside the step", async () => {
+    let calls = 0;
+    const started = Date.now();
+    const answer = await callModel(async () => {
+      calls++;
+      if (calls <= 2) throw failure(calls === 1 ? 500 : 429);
+      return "answer";
+    });
+    expect(answer).toBe("answer");
+    expect(calls).toBe(3);
+    // The chat's short backoff (at most 250 + 500 ms), not the orchestrator's seconds.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("fails the step with the model's message when the failure is not transient or lasts", async () => {
+    let calls = 0;
+    const refused = callModel(async () => {
+      calls++;
+      throw failure(400);
+    });
+    await expect(refused).rejects.toThrow(/^model_unavailable: The language model did not answer/);
+    expect(calls).toBe(1);
+    calls = 0;
+    await expect(
+      callModel(async () => {
+        calls++;
+        throw failure(503);
+      }),
+    ).rejects.toThrow(/^model_unavailable: /);
+    expect(calls).toBe(4);
   });
 });

@@ -13,6 +13,7 @@
  */
 import { NonRetriableError, type GetStepTools } from "inngest";
 import type { inngest } from "@/inngest/client";
+import { retryDelay } from "@/lib/chat/retry-policy";
 import { retryIfDatabaseUnavailable } from "@/lib/db/errors";
 import {
   commitStep,
@@ -22,6 +23,7 @@ import {
   type StepOutputs,
 } from "@/lib/jobs/event-log";
 import { isTerminal, jobErrorSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ModelConfigError } from "@/lib/ai/models";
 import { modelInfo } from "@/lib/ai/providers";
 import { sumUsage, type StepUsage } from "@/lib/jobs/usage";
@@ -182,22 +184,31 @@ export function jobWrite(step: StepTools, jobId: string, id: string, outputs: St
 
 /**
  * A model call inside a step. A missing or broken configuration will not fix
- * itself, so it is not retried; anything else (rate limits, a server error,
- * a dropped connection) is, by the step, and if it keeps failing the job ends
- * with a message that names the model, not a stack trace.
+ * itself, so it is not retried. A transient failure (a rate limit, a server
+ * error, a refused connection) happens before any output, a safe boundary:
+ * it is retried here at once, with the chat's short backoff and the server's
+ * Retry-After (lib/chat/retry-policy.ts), rather than failing the step into
+ * the orchestrator's much longer backoff. If it keeps failing, the step
+ * fails (and is retried by the orchestrator) with a message that names the
+ * model, not a stack trace.
  */
 export async function callModel<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ModelConfigError)
-      throw jobFailure("model_not_configured", error.message, error);
-    throw new Error(
-      "model_unavailable: The language model did not answer, even after several attempts. Try again later.",
-      {
-        cause: error,
-      },
-    );
+  for (let retry = 0; ; retry++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ModelConfigError)
+        throw jobFailure("model_not_configured", error.message, error);
+      const wait = retryDelay(error, retry);
+      if (wait !== null) {
+        await sleep(wait);
+        continue;
+      }
+      throw new Error(
+        "model_unavailable: The language model did not answer, even after several attempts. Try again later.",
+        { cause: error },
+      );
+    }
   }
 }
 
