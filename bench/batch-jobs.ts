@@ -10,13 +10,10 @@
  *   npm run bench -- batch-jobs          (10,000 items; writes bench/results/batch-jobs.json)
  *   BATCH_BENCH_ITEMS=1000 npm run bench -- batch-jobs
  *
- * NOTE: the app's modules import `server-only`, which only loads under the
- * `react-server` export condition, so each mode runs in a child Node process
- * started with that condition.
+ * Each mode runs in a child Node process (bench/lib/server-role.ts).
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -53,57 +50,29 @@ const paragraph = (n: number) =>
 
 export async function run(options: { items?: number } = {}): Promise<BatchJobsBenchResults> {
   const items = options.items ?? Number(process.env.BATCH_BENCH_ITEMS ?? 10_000);
-  const { dropDatabase, ensureDatabase, migrate } = await import("@/lib/db/migrate");
-  const { benchDatabaseUrl } = await import("./lib/app-server");
+  const { runServerRole } = await import("./lib/server-role");
   const modes: ModeResult[] = [];
   for (const mode of MODES) {
-    const databaseUrl = benchDatabaseUrl(`dispatch_bench_batch_${mode}_${process.pid}`);
-    await ensureDatabase(databaseUrl);
-    await migrate(databaseUrl);
-    const resultFile = path.join(os.tmpdir(), `batch-bench-${mode}-${process.pid}.json`);
-    try {
-      const child = spawn(
-        process.execPath,
-        [
-          "--conditions=react-server",
-          "--import",
-          "tsx",
-          fileURLToPath(import.meta.url),
-          "--role=server",
-        ],
-        {
-          cwd: root,
-          stdio: ["ignore", "inherit", "inherit"],
-          env: {
-            ...process.env,
-            DATABASE_URL: databaseUrl,
-            NODE_ENV: "production",
-            LOG_LEVEL: "error",
-            SESSION_SECRET: "bench-session-secret-of-at-least-32-characters",
-            APP_URL: "http://127.0.0.1:3999",
-            AI_PROVIDER: "demo",
-            BATCH_POLL_MIN_MS: "1000",
-            BATCH_POLL_MAX_MS: "2000",
-            BATCH_BENCH_MODE: mode,
-            BATCH_BENCH_ITEMS: String(items),
-            BATCH_BENCH_RESULT: resultFile,
-          },
-        },
-      );
-      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-      if (code !== 0) throw new Error(`The ${mode} benchmark process exited with ${code}`);
-      const result = JSON.parse(readFileSync(resultFile, "utf8")) as ModeResult;
-      modes.push(result);
-      console.log(
-        `${mode}: ${result.done}/${result.items} done in ${result.wallSeconds.toFixed(1)} s, ` +
-          `${result.executorSteps} executor steps (${result.executorStepsPerItem.toFixed(3)}/item), ` +
-          `${result.postgres.rowsPerItem.toFixed(2)} rows and ${Math.round(result.postgres.bytesPerItem)} bytes per item, ` +
-          `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
-      );
-    } finally {
-      rmSync(resultFile, { force: true });
-      await dropDatabase(databaseUrl);
-    }
+    const result = await runServerRole<ModeResult>({
+      script: import.meta.url,
+      database: `dispatch_bench_batch_${mode}_${process.pid}`,
+      resultVariable: "BATCH_BENCH_RESULT",
+      env: {
+        AI_PROVIDER: "demo",
+        BATCH_POLL_MIN_MS: "1000",
+        BATCH_POLL_MAX_MS: "2000",
+        BATCH_BENCH_MODE: mode,
+        BATCH_BENCH_ITEMS: String(items),
+      },
+      label: `The ${mode} benchmark process`,
+    });
+    modes.push(result);
+    console.log(
+      `${mode}: ${result.done}/${result.items} done in ${result.wallSeconds.toFixed(1)} s, ` +
+        `${result.executorSteps} executor steps (${result.executorStepsPerItem.toFixed(3)}/item), ` +
+        `${result.postgres.rowsPerItem.toFixed(2)} rows and ${Math.round(result.postgres.bytesPerItem)} bytes per item, ` +
+        `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
   }
   const results: BatchJobsBenchResults = {
     machine: {

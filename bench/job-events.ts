@@ -15,7 +15,7 @@
  */
 import { spawn } from "node:child_process";
 import { setMaxListeners } from "node:events";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -95,45 +95,15 @@ async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8
 /** Creates a database, runs the server child in it, drops it. */
 export async function run(options: BenchOptions = {}): Promise<JobEventsBenchResults> {
   const config = { ...defaults, ...options };
-  const { dropDatabase, ensureDatabase, migrate } = await import("@/lib/db/migrate");
-  const { benchDatabaseUrl } = await import("./lib/app-server");
-  const databaseUrl = benchDatabaseUrl(`dispatch_bench_job_events_${process.pid}`);
-  await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl);
-  const resultFile = path.join(os.tmpdir(), `job-events-bench-${process.pid}.json`);
-  try {
-    const child = spawn(
-      process.execPath,
-      [
-        "--conditions=react-server",
-        "--expose-gc",
-        "--import",
-        "tsx",
-        fileURLToPath(import.meta.url),
-        "--role=server",
-      ],
-      {
-        cwd: root,
-        stdio: ["ignore", "inherit", "inherit"],
-        env: {
-          ...process.env,
-          DATABASE_URL: databaseUrl,
-          NODE_ENV: "production",
-          LOG_LEVEL: "error",
-          SESSION_SECRET: "bench-session-secret-of-at-least-32-characters",
-          APP_URL: "http://127.0.0.1:3999",
-          JOB_EVENTS_BENCH_CONFIG: JSON.stringify(config),
-          JOB_EVENTS_BENCH_RESULT: resultFile,
-        },
-      },
-    );
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    if (code !== 0) throw new Error(`The benchmark's server process exited with ${code}`);
-    return JSON.parse(readFileSync(resultFile, "utf8")) as JobEventsBenchResults;
-  } finally {
-    rmSync(resultFile, { force: true });
-    await dropDatabase(databaseUrl);
-  }
+  const { runServerRole } = await import("./lib/server-role");
+  return runServerRole<JobEventsBenchResults>({
+    script: import.meta.url,
+    database: `dispatch_bench_job_events_${process.pid}`,
+    resultVariable: "JOB_EVENTS_BENCH_RESULT",
+    nodeFlags: ["--expose-gc"],
+    env: { JOB_EVENTS_BENCH_CONFIG: JSON.stringify(config) },
+    label: "The benchmark's server process",
+  });
 }
 
 // ---------------------------------------------------------------- server ---

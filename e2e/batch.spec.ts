@@ -52,6 +52,10 @@ test("economy batch from a CSV: leave, come back to per-item results and the cos
   await expect(jobPage.batchItems.first()).toContainText(/autovacuum|dead row/i);
   await expect(jobPage.cost).toContainText(/Cost: \$\d+\.\d{2,6}/);
   await expect(jobPage.liveCost).toHaveText(/The same work live: \$\d+\.\d{2,6}/);
+  // The demo model is free: the page says what the same tokens cost at a paid model's list price.
+  await expect(page.getByTestId("reference-cost")).toHaveText(
+    /At gpt-5-mini's list price these tokens would cost \$0\.\d+, or \$0\.\d+ live\./,
+  );
 
   const href = await jobPage.downloadLink("CSV").getAttribute("href");
   const download = await page.request.get(href!);

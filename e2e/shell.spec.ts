@@ -81,4 +81,33 @@ test.describe("app shell", () => {
     }
     expect(problems).toEqual([]);
   });
+
+  test("answers 404 for a job, a conversation or an email this browser may not see", async ({
+    browser,
+    page,
+  }) => {
+    // A job of another browser: its owner sees it, this browser is told it does not exist.
+    const other = await browser.newContext();
+    const otherPage = await other.newPage();
+    await otherPage.goto("/jobs");
+    const created = await otherPage.request.post("/api/trpc/jobs.create", {
+      data: { json: { kind: "summarize", source: { type: "text", text: "Some text to keep." } } },
+    });
+    expect(created.ok()).toBe(true);
+    const jobId = ((await created.json()) as { result: { data: { json: { id: string } } } }).result
+      .data.json.id;
+    expect((await otherPage.goto(`/jobs/${jobId}`))?.status()).toBe(200);
+    await other.close();
+
+    for (const path of [
+      `/jobs/${jobId}`,
+      "/jobs/AAAAAAAAAAAAAAAAAAAAAAAA",
+      "/chat/00000000-0000-4000-8000-000000000000",
+      "/dev/mailbox/00000000-0000-4000-8000-000000000000",
+    ]) {
+      const response = await page.goto(path);
+      expect(response?.status(), path).toBe(404);
+      await expect(page.getByRole("heading", { level: 1 })).toHaveText("Not found");
+    }
+  });
 });

@@ -5,25 +5,9 @@
  * REST API v1.
  */
 import { NonRetriableError, RetryAfterError } from "inngest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Executor } from "./index";
-import {
-  dropSchema,
-  runsForEvent,
-  sendEvent,
-  startTestApp,
-  startTestExecutor,
-  testClient,
-  testSchema,
-  waitFor,
-  waitForRuns,
-  type TestApp,
-} from "./testing/helpers";
-
-const schema = testSchema("conf");
-let executor: Executor;
-let app: TestApp;
-let plainApp: TestApp;
+import { describe, expect, it } from "vitest";
+import { startTestApp, testClient, waitFor } from "./testing/helpers";
+import { setupExecutorSuite } from "./testing/suite";
 
 /** How many times each step body ran, by "<test>:<step>". */
 const executions = new Map<string, number>();
@@ -352,26 +336,21 @@ function defineFunctions(executorUrl: string) {
   };
 }
 
-beforeAll(async () => {
-  executor = await startTestExecutor({ schema });
-  const defined = defineFunctions(executor.url);
-  app = await startTestApp(defined.client, defined.functions);
-  plainApp = await startTestApp(defined.plainClient, defined.plainFunctions);
-  await executor.sync(app.url);
-  await executor.sync(plainApp.url);
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await plainApp?.stop();
-  await executor?.stop();
-  await dropSchema(schema);
+const suite = setupExecutorSuite({
+  label: "conf",
+  apps: (executorUrl) => {
+    const defined = defineFunctions(executorUrl);
+    return [
+      { client: defined.client, functions: defined.functions },
+      { client: defined.plainClient, functions: defined.plainFunctions },
+    ];
+  },
 });
 
 async function runOnce(event: Record<string, unknown>, timeoutMs?: number) {
-  const [eventId] = await sendEvent(executor.url, event);
+  const [eventId] = await suite.send(event);
   if (!eventId) throw new Error("no event id returned");
-  const [run] = await waitForRuns(executor.url, eventId, 1, timeoutMs);
+  const [run] = await suite.waitForRuns(eventId, 1, timeoutMs);
   if (!run) throw new Error("no run");
   return run;
 }
@@ -392,14 +371,14 @@ describe("steps", () => {
     const run = await runOnce({ name: "cp/ten" });
     expect(run).toMatchObject({ status: "Completed", output: { total: 45 } });
     for (let i = 0; i < 10; i++) expect(count(`cp:step-${i}`)).toBe(1);
-    expect(app.calls.get("conf-ten-steps")).toBe(1);
+    expect(suite.app.calls.get("conf-ten-steps")).toBe(1);
   });
 
   it("falls back to one call per step when the SDK's checkpointing is off", async () => {
     const run = await runOnce({ name: "plain/ten" });
     expect(run).toMatchObject({ status: "Completed", output: { total: 45 } });
     for (let i = 0; i < 10; i++) expect(count(`plain:step-${i}`)).toBe(1);
-    expect(plainApp.calls.get("conf-plain-ten-steps")).toBe(11);
+    expect(suite.apps[1]!.calls.get("conf-plain-ten-steps")).toBe(11);
   });
 
   it("runs parallel steps one by one and resumes after all of them", async () => {
@@ -418,7 +397,7 @@ describe("steps", () => {
     expect(timestamps.get("race:after")?.[0]).toBeLessThan(
       timestamps.get("race:slow-done")?.[0] ?? 0,
     );
-    expect(app.calls.get("conf-race")).toBeLessThanOrEqual(8);
+    expect(suite.app.calls.get("conf-race")).toBeLessThanOrEqual(8);
   });
 
   it("returns an invoked function's failure to the caller as an error", async () => {
@@ -428,13 +407,13 @@ describe("steps", () => {
   });
 
   it("starts runs only for events that pass the trigger expression", async () => {
-    const [skipped] = await sendEvent(executor.url, {
+    const [skipped] = await suite.send({
       name: "conf/filtered",
       data: { wanted: false },
     });
     const run = await runOnce({ name: "conf/filtered", data: { wanted: true } });
     expect(run.output).toBe("matched");
-    expect(await runsForEvent(executor.url, skipped ?? "")).toEqual([]);
+    expect(await suite.runs(skipped ?? "")).toEqual([]);
   });
 });
 
@@ -444,7 +423,7 @@ describe("retries and failure", () => {
     expect(run).toMatchObject({ status: "Completed", output: { result: "ok" } });
     expect(attemptsSeen.get("flaky")).toEqual([0, 1, 2]);
     // The runs page draws the step with its attempts.
-    const page = await (await fetch(executor.url)).text();
+    const page = await (await fetch(suite.executor.url)).text();
     expect(page).toContain(
       'data-step="flaky-step" data-op="StepRun" data-status="completed" data-attempts="3"',
     );
@@ -452,11 +431,11 @@ describe("retries and failure", () => {
   });
 
   it("fails the run after the last attempt and runs onFailure with the error", async () => {
-    const [eventId] = await sendEvent(executor.url, {
+    const [eventId] = await suite.send({
       name: "conf/always-fails",
       data: { tag: "x" },
     });
-    const [run] = await waitForRuns(executor.url, eventId ?? "");
+    const [run] = await suite.waitForRuns(eventId ?? "");
     expect(run?.status).toBe("Failed");
     expect(count("fails:doomed")).toBe(3);
     await waitFor(
@@ -492,14 +471,17 @@ describe("retries and failure", () => {
 
 describe("waitForEvent", () => {
   it("resumes only on an event matching the if expression", async () => {
-    const [eventId] = await sendEvent(executor.url, { name: "conf/wait-start", data: { x: 7 } });
+    const [eventId] = await suite.send({
+      name: "conf/wait-start",
+      data: { x: 7 },
+    });
     await waitFor(
-      () => fetch(`${executor.url}/`).then((res) => res.text()),
+      () => fetch(`${suite.executor.url}/`).then((res) => res.text()),
       (html) => html.includes("approval"),
     );
-    await sendEvent(executor.url, { name: "conf/approved", data: { x: 8, by: "wrong" } });
-    await sendEvent(executor.url, { name: "conf/approved", data: { x: 7, by: "alice" } });
-    const [run] = await waitForRuns(executor.url, eventId ?? "");
+    await suite.send({ name: "conf/approved", data: { x: 8, by: "wrong" } });
+    await suite.send({ name: "conf/approved", data: { x: 7, by: "alice" } });
+    const [run] = await suite.waitForRuns(eventId ?? "");
     expect(run).toMatchObject({ status: "Completed", output: { approvedBy: "alice" } });
   });
 
@@ -511,22 +493,28 @@ describe("waitForEvent", () => {
 
 describe("flow control", () => {
   it("cancels a run on a matching cancelOn event only", async () => {
-    const [keep] = await sendEvent(executor.url, { name: "conf/cancellable", data: { x: 1 } });
-    const [drop] = await sendEvent(executor.url, { name: "conf/cancellable", data: { x: 2 } });
+    const [keep] = await suite.send({
+      name: "conf/cancellable",
+      data: { x: 1 },
+    });
+    const [drop] = await suite.send({
+      name: "conf/cancellable",
+      data: { x: 2 },
+    });
     await waitFor(
       async () => count("cancel:first"),
       (n) => n === 2,
     );
-    await sendEvent(executor.url, { name: "conf/cancel", data: { x: 2 } });
-    const [cancelled] = await waitForRuns(executor.url, drop ?? "");
+    await suite.send({ name: "conf/cancel", data: { x: 2 } });
+    const [cancelled] = await suite.waitForRuns(drop ?? "");
     expect(cancelled?.status).toBe("Cancelled");
-    const [stillRunning] = await runsForEvent(executor.url, keep ?? "");
+    const [stillRunning] = await suite.runs(keep ?? "");
     expect(stillRunning?.status).toBe("Running");
-    const res = await fetch(`${executor.url}/v1/runs/${stillRunning?.run_id}`, {
+    const res = await fetch(`${suite.executor.url}/v1/runs/${stillRunning?.run_id}`, {
       method: "DELETE",
     });
     expect(res.status).toBe(200);
-    const [afterApiCancel] = await waitForRuns(executor.url, keep ?? "");
+    const [afterApiCancel] = await suite.waitForRuns(keep ?? "");
     expect(afterApiCancel?.status).toBe("Cancelled");
     expect(count("cancel:second")).toBe(0);
     // Each cancellation emits inngest/function.cancelled, which can trigger functions.
@@ -538,15 +526,14 @@ describe("flow control", () => {
   });
 
   it("limits concurrency per key", async () => {
-    const ids = await sendEvent(executor.url, [
+    const ids = await suite.send([
       { name: "conf/keyed", data: { ownerId: "a" } },
       { name: "conf/keyed", data: { ownerId: "a" } },
       { name: "conf/keyed", data: { ownerId: "a" } },
       { name: "conf/keyed", data: { ownerId: "b" } },
       { name: "conf/keyed", data: { ownerId: "b" } },
     ]);
-    for (const id of ids)
-      expect((await waitForRuns(executor.url, id))[0]?.status).toBe("Completed");
+    for (const id of ids) expect((await suite.waitForRuns(id))[0]?.status).toBe("Completed");
     expect(maxActive.get("a")).toBe(1);
     expect(maxActive.get("b")).toBe(1);
   });
@@ -560,12 +547,12 @@ describe("flow control", () => {
   it("cancels a run that waits past its start timeout, but never one that has started", async () => {
     // The first run starts at once and its first step outlasts the start timeout: it must finish.
     // The second waits behind it (concurrency 1) for longer than the timeout: it never starts.
-    const [first, second] = await sendEvent(executor.url, [
+    const [first, second] = await suite.send([
       { name: "conf/start-timed" },
       { name: "conf/start-timed" },
     ]);
-    const [startedRun] = await waitForRuns(executor.url, first ?? "", 1, 20_000);
-    const [waitingRun] = await waitForRuns(executor.url, second ?? "", 1, 20_000);
+    const [startedRun] = await suite.waitForRuns(first ?? "", 1, 20_000);
+    const [waitingRun] = await suite.waitForRuns(second ?? "", 1, 20_000);
     const outcomes = [startedRun, waitingRun].map((run) => run?.status).sort();
     expect(outcomes).toEqual(["Cancelled", "Completed"]);
     const cancelled = [startedRun, waitingRun].find((run) => run?.status === "Cancelled");
@@ -577,12 +564,12 @@ describe("flow control", () => {
       name: "conf/fair",
       data: { ownerId: "hog" },
     }));
-    await sendEvent(executor.url, backlog);
-    const [other] = await sendEvent(executor.url, {
+    await suite.send(backlog);
+    const [other] = await suite.send({
       name: "conf/fair",
       data: { ownerId: "other" },
     });
-    await waitForRuns(executor.url, other ?? "", 1, 30_000);
+    await suite.waitForRuns(other ?? "", 1, 30_000);
     expect(finishedOrder.indexOf("other")).toBeLessThan(10);
     await waitFor(
       async () => finishedOrder.length,
@@ -593,17 +580,20 @@ describe("flow control", () => {
 
   it("starts one run per idempotency key", async () => {
     const first = await runOnce({ name: "conf/idem", data: { key: "k1" } });
-    const [second] = await sendEvent(executor.url, { name: "conf/idem", data: { key: "k1" } });
+    const [second] = await suite.send({
+      name: "conf/idem",
+      data: { key: "k1" },
+    });
     const other = await runOnce({ name: "conf/idem", data: { key: "k2" } });
     expect(first.status).toBe("Completed");
     expect(other.status).toBe("Completed");
-    expect(await runsForEvent(executor.url, second ?? "")).toEqual([]);
+    expect(await suite.runs(second ?? "")).toEqual([]);
     expect(count("idem:k1")).toBe(1);
-    const batch = await sendEvent(executor.url, [
+    const batch = await suite.send([
       { name: "conf/idem", data: { key: "k3" } },
       { name: "conf/idem", data: { key: "k3" } },
     ]);
-    const runs = await Promise.all(batch.map((id) => runsForEvent(executor.url, id)));
+    const runs = await Promise.all(batch.map((id) => suite.runs(id)));
     expect(runs.flat()).toHaveLength(1);
     await waitFor(
       async () => count("idem:k3"),
@@ -614,7 +604,7 @@ describe("flow control", () => {
 
 describe("app sync", () => {
   it("accepts an app that registers itself when its serve endpoint gets a PUT", async () => {
-    const client = testClient("conf-oob", executor.url);
+    const client = testClient("conf-oob", suite.executor.url);
     const fn = client.createFunction(
       { id: "self-synced", triggers: [{ event: "conf/oob" }] },
       async () => "synced out of band",
@@ -633,19 +623,19 @@ describe("app sync", () => {
 
 describe("event API and REST API", () => {
   it("deduplicates events by id and answers with the ids", async () => {
-    const first = await sendEvent(executor.url, {
+    const first = await suite.send({
       id: "fixed-event-id-1",
       name: "conf/idem",
       data: { key: "dedupe" },
     });
-    const again = await sendEvent(executor.url, {
+    const again = await suite.send({
       id: "fixed-event-id-1",
       name: "conf/idem",
       data: { key: "dedupe" },
     });
     expect(first).toEqual(["fixed-event-id-1"]);
     expect(again).toEqual(["fixed-event-id-1"]);
-    const runs = await waitForRuns(executor.url, "fixed-event-id-1");
+    const runs = await suite.waitForRuns("fixed-event-id-1");
     expect(runs).toHaveLength(1);
     expect(count("idem:dedupe")).toBe(1);
   });
@@ -653,7 +643,7 @@ describe("event API and REST API", () => {
   it("gives a retried SDK send (same id seed) the same ids, so it is not stored twice", async () => {
     const seed = `${Date.now()},c2VlZHNlZWQ=`;
     const send = () =>
-      fetch(`${executor.url}/e/key`, {
+      fetch(`${suite.executor.url}/e/key`, {
         method: "POST",
         headers: { "x-inngest-event-id-seed": seed },
         body: JSON.stringify([
@@ -669,7 +659,7 @@ describe("event API and REST API", () => {
   });
 
   it("answers a checkpoint from a stale or unknown dispatch with 409", async () => {
-    const res = await fetch(`${executor.url}/v1/checkpoint/no-such-run/async`, {
+    const res = await fetch(`${suite.executor.url}/v1/checkpoint/no-such-run/async`, {
       method: "POST",
       body: JSON.stringify({
         run_id: "no-such-run",
@@ -682,7 +672,7 @@ describe("event API and REST API", () => {
   });
 
   it("rejects an invalid event with 400", async () => {
-    const res = await fetch(`${executor.url}/e/key`, {
+    const res = await fetch(`${suite.executor.url}/e/key`, {
       method: "POST",
       body: JSON.stringify({ data: {} }),
     });
@@ -690,21 +680,23 @@ describe("event API and REST API", () => {
   });
 
   it("shows a run, cancels it through the API and lists it on the page", async () => {
-    const [eventId] = await sendEvent(executor.url, { name: "conf/sleeper" });
+    const [eventId] = await suite.send({ name: "conf/sleeper" });
     const [running] = await waitFor(
-      () => runsForEvent(executor.url, eventId ?? ""),
+      () => suite.runs(eventId ?? ""),
       (runs) => runs.length === 1,
     );
-    const one = (await (await fetch(`${executor.url}/v1/runs/${running?.run_id}`)).json()) as {
+    const one = (await (
+      await fetch(`${suite.executor.url}/v1/runs/${running?.run_id}`)
+    ).json()) as {
       data: { status: string; function_id: string };
     };
     expect(one.data).toMatchObject({ status: "Running", function_id: "conf-sleeper" });
-    await fetch(`${executor.url}/v1/runs/${running?.run_id}/cancel`, { method: "POST" });
-    const [cancelled] = await waitForRuns(executor.url, eventId ?? "");
+    await fetch(`${suite.executor.url}/v1/runs/${running?.run_id}/cancel`, { method: "POST" });
+    const [cancelled] = await suite.waitForRuns(eventId ?? "");
     expect(cancelled?.status).toBe("Cancelled");
-    const html = await (await fetch(`${executor.url}/`)).text();
+    const html = await (await fetch(`${suite.executor.url}/`)).text();
     expect(html).toContain(running?.run_id);
     expect(html).toContain("conf-sleeper");
-    expect((await fetch(`${executor.url}/v1/runs/nope`)).status).toBe(404);
+    expect((await fetch(`${suite.executor.url}/v1/runs/nope`)).status).toBe(404);
   });
 });

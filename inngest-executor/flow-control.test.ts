@@ -8,26 +8,10 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { referenceFunction } from "inngest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Executor } from "./index";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
-import {
-  databaseUrl,
-  dropSchema,
-  runsForEvent,
-  sendEvent,
-  startTestApp,
-  startTestExecutor,
-  testClient,
-  testSchema,
-  waitFor,
-  waitForRuns,
-  type TestApp,
-} from "./testing/helpers";
-
-const schema = testSchema("flow");
-let executor: Executor;
-let app: TestApp;
+import { databaseUrl, startTestApp, testClient, waitFor } from "./testing/helpers";
+import { setupExecutorSuite } from "./testing/suite";
 
 /** Each run's start, by function: when its first step ran, and with which events. */
 const starts = new Map<string, { at: number; data: Record<string, unknown>[] }[]>();
@@ -106,26 +90,18 @@ function defineFunctions(executorUrl: string) {
   };
 }
 
-beforeAll(async () => {
-  executor = await startTestExecutor({ schema });
-  const defined = defineFunctions(executor.url);
-  app = await startTestApp(defined.client, defined.functions);
-  await executor.sync(app.url);
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await executor?.stop();
-  await dropSchema(schema);
+const suite = setupExecutorSuite({
+  label: "flow",
+  apps: (executorUrl) => [defineFunctions(executorUrl)],
 });
 
 async function runCounts(eventIds: string[]): Promise<number[]> {
-  return Promise.all(eventIds.map(async (id) => (await runsForEvent(executor.url, id)).length));
+  return Promise.all(eventIds.map(async (id) => (await suite.runs(id)).length));
 }
 
 describe("rateLimit", () => {
   it("starts at most `limit` runs per period and key, and skips the other events", async () => {
-    const ids = await sendEvent(executor.url, [
+    const ids = await suite.send([
       ...Array.from({ length: 4 }, (_, n) => ({ name: "flow/rate-limited", data: { k: "a", n } })),
       { name: "flow/rate-limited", data: { k: "b", n: 9 } },
     ]);
@@ -137,7 +113,7 @@ describe("rateLimit", () => {
     await sleep(500);
     expect(await runCounts(ids)).toEqual([1, 1, 0, 0, 1]);
     expect(startsOf("rate-limited")).toHaveLength(3);
-    const page = await (await fetch(executor.url)).text();
+    const page = await (await fetch(suite.executor.url)).text();
     expect(page).toMatch(/<strong>rateLimit<\/strong>: over 2 per 30s for key a/);
   });
 });
@@ -145,11 +121,10 @@ describe("rateLimit", () => {
 describe("throttle", () => {
   it("starts limit + burst runs at once, then one per period / limit, and drops none", async () => {
     const sentAt = Date.now();
-    const ids = await sendEvent(
-      executor.url,
+    const ids = await suite.send(
       Array.from({ length: 4 }, (_, n) => ({ name: "flow/throttled", data: { n } })),
     );
-    for (const id of ids) await waitForRuns(executor.url, id, 1, 20_000);
+    for (const id of ids) await suite.waitForRuns(id, 1, 20_000);
     const at = startsOf("throttled")
       .map((start) => start.at)
       .sort((a, b) => a - b);
@@ -160,7 +135,7 @@ describe("throttle", () => {
     expect(third - sentAt).toBeGreaterThanOrEqual(950);
     expect(fourth - sentAt).toBeGreaterThanOrEqual(1950);
     // The runs page names the rule and draws each step as a timeline bar with its attempts.
-    const page = await (await fetch(executor.url)).text();
+    const page = await (await fetch(suite.executor.url)).text();
     expect(page).toMatch(/<strong>throttle<\/strong>: start delayed to /);
     expect(page).toMatch(/<svg role="img" aria-label="Step timeline"[^>]*>.*data-step="start"/s);
   });
@@ -170,12 +145,10 @@ describe("debounce", () => {
   it("runs once per key, after the period, with the last event", async () => {
     const ids: string[] = [];
     for (let n = 1; n <= 3; n++) {
-      ids.push(...(await sendEvent(executor.url, { name: "flow/debounced", data: { k: "a", n } })));
+      ids.push(...(await suite.send({ name: "flow/debounced", data: { k: "a", n } })));
       await sleep(150);
     }
-    ids.push(
-      ...(await sendEvent(executor.url, { name: "flow/debounced", data: { k: "b", n: 7 } })),
-    );
+    ids.push(...(await suite.send({ name: "flow/debounced", data: { k: "b", n: 7 } })));
     await waitFor(
       async () => startsOf("debounced").length,
       (n) => n >= 2,
@@ -194,7 +167,10 @@ describe("debounce", () => {
     const first = Date.now();
     let sentUntil = first;
     while (startsOf("debounce-timeout").length === 0 && Date.now() - first < 12_000) {
-      await sendEvent(executor.url, { name: "flow/debounce-timeout", data: { at: Date.now() } });
+      await suite.send({
+        name: "flow/debounce-timeout",
+        data: { at: Date.now() },
+      });
       sentUntil = Date.now();
       await sleep(300);
     }
@@ -213,7 +189,7 @@ describe("debounce", () => {
 describe("batchEvents", () => {
   it("starts a full batch at once, a partial one at its timeout, per key, and runs unmatched events alone", async () => {
     const sentAt = Date.now();
-    await sendEvent(executor.url, [
+    await suite.send([
       ...[1, 2, 3, 4].map((n) => ({ name: "flow/batched", data: { k: "a", n, batch: true } })),
       ...[5, 6].map((n) => ({ name: "flow/batched", data: { k: "b", n, batch: true } })),
       { name: "flow/batched", data: { k: "a", n: 7, batch: false } },
@@ -241,12 +217,15 @@ describe("batchEvents", () => {
 
 describe("priority", () => {
   it("starts a higher-priority run first among runs waiting for a concurrency slot", async () => {
-    await sendEvent(executor.url, { name: "flow/prioritised", data: { name: "blocker", p: 0 } });
+    await suite.send({
+      name: "flow/prioritised",
+      data: { name: "blocker", p: 0 },
+    });
     await waitFor(
       async () => startsOf("prioritised").length,
       (n) => n >= 1,
     );
-    await sendEvent(executor.url, [
+    await suite.send([
       { name: "flow/prioritised", data: { name: "low-1", p: 0 } },
       { name: "flow/prioritised", data: { name: "low-2", p: -1 } },
       { name: "flow/prioritised", data: { name: "high", p: 300 } },
@@ -267,7 +246,7 @@ describe("priority", () => {
 
 describe("singleton", () => {
   it("skips a new run while one runs for the same key (mode skip), and starts one once it ended", async () => {
-    const [first = ""] = await sendEvent(executor.url, {
+    const [first = ""] = await suite.send({
       name: "flow/singleton-skip",
       data: { k: "a", n: 1 },
     });
@@ -275,33 +254,36 @@ describe("singleton", () => {
       async () => startsOf("singleton-skip").length,
       (n) => n >= 1,
     );
-    const [second = "", other = ""] = await sendEvent(executor.url, [
+    const [second = "", other = ""] = await suite.send([
       { name: "flow/singleton-skip", data: { k: "a", n: 2 } },
       { name: "flow/singleton-skip", data: { k: "b", n: 3 } },
     ]);
-    await waitForRuns(executor.url, first);
-    await waitForRuns(executor.url, other);
+    await suite.waitForRuns(first);
+    await suite.waitForRuns(other);
     expect(await runCounts([second])).toEqual([0]);
-    const [third = ""] = await sendEvent(executor.url, {
+    const [third = ""] = await suite.send({
       name: "flow/singleton-skip",
       data: { k: "a", n: 4 },
     });
-    const [run] = await waitForRuns(executor.url, third);
+    const [run] = await suite.waitForRuns(third);
     expect(run?.status).toBe("Completed");
   });
 
   it("cancels the running run for a new one (mode cancel)", async () => {
-    const [first = ""] = await sendEvent(executor.url, { name: "flow/singleton-cancel", data: {} });
+    const [first = ""] = await suite.send({
+      name: "flow/singleton-cancel",
+      data: {},
+    });
     await waitFor(
       async () => startsOf("singleton-cancel").length,
       (n) => n >= 1,
     );
-    const [second = ""] = await sendEvent(executor.url, {
+    const [second = ""] = await suite.send({
       name: "flow/singleton-cancel",
       data: {},
     });
-    const [cancelled] = await waitForRuns(executor.url, first);
-    const [replacement] = await waitForRuns(executor.url, second);
+    const [cancelled] = await suite.waitForRuns(first);
+    const [replacement] = await suite.waitForRuns(second);
     expect(cancelled?.status).toBe("Cancelled");
     expect(replacement?.status).toBe("Completed");
   });
@@ -309,55 +291,55 @@ describe("singleton", () => {
 
 it("deduplicates an event id for 24 hours", async () => {
   const event = { name: "flow/idempotent", id: "flow-dedupe-1", data: { k: "dedupe" } };
-  await sendEvent(executor.url, event);
-  const [first] = await waitForRuns(executor.url, "flow-dedupe-1");
-  await sendEvent(executor.url, { ...event, data: { k: "dedupe-again" } });
-  expect(await runsForEvent(executor.url, "flow-dedupe-1")).toHaveLength(1);
+  await suite.send(event);
+  const [first] = await suite.waitForRuns("flow-dedupe-1");
+  await suite.send({ ...event, data: { k: "dedupe-again" } });
+  expect(await suite.runs("flow-dedupe-1")).toHaveLength(1);
   const db = new pg.Client({ connectionString: databaseUrl() });
   await db.connect();
   try {
     await db.query(
-      `UPDATE "${schema}".events SET received_at = received_at - interval '25 hours' WHERE id = $1`,
+      `UPDATE "${suite.schema}".events SET received_at = received_at - interval '25 hours' WHERE id = $1`,
       ["flow-dedupe-1"],
     );
   } finally {
     await db.end();
   }
-  await sendEvent(executor.url, { ...event, data: { k: "dedupe-later" } });
-  const runs = await waitForRuns(executor.url, "flow-dedupe-1", 2);
+  await suite.send({ ...event, data: { k: "dedupe-later" } });
+  const runs = await suite.waitForRuns("flow-dedupe-1", 2);
   expect(runs.map((run) => run.run_id)).toContain(first?.run_id);
   expect(runs).toHaveLength(2);
 });
 
 it("keeps an idempotency key for 24 hours", async () => {
-  const [first = "", repeat = ""] = await sendEvent(executor.url, [
+  const [first = "", repeat = ""] = await suite.send([
     { name: "flow/idempotent", data: { k: "order-1" } },
     { name: "flow/idempotent", data: { k: "order-1" } },
   ]);
-  await waitForRuns(executor.url, first);
+  await suite.waitForRuns(first);
   expect(await runCounts([repeat])).toEqual([0]);
   // A day later (the first run's creation moved back 25 hours), the key is free again.
   const db = new pg.Client({ connectionString: databaseUrl() });
   await db.connect();
   try {
     await db.query(
-      `UPDATE "${schema}".runs SET created_at = created_at - interval '25 hours' WHERE event_id = $1`,
+      `UPDATE "${suite.schema}".runs SET created_at = created_at - interval '25 hours' WHERE event_id = $1`,
       [first],
     );
   } finally {
     await db.end();
   }
-  const [later = ""] = await sendEvent(executor.url, {
+  const [later = ""] = await suite.send({
     name: "flow/idempotent",
     data: { k: "order-1" },
   });
-  const [run] = await waitForRuns(executor.url, later);
+  const [run] = await suite.waitForRuns(later);
   expect(run?.status).toBe("Completed");
 });
 
 it("fails an invoke that the invoked function's rateLimit skips", async () => {
-  const [id = ""] = await sendEvent(executor.url, { name: "flow/invokes-limited", data: {} });
-  const [run] = await waitForRuns(executor.url, id);
+  const [id = ""] = await suite.send({ name: "flow/invokes-limited", data: {} });
+  const [run] = await suite.waitForRuns(id);
   expect(run?.status).toBe("Completed");
   const [first, second] = run?.output as string[];
   expect(first).toBe("ran");
@@ -365,15 +347,15 @@ it("fails an invoke that the invoked function's rateLimit skips", async () => {
 });
 
 it("fails an invoke of a function that does not exist with the official server's message", async () => {
-  const [id = ""] = await sendEvent(executor.url, { name: "flow/invokes-missing", data: {} });
-  const [run] = await waitForRuns(executor.url, id);
+  const [id = ""] = await suite.send({ name: "flow/invokes-missing", data: {} });
+  const [run] = await suite.waitForRuns(id);
   expect(run?.status).toBe("Failed");
   expect(run?.error?.message).toContain("could not find function");
 });
 
 describe("settings the executor cannot honour", () => {
   it("refuses a sync naming the setting, through the SDK and through /fn/register", async () => {
-    const client = testClient("flow-refused", executor.url);
+    const client = testClient("flow-refused", suite.executor.url);
     const fn = client.createFunction(
       {
         id: "debounce-and-throttle",
@@ -385,15 +367,15 @@ describe("settings the executor cannot honour", () => {
     );
     const refusedApp = await startTestApp(client, [fn]);
     try {
-      await expect(executor.sync(refusedApp.url)).rejects.toThrow(/debounce.*throttle/);
-      const page = await (await fetch(executor.url)).text();
+      await expect(suite.executor.sync(refusedApp.url)).rejects.toThrow(/debounce.*throttle/);
+      const page = await (await fetch(suite.executor.url)).text();
       expect(page).toMatch(
         /Sync refused.*flow-refused.*&#34;debounce&#34; with &#34;throttle&#34; is not supported/,
       );
     } finally {
       await refusedApp.stop();
     }
-    const res = await fetch(`${executor.url}/fn/register`, {
+    const res = await fetch(`${suite.executor.url}/fn/register`, {
       method: "POST",
       body: JSON.stringify({
         url: "http://127.0.0.1:9/api/inngest",

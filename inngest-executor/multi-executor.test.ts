@@ -4,60 +4,37 @@
  * every run completes and, with nothing crashing, every step runs exactly once.
  */
 import pg from "pg";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Executor } from "./index";
-import {
-  databaseUrl,
-  dropSchema,
-  sendEvent,
-  startTestApp,
-  startTestExecutor,
-  testClient,
-  testSchema,
-  waitForRuns,
-  type TestApp,
-} from "./testing/helpers";
+import { expect, it } from "vitest";
+import { databaseUrl, sendEvent, testClient, waitForRuns } from "./testing/helpers";
+import { setupExecutorSuite } from "./testing/suite";
 
-const schema = testSchema("multi");
-const executors: Executor[] = [];
-let app: TestApp;
 const executions = new Map<string, number>();
 
-beforeAll(async () => {
-  executors.push(
-    await startTestExecutor({ schema }),
-    await startTestExecutor({ schema }),
-    await startTestExecutor({ schema }),
-  );
-  const [first] = executors;
-  if (!first) throw new Error("no executor");
-  const client = testClient("multi", first.url);
-  const fn = client.createFunction(
-    { id: "shared", triggers: [{ event: "multi/go" }] },
-    async ({ event, step }) => {
-      const n = (event.data as { n: number }).n;
-      const parts = await Promise.all(
-        ["x", "y"].map((part) =>
-          step.run(`part-${part}`, () => {
-            executions.set(`${n}:${part}`, (executions.get(`${n}:${part}`) ?? 0) + 1);
-            return part;
-          }),
-        ),
-      );
-      await step.run("final", () =>
-        executions.set(`${n}:final`, (executions.get(`${n}:final`) ?? 0) + 1),
-      );
-      return parts.join("") + n;
-    },
-  );
-  app = await startTestApp(client, [fn]);
-  await first.sync(app.url);
-});
-
-afterAll(async () => {
-  await app?.stop();
-  for (const executor of executors) await executor.stop();
-  await dropSchema(schema);
+const suite = setupExecutorSuite({
+  label: "multi",
+  executors: 3,
+  apps: (executorUrl) => {
+    const client = testClient("multi", executorUrl);
+    const fn = client.createFunction(
+      { id: "shared", triggers: [{ event: "multi/go" }] },
+      async ({ event, step }) => {
+        const n = (event.data as { n: number }).n;
+        const parts = await Promise.all(
+          ["x", "y"].map((part) =>
+            step.run(`part-${part}`, () => {
+              executions.set(`${n}:${part}`, (executions.get(`${n}:${part}`) ?? 0) + 1);
+              return part;
+            }),
+          ),
+        );
+        await step.run("final", () =>
+          executions.set(`${n}:final`, (executions.get(`${n}:final`) ?? 0) + 1),
+        );
+        return parts.join("") + n;
+      },
+    );
+    return [{ client, functions: [fn] }];
+  },
 });
 
 it("completes every run exactly once when three executors share the queue", async () => {
@@ -65,11 +42,13 @@ it("completes every run exactly once when three executors share the queue", asyn
   // Events arrive through different executors, as behind a load balancer.
   const ids = (
     await Promise.all(
-      events.map((event, i) => sendEvent(executors[i % executors.length]?.url ?? "", event)),
+      events.map((event, i) =>
+        sendEvent(suite.executors[i % suite.executors.length]?.url ?? "", event),
+      ),
     )
   ).flat();
   for (const [n, id] of ids.entries()) {
-    const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
+    const [run] = await waitForRuns(suite.executors[0]?.url ?? "", id, 1, 30_000);
     expect(run).toMatchObject({ status: "Completed", output: `xy${n}` });
   }
   for (let n = 0; n < events.length; n++) {
@@ -84,7 +63,7 @@ it("keeps working after Postgres drops all of its connections", async () => {
   try {
     const { rows } = await admin.query<{ n: number }>(
       "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
-      [`inngest-executor:${schema}`],
+      [`inngest-executor:${suite.schema}`],
     );
     expect(rows[0]?.n).toBeGreaterThan(0);
   } finally {
@@ -93,12 +72,12 @@ it("keeps working after Postgres drops all of its connections", async () => {
   const ids = (
     await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        sendEvent(executors[i % 3]?.url ?? "", { name: "multi/go", data: { n: 100 + i } }),
+        sendEvent(suite.executors[i % 3]?.url ?? "", { name: "multi/go", data: { n: 100 + i } }),
       ),
     )
   ).flat();
   for (const [i, id] of ids.entries()) {
-    const [run] = await waitForRuns(executors[0]?.url ?? "", id, 1, 30_000);
+    const [run] = await waitForRuns(suite.executors[0]?.url ?? "", id, 1, 30_000);
     expect(run).toMatchObject({ status: "Completed", output: `xy${100 + i}` });
   }
 }, 60_000);

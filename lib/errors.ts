@@ -25,6 +25,7 @@ const catalog = {
   job_not_found: { kind: "not_found", message: "No such job, or you do not have access to it." },
   conversation_not_found: { kind: "not_found", message: "This conversation does not exist." },
   document_not_found: { kind: "not_found", message: "That document is not in your library." },
+  mail_not_found: { kind: "not_found", message: "No such email in the development mailbox." },
   not_waiting_for_input: { kind: "conflict", message: "This job is not waiting for your input." },
   cancel_not_delivered: {
     kind: "unavailable",

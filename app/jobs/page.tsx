@@ -1,11 +1,7 @@
 import { Suspense } from "react";
 import type { Metadata } from "next";
-import { headers } from "next/headers";
-import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
-import { rememberedOwnerEmail } from "@/lib/email/notifications";
-import { jobStatusSchema } from "@/lib/jobs/schemas";
-import { HydrateClient, prefetch, trpc } from "@/lib/trpc/server";
-import { JOBS_PAGE_SIZE } from "@/lib/jobs/schemas";
+import { JOBS_PAGE_SIZE, jobStatusSchema } from "@/lib/jobs/schemas";
+import { getQueryClient, HydrateClient, prefetch, trpc } from "@/lib/trpc/server";
 import { JobsList } from "./_components/jobs-list";
 import { NewJobForm } from "./_components/new-job-form";
 
@@ -19,8 +15,10 @@ export default async function JobsPage({
 }) {
   const { status: rawStatus } = await searchParams;
   const status = jobStatusSchema.safeParse(rawStatus).data;
-  const ownerId = await ownerIdFromHeaders(await headers());
-  const rememberedEmail = ownerId ? await rememberedOwnerEmail(ownerId) : null;
+  // The form's first render needs it (the address field's initial value): awaited, not prefetched.
+  const { email: rememberedEmail } = await getQueryClient().fetchQuery(
+    trpc.owner.rememberedEmail.queryOptions(),
+  );
   prefetch(
     trpc.jobs.list.infiniteQueryOptions(
       { status, limit: JOBS_PAGE_SIZE },

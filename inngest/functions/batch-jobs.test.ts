@@ -13,6 +13,7 @@ import { startDemoModel, type DemoModelServer } from "@/lib/ai/demo-model/server
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { startExecutor, type Executor } from "@/inngest-executor";
 import { dropSchema, testSchema } from "@/inngest-executor/testing/helpers";
+import { itemWorstCaseMicros } from "@/lib/jobs/batch/prompt";
 import { waitUntil } from "@/test/wait";
 
 const schema = testSchema("batch_fn");
@@ -301,6 +302,53 @@ describe("batch jobs, economy mode", { timeout: 120_000 }, () => {
     expect(cost.micros).toBeLessThan(cost.liveMicros);
   });
 
+  it("holds back what its budget may not cover for a later round, priced on what was spent", async () => {
+    // The budget covers about four items' worst case in a batch, and 10 items' real cost.
+    const budget = 20_000;
+    const worstCase = itemWorstCaseMicros(
+      paragraph(10),
+      {
+        inputMicrosPerMillion: 1_000_000,
+        outputMicrosPerMillion: 4_000_000,
+        batchDiscountPercent: 50,
+      },
+      "batch",
+    );
+    expect(Math.floor(budget / worstCase)).toBeLessThan(10);
+    const { id } = await startBatch({ rows: 10, budget: "0.02" });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ total: 10, done: 10, failed: 0, partial: false });
+    const rounds = await db.providerBatch.count({ where: { jobId: id } });
+    expect(rounds).toBeGreaterThan(1);
+    const submitted = await db.jobEvent.findMany({
+      where: { jobId: id, type: "batch.submitted" },
+      orderBy: { seq: "asc" },
+      select: { data: true },
+    });
+    expect(submitted[0]?.data).toMatchObject({
+      round: 1,
+      heldForBudget: 10 - Math.floor(budget / worstCase),
+    });
+    const cost = await jobCost(id);
+    expect(cost.micros).toBeLessThanOrEqual(budget);
+  });
+
+  it("with a budget below one item's worst case, sends nothing and completes partial", async () => {
+    const { id } = await startBatch({ rows: 3, budget: "0.001" });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({
+      total: 3,
+      done: 0,
+      failed: 3,
+      partial: true,
+      stopReason: "budget",
+    });
+    expect(await db.providerBatch.count({ where: { jobId: id } })).toBe(0);
+    expect((await jobCost(id)).micros).toBe(0);
+  });
+
   it("cancel cancels the provider batch, and the job ends cancelled", async () => {
     const { id, ownerId } = await startBatch({ rows: 200 });
     await waitUntil(
@@ -393,38 +441,46 @@ describe("batch jobs, now mode", { timeout: 120_000 }, () => {
     expect(cost.economy).toBe(false);
   });
 
-  it("stops at the budget between steps and completes with what it has, partial", async () => {
-    // 100 rows are five slices of 20; four run at once, so the fifth sees the money spent.
-    const { id } = await startBatch({ mode: "now", rows: 100, budget: "0.000001" });
+  it("never overspends its budget: parallel slices take only what fits in their share, the rest is partial", async () => {
+    // About six items' worst case (≈ 8.7k micro-dollars each at this price): far less than 100 rows.
+    const budget = 50_000;
+    const { id } = await startBatch({ mode: "now", rows: 100, budget: "0.05" });
     const { status, result } = await finished(id);
     expect(status).toBe("completed");
-    expect(result).toMatchObject({
-      total: 100,
-      done: 80,
-      failed: 20,
-      partial: true,
-      stopReason: "budget",
-    });
+    expect(result).toMatchObject({ total: 100, partial: true, stopReason: "budget" });
+    expect(result.done).toBeGreaterThan(0);
+    expect(result.done + result.failed).toBe(100);
     const items = await itemsOf(id);
-    expect(items.filter((item) => item.errorCode === "budget")).toHaveLength(20);
+    const held = items.filter((item) => item.errorCode === "budget");
+    expect(held.length).toBe(result.failed);
+    // Held items never ran: no attempt, no tokens.
+    expect(held.every((item) => item.attempts === 0)).toBe(true);
+    const cost = await jobCost(id);
+    expect(cost.micros).toBeGreaterThan(0);
+    expect(cost.micros).toBeLessThanOrEqual(budget);
   });
 });
 
-describe("research in economy mode", { timeout: 120_000 }, () => {
-  it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
+describe("research: economy mode, budget and deadline", { timeout: 120_000 }, () => {
+  async function researchOwner() {
     const { saveDocument } = await import("@/lib/ingest/save-document");
     const ownerId = await createTestOwner();
     for (const [title, text] of [
       [
         "Vacuum thresholds",
-        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size. Dead tuples are removed so their space can be reused.",
+        "Autovacuum vacuums a table once its dead tuples pass autovacuum_vacuum_threshold plus the scale factor times its size.",
       ],
       [
         "Vacuum and statistics",
-        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics. Vacuuming removes dead tuples left behind by updates.",
+        "Autovacuum also runs ANALYZE on tables whose rows changed a lot, so the planner keeps good statistics.",
       ],
     ] as const)
       await saveDocument({ ownerId, title, text, mime: "text/plain" });
+    return ownerId;
+  }
+
+  it("condenses the sources it read through the demo Batch API, then writes the report live", async () => {
+    const ownerId = await researchOwner();
     const { id } = await createJob(
       ownerId,
       { kind: "research", question: "When does autovacuum vacuum a table?", economy: true },
@@ -458,5 +514,57 @@ describe("research in economy mode", { timeout: 120_000 }, () => {
     const cost = await jobCost(id);
     expect(cost.economy).toBe(true);
     expect(cost.micros).toBeLessThan(cost.liveMicros);
+  });
+
+  it("with a budget that covers the plan but not the report's worst case, completes partial with the sources read", async () => {
+    const ownerId = await researchOwner();
+    const budget = 20_000;
+    const { id } = await createJob(
+      ownerId,
+      { kind: "research", question: "When does autovacuum vacuum a table?", budget: "0.02" },
+      randomUUID(),
+    );
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ partial: true, stopReason: "budget" });
+    expect(result.markdown).toMatch(
+      /^\*\*Partial result\.\*\* The rest of the work could cost more/,
+    );
+    expect(await db.jobSource.count({ where: { jobId: id, read: true } })).toBeGreaterThan(0);
+    const usage = await db.jobUsage.findMany({ where: { jobId: id }, select: { step: true } });
+    expect(usage.map((row) => row.step)).toEqual(["plan-sub-questions"]);
+    const cost = await jobCost(id);
+    expect(cost.micros).toBeGreaterThan(0);
+    expect(cost.micros).toBeLessThanOrEqual(budget);
+  });
+
+  it("past its deadline fetches nothing more and completes partial, without the report", async () => {
+    const ownerId = await researchOwner();
+    const { id } = await createJob(
+      ownerId,
+      {
+        kind: "research",
+        question: "When does autovacuum vacuum a table?",
+        approvePlan: true,
+        deadlineMinutes: 60,
+      },
+      randomUUID(),
+    );
+    await waitUntil(
+      () => db.job.findUniqueOrThrow({ where: { id }, select: { status: true } }),
+      (job) => job.status === "waiting_for_input",
+      { timeout: 60_000, interval: 100, what: "the plan to approve" },
+    );
+    // The user comes back after the deadline and approves the plan.
+    await db.job.update({ where: { id }, data: { deadlineAt: new Date(Date.now() - 1_000) } });
+    const { respondToJob } = await import("@/lib/jobs/respond");
+    const { job } = await authorizeJob({ ownerId }, id, null, "act");
+    await respondToJob(job, { action: "approve" });
+    const { status, result } = await finished(id);
+    expect(status).toBe("completed");
+    expect(result).toMatchObject({ partial: true, stopReason: "deadline" });
+    expect(result.markdown).toMatch(/reached its deadline/);
+    const usage = await db.jobUsage.findMany({ where: { jobId: id }, select: { step: true } });
+    expect(usage.map((row) => row.step)).toEqual(["plan-sub-questions"]);
   });
 });

@@ -3,7 +3,11 @@
  * edit the plan, search for each sub-question in parallel, read the best
  * sources, and write a report whose `[n]` markers cite them. In economy
  * mode the sources read are condensed through the provider's batch API
- * first (_lib/research-economy.ts).
+ * first (_lib/research-economy.ts). With a budget, a model call starts only
+ * if its worst-case cost fits in what is left; past the deadline no source
+ * is fetched. Either way the job completes with what it has: without the
+ * report (it cannot be afforded, or it is too late to write it), the plan
+ * and the sources read stand as a partial result, marked as such.
  */
 import { generateText } from "ai";
 import { createJobFunction } from "@/inngest/functions/_lib/job-function";
@@ -16,16 +20,23 @@ import {
   parseSubQuestions,
   planSubQuestionsPrompt,
   type Passage,
+  type TaskPrompt,
 } from "@/lib/ai/prompts";
-import { languageModel } from "@/lib/ai/providers";
+import { priceFor } from "@/lib/ai/pricing";
+import { languageModel, modelInfo, modelPrices } from "@/lib/ai/providers";
 import { db } from "@/lib/db";
 import { isIngestError } from "@/lib/ingest/errors";
+import { promptWorstCaseMicros } from "@/lib/jobs/batch/prompt";
+import { limitReached, remainingBudget, stopReasonText, type StopReason } from "@/lib/jobs/limits";
 import { storedJobInputSchema } from "@/lib/jobs/schemas";
 import { search, type SearchHit } from "@/lib/search";
 import { bestPassages } from "@/lib/search/documents";
 import { downloadDocument } from "@/lib/ingest/download-document";
 
 const SUB_QUESTIONS = 3;
+/** Output caps, so that a budget can bound each call's worst case. */
+const PLAN_MAX_OUTPUT_TOKENS = 2_048;
+const REPORT_MAX_OUTPUT_TOKENS = 8_192;
 const MAX_SUB_QUESTIONS = 6;
 const HITS_PER_SEARCH = 5;
 const SOURCES_TO_READ = 5;
@@ -46,6 +57,27 @@ function chooseSources(searches: readonly SearchHit[][], limit: number): SearchH
     .map((entry) => entry.hit);
 }
 
+/** Whether the job's budget (if any) covers this live call at its worst case. */
+async function affordable(
+  jobId: string,
+  prompt: TaskPrompt & { maxOutputTokens: number },
+): Promise<boolean> {
+  const remaining = await remainingBudget(jobId);
+  if (remaining === null) return true;
+  const price = priceFor(modelPrices(), modelInfo().modelId);
+  return promptWorstCaseMicros(prompt, price, "live") <= remaining;
+}
+
+/** The result of a job stopped before its report: the plan and the sources read stand. */
+function partialResult(reason: StopReason, plan: string[]) {
+  return {
+    markdown: `**Partial result.** ${stopReasonText[reason]} The report was not written; the plan and the sources the job read are below.`,
+    subQuestions: plan,
+    partial: true,
+    stopReason: reason,
+  };
+}
+
 export const researchQuestion = createJobFunction({
   id: "research-question",
   kind: "research",
@@ -58,15 +90,15 @@ export const researchQuestion = createJobFunction({
       const input = storedJobInputSchema.parse(row.input);
       if (input.kind !== "research")
         throw jobFailure("invalid_input", "This job is not a research question.");
-      const planning = await callModel(() =>
-        generateText({
-          model: languageModel(),
-          ...planSubQuestionsPrompt({ question: input.question, count: SUB_QUESTIONS }),
-          maxRetries: 0,
-        }),
-      );
-      const { text } = planning;
-      const subQuestions = parseSubQuestions(text)
+      const prompt = {
+        ...planSubQuestionsPrompt({ question: input.question, count: SUB_QUESTIONS }),
+        maxOutputTokens: PLAN_MAX_OUTPUT_TOKENS,
+      };
+      // A budget too small to plan still searches for the question itself.
+      const planning = (await affordable(job.id, prompt))
+        ? await callModel(() => generateText({ model: languageModel(), ...prompt, maxRetries: 0 }))
+        : null;
+      const subQuestions = parseSubQuestions(planning?.text ?? "")
         .map((item) => item.trim().slice(0, 500))
         .filter((item) => item.length >= 3)
         .slice(0, MAX_SUB_QUESTIONS);
@@ -78,7 +110,7 @@ export const researchQuestion = createJobFunction({
           economy: input.economy,
           plan,
         },
-        outputs: { progress: 0.1, usage: liveUsage([planning]) },
+        outputs: { progress: 0.1, usage: liveUsage(planning ? [planning] : []) },
         events: [
           {
             type: "partial",
@@ -115,7 +147,9 @@ export const researchQuestion = createJobFunction({
         job.run(`read-source-${i + 1}`, `Reading: ${hit.title}`.slice(0, 200), async () => {
           let text: string;
           try {
-            if (hit.documentId) {
+            // Past the deadline nothing more is fetched: the search snippet stands in.
+            if ((await limitReached(job.id)) === "deadline") text = hit.snippet;
+            else if (hit.documentId) {
               const document = await db.document.findUnique({
                 where: { id: hit.documentId },
                 select: { text: true },
@@ -175,10 +209,18 @@ export const researchQuestion = createJobFunction({
           },
         };
       }
-      const prompt = answerWithSourcesPrompt({
-        question: planned.question,
-        passages: read.map((passage): Passage => ({ title: passage.title, text: passage.text })),
-      });
+      const prompt = {
+        ...answerWithSourcesPrompt({
+          question: planned.question,
+          passages: read.map((passage): Passage => ({ title: passage.title, text: passage.text })),
+        }),
+        maxOutputTokens: REPORT_MAX_OUTPUT_TOKENS,
+      };
+      const late = (await limitReached(job.id)) === "deadline";
+      if (late || !(await affordable(job.id, prompt))) {
+        const result = partialResult(late ? "deadline" : "budget", plan);
+        return { value: null, outputs: { status: "completed", result } };
+      }
       const answer = await callModel(() =>
         generateText({ model: languageModel(), ...prompt, maxRetries: 0 }),
       );

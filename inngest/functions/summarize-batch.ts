@@ -16,7 +16,7 @@ import { jobFailure } from "@/inngest/functions/_lib/job-step";
 import { formatMicros } from "@/lib/ai/pricing";
 import { db } from "@/lib/db";
 import { failUnfinishedItems, itemCounts } from "@/lib/jobs/batch/items";
-import { jobCost } from "@/lib/jobs/cost";
+import { jobCost, type JobCost } from "@/lib/jobs/cost";
 import { stopReasonText, type StopReason } from "@/lib/jobs/limits";
 import { storedJobInputSchema, type BatchMode } from "@/lib/jobs/schemas";
 
@@ -31,7 +31,7 @@ async function readSettings(jobId: string) {
 function summaryText(options: {
   mode: BatchMode;
   counts: { total: number; done: number; failed: number };
-  cost: { micros: number; liveMicros: number };
+  cost: Pick<JobCost, "micros" | "liveMicros" | "reference">;
   stopped: StopReason | null;
 }): string {
   const { counts, cost, mode, stopped } = options;
@@ -41,6 +41,11 @@ function summaryText(options: {
       ? `Cost: ${formatMicros(cost.micros)} in economy mode (the same work live: ${formatMicros(cost.liveMicros)}).`
       : `Cost: ${formatMicros(cost.micros)}.`,
   ];
+  if (cost.reference)
+    lines.push(
+      `The offline demo model is free. At ${cost.reference.modelId}'s list price these tokens would cost ${formatMicros(cost.reference.micros)}` +
+        (mode === "economy" ? `, or ${formatMicros(cost.reference.liveMicros)} live.` : "."),
+    );
   if (stopped) lines.push(`Partial results: ${stopReasonText[stopped]}`);
   return lines.join("\n\n");
 }

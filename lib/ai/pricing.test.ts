@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { DEMO_MODEL_ID } from "@/lib/ai/demo-model/protocol";
 import { DEFAULT_MODEL_IDS } from "@/lib/ai/models";
 import {
+  maxInputTokens,
+  REFERENCE_MODEL_ID,
+  referenceCost,
+  worstCaseMicros,
   costMicros,
   DEFAULT_PRICES,
   formatMicros,
@@ -150,5 +154,69 @@ describe("AI_PRICES", () => {
     expect(() => parseEnv({ ...baseEnv, AI_PRICES: "{not json" })).toThrow(
       /AI_PRICES: must be JSON/,
     );
+  });
+});
+
+describe("worst-case cost", () => {
+  it("bounds input tokens by UTF-8 bytes plus a per-message overhead", () => {
+    const perMessage = maxInputTokens([""]) - maxInputTokens([]);
+    expect(perMessage).toBeGreaterThan(0);
+    expect(maxInputTokens(["abcd"]) - maxInputTokens([])).toBe(4 + perMessage);
+    expect(maxInputTokens(["abcd", "ef"]) - maxInputTokens(["abcd"])).toBe(2 + perMessage);
+    // "é" is two bytes and "日" three: counted by bytes, not characters.
+    expect(maxInputTokens(["é日"]) - maxInputTokens([""])).toBe(5);
+  });
+
+  it("prices the input bound and the output cap, rounding up, and is zero when unpriced", () => {
+    const price = {
+      inputMicrosPerMillion: 1_000_000,
+      outputMicrosPerMillion: 3_000_000,
+      batchDiscountPercent: 50,
+    };
+    // 1 input token = 1 micro; 1 output token = 3 micros; batch pays half.
+    expect(worstCaseMicros({ inputTokens: 10, maxOutputTokens: 5 }, price, "live")).toBe(25);
+    expect(worstCaseMicros({ inputTokens: 10, maxOutputTokens: 5 }, price, "batch")).toBe(13);
+    expect(worstCaseMicros({ inputTokens: 10, maxOutputTokens: 5 }, undefined, "live")).toBe(0);
+    // Never below what the same tokens are billed at.
+    expect(
+      worstCaseMicros({ inputTokens: 7, maxOutputTokens: 0 }, price, "batch"),
+    ).toBeGreaterThanOrEqual(costMicros({ inputTokens: 7, outputTokens: 0 }, price, "batch"));
+  });
+});
+
+describe("referenceCost", () => {
+  const table = priceTable();
+  const demo = (
+    mode: "live" | "batch",
+    inputTokens: number,
+    outputTokens: number,
+  ): UsageRecord => ({
+    modelId: DEMO_MODEL_ID,
+    mode,
+    inputTokens,
+    outputTokens,
+  });
+
+  it("prices a free model's tokens at the reference model's list price, in their modes and live", () => {
+    const records = [demo("batch", 1_000_000, 0), demo("live", 0, 1_000_000)];
+    // gpt-5-mini: $0.25 in, $2 out per million; batch pays half.
+    expect(referenceCost(records, table)).toEqual({
+      modelId: REFERENCE_MODEL_ID,
+      micros: 125_000 + 2_000_000,
+      liveMicros: 250_000 + 2_000_000,
+    });
+  });
+
+  it("is null when any call had a price of its own, or when there were no calls", () => {
+    expect(
+      referenceCost(
+        [demo("live", 10, 10), { ...demo("live", 10, 10), modelId: "gpt-5-mini" }],
+        table,
+      ),
+    ).toBeNull();
+    expect(
+      referenceCost([{ ...demo("live", 10, 10), modelId: "unknown-model" }], table),
+    ).toBeNull();
+    expect(referenceCost([], table)).toBeNull();
   });
 });

@@ -186,6 +186,29 @@ export function summarizeCost(records: Iterable<UsageRecord>, table: PriceTable)
   return { micros: toMicros(actual), liveMicros: toMicros(live), unpricedModels: [...unpriced] };
 }
 
+/** The model whose list price {@link referenceCost} shows beside a free model's zero. */
+export const REFERENCE_MODEL_ID = "gpt-5-mini";
+
+/**
+ * What the records' tokens would cost at a paid model's list price, in the
+ * modes they ran in and live: shown when every call went to a free model
+ * (the offline demo model), so "$0.00, live $0.00" still says what economy
+ * mode saves. Null when any call had a price of its own.
+ */
+export function referenceCost(
+  records: readonly UsageRecord[],
+  table: PriceTable,
+): { modelId: string; micros: number; liveMicros: number } | null {
+  const free = (price: ModelPrice | undefined) =>
+    price !== undefined && price.inputMicrosPerMillion === 0 && price.outputMicrosPerMillion === 0;
+  if (records.length === 0 || !records.every((record) => free(priceFor(table, record.modelId))))
+    return null;
+  const reference = DEFAULT_PRICES[REFERENCE_MODEL_ID]!;
+  const priced = records.map((record) => ({ ...record, modelId: REFERENCE_MODEL_ID }));
+  const cost = summarizeCost(priced, new Map([[REFERENCE_MODEL_ID, reference]]));
+  return { modelId: REFERENCE_MODEL_ID, micros: cost.micros, liveMicros: cost.liveMicros };
+}
+
 /** Micro-dollars as dollars for people: at least 2 decimals, at most 6, e.g. "$0.50", "$0.000125". */
 export function formatMicros(micros: number): string {
   const sign = micros < 0 ? "-" : "";
@@ -196,4 +219,40 @@ export function formatMicros(micros: number): string {
     .replace(/0+$/, "")
     .padEnd(2, "0");
   return `${sign}$${dollars.toLocaleString("en-US")}.${fraction}`;
+}
+
+/** Tokens a chat message adds beyond its text (role, separators), counted generously. */
+const MESSAGE_OVERHEAD_TOKENS = 8;
+const utf8 = new TextEncoder();
+
+/**
+ * The most input tokens a prompt can take: one per UTF-8 byte of its texts
+ * plus each message's overhead. Byte-level BPE tokenizers never make a
+ * token of less than one byte (English averages 3–4 bytes a token), so
+ * this is a bound, not an estimate, and a generous one.
+ */
+export function maxInputTokens(texts: readonly string[]): number {
+  return texts.reduce(
+    (sum, text) => sum + utf8.encode(text).length + MESSAGE_OVERHEAD_TOKENS,
+    MESSAGE_OVERHEAD_TOKENS,
+  );
+}
+
+/**
+ * The most one call can cost, in micro-dollars, rounded up: its input bound
+ * and its output cap at the mode's price. A model with no price costs
+ * nothing here, as in {@link summarizeCost}.
+ */
+export function worstCaseMicros(
+  call: { inputTokens: number; maxOutputTokens: number },
+  price: ModelPrice | undefined,
+  mode: UsageMode,
+): number {
+  if (!price) return 0;
+  const scaled = scaledCost(
+    { inputTokens: call.inputTokens, outputTokens: call.maxOutputTokens },
+    price,
+    mode,
+  );
+  return Number((scaled + SCALE - 1n) / SCALE);
 }

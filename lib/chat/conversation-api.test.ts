@@ -1,9 +1,9 @@
 /**
  * The conversation procedures the chat page uses (lib/trpc/routers/chat.ts):
  * a rename with text that cannot be stored is refused with a clear message,
- * and an answer whose server died is read back as interrupted.
+ * a conversation is read only by its owner, and an answer whose server died
+ * is read back as interrupted.
  */
-import { TRPCError } from "@trpc/server";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
@@ -24,13 +24,28 @@ describe("chat procedures", () => {
       const { caller, ownerId } = await callerAsNewOwner();
       const id = await conversationOf(ownerId);
       const refused = await caller.chat.rename({ id, title }).catch((error: unknown) => error);
-      expect(refused).toBeInstanceOf(TRPCError);
-      expect((refused as TRPCError).code).toBe("BAD_REQUEST");
-      expect((refused as TRPCError).message).toMatch(/NUL byte|unpaired UTF-16 surrogate/);
+      // The caller's error as the client sees it: its code and its words, not its class.
+      expect(refused).toMatchObject({
+        code: "BAD_REQUEST",
+        message: expect.stringMatching(/NUL byte|unpaired UTF-16 surrogate/),
+      });
       const stored = await db.conversation.findUniqueOrThrow({ where: { id } });
       expect(stored.title).toBe("Before");
     },
   );
+
+  it("reads a conversation only for its owner: anyone else is told it does not exist", async () => {
+    const alice = await callerAsNewOwner();
+    const bob = await callerAsNewOwner();
+    const id = await conversationOf(alice.ownerId);
+    expect(await alice.caller.chat.byId({ id })).toMatchObject({ id, title: "Before" });
+    for (const missing of [id, randomUUID()]) {
+      await expect(bob.caller.chat.byId({ id: missing })).rejects.toMatchObject({
+        code: "NOT_FOUND",
+        message: "This conversation does not exist.",
+      });
+    }
+  });
 
   it("reads an answer whose lease ran out as interrupted, and stores it so", async () => {
     const { caller, ownerId } = await callerAsNewOwner();

@@ -38,6 +38,9 @@ export interface PlannedRow {
 
 export const BUSY_MESSAGE =
   "An answer is still being written in this conversation. Stop it or wait for it.";
+/** Says nothing of whose the other message is: ids cannot be used to probe for conversations. */
+export const MESSAGE_ID_TAKEN_MESSAGE =
+  "This message's id is already used by another conversation. What you typed is kept: send it again.";
 export const CHANGED_MESSAGE =
   "This conversation changed in another tab. What you typed is kept: look at the new messages, then send it again.";
 

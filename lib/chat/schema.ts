@@ -3,6 +3,7 @@
  * metadata streamed back, and the error payloads. Types come from these.
  */
 import { z } from "zod";
+import { safeText } from "@/lib/text";
 
 export const MESSAGE_ID = z
   .string()
@@ -14,22 +15,7 @@ export const MESSAGE_ID = z
 export const MAX_HISTORY_MESSAGES = 400;
 export const MAX_HISTORY_CHARS = 400_000;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Text that can be stored and sent to a model: no NUL byte (Postgres text
- * cannot hold one) and no unpaired UTF-16 surrogate (not valid Unicode; JSON
- * escapes can produce one). Refused, not stripped, so what is stored is what
- * the user sent; the error names the field.
- */
-export const storableText = z.string().superRefine((text, ctx) => {
-  if (text.includes("\u0000"))
-    ctx.addIssue({ code: "custom", message: "contains a NUL byte, which cannot be stored" });
-  else if (LONE_SURROGATE.test(text))
-    ctx.addIssue({ code: "custom", message: "contains an unpaired UTF-16 surrogate" });
-});
-
-export const userTextPartSchema = z.object({ type: z.literal("text"), text: storableText });
+export const userTextPartSchema = z.object({ type: z.literal("text"), text: safeText() });
 
 export const chatRequestSchema = z.discriminatedUnion("action", [
   z.object({
@@ -91,6 +77,7 @@ export const CHAT_ERROR_CODES = [
   "unauthorized",
   "not_found",
   "busy",
+  "message_id_taken",
   "rate_limited",
   "nothing_to_continue",
   "model_unavailable",

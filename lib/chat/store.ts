@@ -9,7 +9,13 @@ import "server-only";
 import { db } from "@/lib/db";
 import { isUniqueViolation } from "@/lib/db/errors";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { CHANGED_MESSAGE, plan, type Turn, type TurnPlan } from "@/lib/chat/plan";
+import {
+  CHANGED_MESSAGE,
+  MESSAGE_ID_TAKEN_MESSAGE,
+  plan,
+  type Turn,
+  type TurnPlan,
+} from "@/lib/chat/plan";
 import { LEASE_EXPIRY_SQL, settleDeadAnswers } from "@/lib/chat/liveness";
 import { ChatError, messageText, type ChatRequest } from "@/lib/chat/schema";
 
@@ -70,6 +76,21 @@ export async function planTurn(
 }
 
 const changed = () => new ChatError("busy", CHANGED_MESSAGE, 409);
+
+/**
+ * Why a new message could not be written although its plan held: its id is
+ * taken by a message of another conversation (anyone's: message ids are
+ * global), or another turn of this conversation came first.
+ */
+async function submitConflict(conversationId: string, messageId: string): Promise<ChatError> {
+  const holder = await db.message.findUnique({
+    where: { id: messageId },
+    select: { conversationId: true },
+  });
+  if (holder && holder.conversationId !== conversationId)
+    return new ChatError("message_id_taken", MESSAGE_ID_TAKEN_MESSAGE, 409);
+  return changed();
+}
 
 /**
  * Writes the planned turn, re-checking the plan against what is there now.
@@ -166,8 +187,8 @@ async function beginSubmitTurn(
              ${Prisma.raw(LEASE_EXPIRY_SQL)} FROM base
       RETURNING id`;
   } catch (error) {
-    // Another turn took these positions (or this message id) first.
-    if (isUniqueViolation(error)) throw changed();
+    // Another turn took these positions first, or the message id is taken.
+    if (isUniqueViolation(error)) throw await submitConflict(conversationId, request.message.id);
     throw error;
   }
   if (inserted.length !== 2) {

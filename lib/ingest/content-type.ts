@@ -38,6 +38,22 @@ export function parseContentType(header: string | null | undefined): ParsedConte
   return { essence: /^[\w.+-]+\/[\w.+-]+$/.test(essence) ? normaliseAlias(essence) : "", charset };
 }
 
+/**
+ * The distinct types a Content-Type header names. More than one means the
+ * header lists several ("text/html, application/pdf": duplicate headers are
+ * merged with commas): a body is one type, so such a header is ambiguous, and
+ * must not be read as no header at all (which would let the bytes decide).
+ */
+export function listedContentTypes(header: string | null | undefined): string[] {
+  if (!header) return [];
+  // A comma inside a quoted parameter leaves a piece that is not a type: it drops out.
+  const types = header
+    .split(",")
+    .map((part) => parseContentType(part).essence)
+    .filter(Boolean);
+  return [...new Set(types)];
+}
+
 // Aliases seen in the wild for the types we accept.
 function normaliseAlias(essence: string): string {
   if (essence === "text/x-markdown") return "text/markdown";

@@ -29,6 +29,12 @@ beforeAll(async () => {
       case "/doc.pdf":
         res.writeHead(200, { "content-type": "application/octet-stream" });
         return res.end("%PDF-1.7\n%fake but sniffable\n");
+      case "/two-types.html":
+        res.writeHead(200, { "content-type": "text/html, application/pdf" });
+        return res.end("<html><head><title>Which?</title></head><body><p>Hi</p></body></html>");
+      case "/same-type-twice.html":
+        res.writeHead(200, { "content-type": "text/html, text/html; charset=utf-8" });
+        return res.end("<html><head><title>Twice</title></head><body><p>Hi</p></body></html>");
       case "/image.png":
         res.writeHead(200, { "content-type": "image/png" });
         return res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
@@ -336,6 +342,17 @@ describe("fetchDocument with private networks allowed (test servers)", () => {
       fetchDocument(`${base}/page.html`, { ...local, allowedContentTypes: ["application/pdf"] }),
     );
     expect(error.code).toBe("unsupported_content_type");
+  });
+
+  it("refuses a Content-Type listing several types as ambiguous, not as absent", async () => {
+    const error = await failure(fetchDocument(`${base}/two-types.html`, local));
+    expect(error.code).toBe("unsupported_content_type");
+    expect(error.message).toMatch(/several content types/);
+    expect(error.message).not.toContain("application/pdf");
+    expect(error.detail).toContain("text/html, application/pdf");
+    // The same type twice (a duplicated header) names one type: it is read as that type.
+    const twice = await fetchDocument(`${base}/same-type-twice.html`, local);
+    expect(twice.contentType).toBe("text/html");
   });
 
   it("refuses a declared Content-Length over the cap before reading", async () => {

@@ -27,6 +27,7 @@ import {
 } from "@/lib/ingest/address-policy";
 import {
   isSupportedContentType,
+  listedContentTypes,
   parseContentType,
   sniffContentType,
   supportedContentTypes,
@@ -169,7 +170,13 @@ export async function fetchDocument(
           });
         }
 
-        const declared = parseContentType(headerValue(headers["content-type"]));
+        const declaredHeader = headerValue(headers["content-type"]);
+        const listed = listedContentTypes(declaredHeader);
+        if (listed.length > 1) {
+          discard(body);
+          throw ambiguousType(listed);
+        }
+        const declared = parseContentType(declaredHeader);
         const isOpaque =
           declared.essence === "" ||
           declared.essence === "application/octet-stream" ||
@@ -266,6 +273,14 @@ function unsupportedType(essence: string): IngestError {
     "unsupported_content_type",
     "This kind of document is not supported. Use a web page, a PDF, Markdown or plain text.",
     { detail: essence },
+  );
+}
+
+function ambiguousType(listed: string[]): IngestError {
+  return new IngestError(
+    "unsupported_content_type",
+    "The site declared several content types for this document, so its type is ambiguous. Use a link that serves one web page, PDF, Markdown or plain-text document.",
+    { detail: `content-type lists ${listed.join(", ")}` },
   );
 }
 

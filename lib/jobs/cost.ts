@@ -5,7 +5,7 @@
  */
 import "server-only";
 import { modelPrices } from "@/lib/ai/providers";
-import { summarizeCost, type CostSummary, type UsageRecord } from "@/lib/ai/pricing";
+import { referenceCost, summarizeCost, type CostSummary, type UsageRecord } from "@/lib/ai/pricing";
 import { db } from "@/lib/db";
 
 export interface JobCost extends CostSummary {
@@ -14,6 +14,8 @@ export interface JobCost extends CostSummary {
   calls: number;
   /** Whether any call went through a provider batch. */
   economy: boolean;
+  /** When every call was free (the demo model): the same tokens at a paid model's list price. */
+  reference: { modelId: string; micros: number; liveMicros: number } | null;
 }
 
 const emptyCost = (): JobCost => ({
@@ -24,6 +26,7 @@ const emptyCost = (): JobCost => ({
   outputTokens: 0,
   calls: 0,
   economy: false,
+  reference: null,
 });
 
 /** The cost of each job (one grouped query for all of them); a job with no calls costs nothing. */
@@ -49,7 +52,9 @@ export async function jobCosts(jobIds: readonly string[]): Promise<Map<string, J
     records.set(group.jobId, list);
   }
   for (const [jobId, list] of records) {
-    Object.assign(costs.get(jobId)!, summarizeCost(list, modelPrices()));
+    Object.assign(costs.get(jobId)!, summarizeCost(list, modelPrices()), {
+      reference: referenceCost(list, modelPrices()),
+    });
   }
   return costs;
 }

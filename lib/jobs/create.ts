@@ -83,7 +83,7 @@ export async function createJob(
 
   const fromChat = input.fromChat;
   const limits =
-    input.kind === "batch"
+    input.kind !== "summarize"
       ? {
           budgetMicros:
             input.budget === undefined ? null : BigInt(dollarsSchema.parse(input.budget)),

@@ -46,6 +46,25 @@ const fromChatSchema = z.object({
   afterMessageId: safeText().min(1).max(64).nullable(),
 });
 
+/** US dollars with at most 6 decimals, as a person types them ("2", "0.50"). */
+const budgetSchema = z
+  .string()
+  .trim()
+  .regex(/^\d{1,6}(\.\d{1,6})?$/, "A budget in dollars, e.g. 2.50");
+
+/** A job's limits (lib/jobs/limits.ts): research and batch jobs take them. */
+const jobLimitsShape = {
+  /** The most the job may spend: a call starts only if its worst-case cost still fits. */
+  budget: budgetSchema.optional(),
+  /** Minutes from now after which no new work starts (up to 48 hours). */
+  deadlineMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(48 * 60)
+    .optional(),
+};
+
 const researchInputSchema = z.object({
   kind: z.literal("research"),
   question: safeText().trim().min(3, "Ask a question of at least 3 characters").max(2000),
@@ -53,6 +72,7 @@ const researchInputSchema = z.object({
   approvePlan: z.boolean().default(false),
   /** Condense the sources through the provider's batch API: half price, up to 24 hours. */
   economy: z.boolean().default(false),
+  ...jobLimitsShape,
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
 });
@@ -110,26 +130,12 @@ const batchDocumentsSchema = z.object({
     .max(BATCH_LIMITS.maxSources, tooManySources),
 });
 
-/** US dollars with at most 6 decimals, as a person types them ("2", "0.50"). */
-const budgetSchema = z
-  .string()
-  .trim()
-  .regex(/^\d{1,6}(\.\d{1,6})?$/, "A budget in dollars, e.g. 2.50");
-
 const batchInputSchema = z.object({
   kind: z.literal("batch"),
   mode: z.enum(batchModes),
   retry: z.enum(batchRetryModes).default("batch"),
   source: z.discriminatedUnion("type", [batchTableSchema, batchUrlsSchema, batchDocumentsSchema]),
-  /** The most the job may spend; it stops starting new work once spent. */
-  budget: budgetSchema.optional(),
-  /** Minutes from now after which no new work starts (up to 48 hours). */
-  deadlineMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(48 * 60)
-    .optional(),
+  ...jobLimitsShape,
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
 });

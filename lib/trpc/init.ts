@@ -11,6 +11,7 @@ import superjson from "superjson";
 import { z, ZodError } from "zod";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
 import { ensureOwner } from "@/lib/auth/owner";
+import { mailboxEnabled } from "@/lib/email/mailbox";
 import { db } from "@/lib/db";
 import { DomainError, genericErrorMessage, isDomainError } from "@/lib/errors";
 import { authorizeJob, type AccessNeed } from "@/lib/jobs/access";
@@ -110,3 +111,12 @@ export const conversationProcedure = ownerProcedure
     if (!conversation) throw new DomainError("conversation_not_found");
     return next({ ctx: { conversation } });
   });
+
+/**
+ * Procedures on the development mailbox (/dev/mailbox), which holds every
+ * signed job link the app mailed: outside development it does not exist.
+ */
+export const mailboxProcedure = publicProcedure.use(({ next }) => {
+  if (!mailboxEnabled()) throw new DomainError("mail_not_found");
+  return next();
+});

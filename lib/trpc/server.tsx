@@ -1,14 +1,23 @@
 /**
  * tRPC for server components: prefetch into a per-request query client, then
- * hydrate it on the client, so pages render with data and stay live.
+ * hydrate it on the client, so pages render with data and stay live. This is
+ * the one way a page loads data: `prefetch` what the client renders, and
+ * `fetchOrNotFound` what the page needs itself (a title, a 404), both through
+ * the same query options, so both land in the cache `HydrateClient` sends.
  */
 import "server-only";
-import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import {
+  dehydrate,
+  HydrationBoundary,
+  type FetchQueryOptions,
+  type QueryKey,
+} from "@tanstack/react-query";
 import { createTRPCOptionsProxy, type TRPCQueryOptions } from "@trpc/tanstack-react-query";
 import { headers } from "next/headers";
+import { notFound } from "next/navigation";
 import { cache } from "react";
 import { createTRPCContext } from "@/lib/trpc/init";
-export { isNotFoundError } from "@/lib/trpc/errors";
+import { isNotFoundError } from "@/lib/trpc/errors";
 import { makeQueryClient } from "@/lib/trpc/query-client";
 import { appRouter } from "@/lib/trpc/routers/_app";
 
@@ -24,8 +33,20 @@ export const trpc = createTRPCOptionsProxy({
   queryClient: getQueryClient,
 });
 
-/** A server-side caller, for pages that need the data themselves (e.g. to 404). */
-export const caller = cache(async () => appRouter.createCaller(await createContext()));
+/**
+ * The query's data, for a page that needs it itself; a not-found answer (a
+ * job or conversation this browser may not see) is the page's 404.
+ */
+export async function fetchOrNotFound<TQueryFnData, TError, TData, TQueryKey extends QueryKey>(
+  queryOptions: FetchQueryOptions<TQueryFnData, TError, TData, TQueryKey>,
+): Promise<TData> {
+  try {
+    return await getQueryClient().fetchQuery(queryOptions);
+  } catch (error) {
+    if (isNotFoundError(error)) notFound();
+    throw error;
+  }
+}
 
 export function HydrateClient({ children }: { children: React.ReactNode }) {
   return <HydrationBoundary state={dehydrate(getQueryClient())}>{children}</HydrationBoundary>;

@@ -359,6 +359,32 @@ describe("POST /api/chat", { timeout: 90_000 }, () => {
     expect(await db.message.count({ where: { conversationId: id } })).toBe(2);
   });
 
+  it("refuses a message id taken by another conversation with a 409 that names no one", async () => {
+    const alice = await owner();
+    const bob = await owner();
+    const aliceConversation = randomUUID();
+    const taken = submit(aliceConversation, "mine");
+    await (await post(alice.cookie, taken)).text();
+    for (const [who, conversationId] of [
+      [bob, randomUUID()],
+      [alice, randomUUID()],
+    ] as const) {
+      const reused = await post(who.cookie, {
+        ...submit(conversationId, "same id, elsewhere"),
+        message: { ...taken.message, parts: [{ type: "text", text: "same id, elsewhere" }] },
+      });
+      expect(reused.status).toBe(409);
+      const { error } = (await reused.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe("message_id_taken");
+      expect(error.message).toContain("already used by another conversation");
+      expect(error.message).not.toContain(aliceConversation);
+      expect(error.message).not.toContain(alice.ownerId);
+      expect(await db.message.count({ where: { conversationId } })).toBe(0);
+    }
+    const kept = await db.message.findUniqueOrThrow({ where: { id: taken.message.id } });
+    expect(kept.conversationId).toBe(aliceConversation);
+  });
+
   it("refuses a second answer while one is being written", async () => {
     const { cookie } = await owner();
     const id = randomUUID();

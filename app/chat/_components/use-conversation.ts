@@ -123,10 +123,10 @@ export function useConversation({
 
   /** Replaces the messages with the stored ones, and follows an answer being written. */
   async function syncWithServer() {
-    const fresh = await queryClient.fetchQuery({
-      ...trpc.chat.byId.queryOptions({ id: conversationId }),
-      staleTime: 0,
-    });
+    const fresh = await queryClient
+      .fetchQuery({ ...trpc.chat.byId.queryOptions({ id: conversationId }), staleTime: 0 })
+      // Deleted in another tab, or the server cannot be reached: nothing to show instead.
+      .catch(() => null);
     if (!fresh) return;
     transport.setDisconnected(false);
     chat.setMessages(fresh.messages);

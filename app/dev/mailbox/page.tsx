@@ -1,8 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { env } from "@/lib/env";
-import { listMailboxMessages, mailboxEnabled } from "@/lib/email/mailbox";
+import { fetchOrNotFound, trpc } from "@/lib/trpc/server";
 
 export const metadata: Metadata = { title: "Mailbox (development)", robots: { index: false } };
 export const dynamic = "force-dynamic";
@@ -10,8 +9,7 @@ export const dynamic = "force-dynamic";
 const timeFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "medium" });
 
 export default async function MailboxPage() {
-  if (!mailboxEnabled()) notFound();
-  const messages = await listMailboxMessages();
+  const messages = await fetchOrNotFound(trpc.mailbox.list.queryOptions());
   return (
     <div className="mx-auto w-full max-w-4xl px-4 py-10 sm:px-6">
       <h1 className="text-2xl font-semibold">Mailbox</h1>

@@ -1,7 +1,6 @@
 import type { Metadata } from "next";
-import { notFound } from "next/navigation";
 import { cache } from "react";
-import { caller, getQueryClient, HydrateClient, isNotFoundError, trpc } from "@/lib/trpc/server";
+import { fetchOrNotFound, HydrateClient, trpc } from "@/lib/trpc/server";
 import { JobView } from "./_components/job-view";
 
 export const dynamic = "force-dynamic";
@@ -16,15 +15,14 @@ async function tokenOf(searchParams: Props["searchParams"]): Promise<string | nu
   return typeof token === "string" && token.length <= 200 ? token : null;
 }
 
-/** The job as this browser may see it; a job it may not see does not exist. */
-const loadJob = cache(async (id: string, token: string | null) => {
-  try {
-    return await (await caller()).jobs.byId({ id, token });
-  } catch (error) {
-    if (isNotFoundError(error)) notFound();
-    throw error;
-  }
-});
+/**
+ * The job as this browser may see it; a job it may not see does not exist.
+ * Fetched into the query cache, so the client starts from what was rendered
+ * here and then stays live from it.
+ */
+const loadJob = cache((id: string, token: string | null) =>
+  fetchOrNotFound(trpc.jobs.byId.queryOptions({ id, token })),
+);
 
 export async function generateMetadata({ params, searchParams }: Props): Promise<Metadata> {
   const job = await loadJob((await params).id, await tokenOf(searchParams));
@@ -35,9 +33,7 @@ export async function generateMetadata({ params, searchParams }: Props): Promise
 export default async function JobPage({ params, searchParams }: Props) {
   const { id } = await params;
   const token = await tokenOf(searchParams);
-  const job = await loadJob(id, token);
-  // Seeds the client's cache with what was rendered here; the page then stays live from it.
-  getQueryClient().setQueryData(trpc.jobs.byId.queryKey({ id, token }), job);
+  await loadJob(id, token);
   return (
     <HydrateClient>
       <JobView id={id} token={token} />

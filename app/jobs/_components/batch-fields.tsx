@@ -1,62 +1,23 @@
 "use client";
 
 import { useId } from "react";
-import { z } from "zod";
-import { BATCH_LIMITS, type BatchMode, type CreateJobInput } from "@/lib/jobs/schemas";
+import { BATCH_LIMITS } from "@/lib/jobs/schemas";
+import {
+  DocumentPicker,
+  FieldError,
+  fieldClass,
+  OptionGroup,
+  uploadDocument,
+  type FieldGroupProps,
+} from "./form-controls";
+import type { BatchDraft } from "./job-form-state";
+import { LimitsFields } from "./limits-fields";
 
-type BatchSourceType = "table" | "urls" | "documents";
-
-export interface BatchDraft {
-  source: BatchSourceType;
-  file: { name: string; format: "csv" | "jsonl"; content: string } | null;
-  urls: string;
-  uploads: { state: "idle" | "uploading" | "done"; documentIds: string[]; names: string[] };
-  fileError: string | null;
-  mode: BatchMode;
-  retry: "batch" | "live";
-  budget: string;
-  deadlineMinutes: string;
-}
-
-export const emptyBatchDraft: BatchDraft = {
-  source: "table",
-  file: null,
-  urls: "",
-  uploads: { state: "idle", documentIds: [], names: [] },
-  fileError: null,
-  mode: "economy",
-  retry: "batch",
-  budget: "",
-  deadlineMinutes: "",
-};
-
-type BatchSource = Extract<CreateJobInput, { kind: "batch" }>["source"];
-
-/** The source the draft describes, or null while it is not ready to submit. */
-export function batchSourceOf(draft: BatchDraft): BatchSource | null {
-  if (draft.source === "table") {
-    if (!draft.file) return null;
-    return {
-      type: "table",
-      format: draft.file.format,
-      fileName: draft.file.name,
-      content: draft.file.content,
-    };
-  }
-  if (draft.source === "urls") {
-    const urls = draft.urls
-      .split(/\s+/)
-      .map((url) => url.trim())
-      .filter(Boolean);
-    return urls.length > 0 ? { type: "urls", urls } : null;
-  }
-  return draft.uploads.state === "done" && draft.uploads.documentIds.length > 0
-    ? { type: "documents", documentIds: draft.uploads.documentIds }
-    : null;
-}
-
-const uploadResponseSchema = z.object({ documentId: z.uuid(), title: z.string() });
-const uploadErrorSchema = z.object({ error: z.object({ message: z.string() }) });
+const SOURCES = [
+  ["table", "Rows of a CSV or JSONL file"],
+  ["urls", "Web pages"],
+  ["documents", "Files"],
+] as const;
 
 /** Each file into the owner's library through /api/uploads, one after another. */
 async function uploadAll(
@@ -65,100 +26,63 @@ async function uploadAll(
   const documentIds: string[] = [];
   const names: string[] = [];
   for (const file of files) {
-    const form = new FormData();
-    form.set("file", file);
-    try {
-      const response = await fetch("/api/uploads", { method: "POST", body: form });
-      const body: unknown = await response.json().catch(() => null);
-      const ok = uploadResponseSchema.safeParse(body);
-      if (!response.ok || !ok.success) {
-        const failed = uploadErrorSchema.safeParse(body);
-        return {
-          error: `${file.name}: ${failed.success ? failed.data.error.message : "the upload failed."}`,
-        };
-      }
-      documentIds.push(ok.data.documentId);
-      names.push(ok.data.title);
-    } catch {
-      return { error: `${file.name}: the server could not be reached.` };
+    const result = await uploadDocument(file);
+    if (!result.ok) {
+      const reason = result.unreachable
+        ? "the server could not be reached."
+        : (result.message ?? "the upload failed.");
+      return { error: `${file.name}: ${reason}` };
     }
+    documentIds.push(result.documentId);
+    names.push(result.title);
   }
   return { documentIds, names };
 }
-
-const fieldClass =
-  "mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 focus:outline-none dark:border-zinc-700 dark:bg-zinc-900";
 
 /**
  * The batch kind's part of the new-job form: a CSV or JSONL file read in
  * the browser (the server parses and checks it), the mode, and the limits.
  */
-export function BatchFields({
-  draft,
-  onChange,
-  errorText,
-}: {
-  draft: BatchDraft;
-  onChange: (draft: BatchDraft) => void;
-  errorText: (key: string) => string | null;
-}) {
+export function BatchFields({ value: draft, onChange, errorText }: FieldGroupProps<BatchDraft>) {
   const ids = useId();
   async function read(file: File) {
     const format = /\.jsonl$|\.ndjson$/i.test(file.name) ? "jsonl" : "csv";
     if (file.size > BATCH_LIMITS.maxTableBytes) {
-      onChange({ ...draft, file: null, fileError: "The file is larger than 10 MB." });
+      onChange({ file: null, fileError: "The file is larger than 10 MB." });
       return;
     }
     onChange({
-      ...draft,
       file: { name: file.name, format, content: await file.text() },
       fileError: null,
     });
   }
   async function upload(files: File[]) {
     if (files.length > BATCH_LIMITS.maxSources) {
-      onChange({ ...draft, fileError: `At most ${BATCH_LIMITS.maxSources} files per job.` });
+      onChange({ fileError: `At most ${BATCH_LIMITS.maxSources} files per job.` });
       return;
     }
     onChange({
-      ...draft,
       fileError: null,
       uploads: { state: "uploading", documentIds: [], names: [] },
     });
     const result = await uploadAll(files);
     if ("error" in result)
       onChange({
-        ...draft,
         fileError: result.error,
         uploads: { state: "idle", documentIds: [], names: [] },
       });
-    else onChange({ ...draft, fileError: null, uploads: { state: "done", ...result } });
+    else onChange({ fileError: null, uploads: { state: "done", ...result } });
   }
   const sourceError = draft.fileError ?? errorText("source");
   return (
     <div className="mt-4 space-y-4">
-      <fieldset>
-        <legend className="text-sm font-medium">What to summarize, one summary each</legend>
-        <div className="mt-2 flex flex-wrap gap-4 text-sm">
-          {(
-            [
-              ["table", "Rows of a CSV or JSONL file"],
-              ["urls", "Web pages"],
-              ["documents", "Files"],
-            ] as const
-          ).map(([value, label]) => (
-            <label key={value} className="flex items-center gap-2">
-              <input
-                type="radio"
-                name="batch-source"
-                checked={draft.source === value}
-                onChange={() => onChange({ ...draft, source: value, fileError: null })}
-              />
-              {label}
-            </label>
-          ))}
-        </div>
-      </fieldset>
+      <OptionGroup
+        legend="What to summarize, one summary each"
+        name="batch-source"
+        options={SOURCES}
+        value={draft.source}
+        onChange={(source) => onChange({ source, fileError: null })}
+      />
       {draft.source === "urls" ? (
         <div>
           <label htmlFor={`${ids}-urls`} className="text-sm font-medium">
@@ -168,7 +92,7 @@ export function BatchFields({
             id={`${ids}-urls`}
             rows={5}
             value={draft.urls}
-            onChange={(event) => onChange({ ...draft, urls: event.target.value })}
+            onChange={(event) => onChange({ urls: event.target.value })}
             placeholder={"https://example.org/one\nhttps://example.org/two"}
             className={fieldClass}
           />
@@ -179,20 +103,13 @@ export function BatchFields({
         </div>
       ) : draft.source === "documents" ? (
         <div>
-          <label htmlFor={`${ids}-files`} className="text-sm font-medium">
-            Files (PDF, Markdown, plain text, HTML)
-          </label>
-          <input
+          <DocumentPicker
             id={`${ids}-files`}
-            type="file"
             multiple
-            accept=".pdf,.md,.markdown,.txt,.html,.htm,application/pdf,text/plain,text/markdown,text/html"
+            labelClassName="text-sm font-medium"
             className="mt-1 block text-sm"
             disabled={draft.uploads.state === "uploading"}
-            onChange={(event) => {
-              const files = [...(event.target.files ?? [])];
-              if (files.length > 0) void upload(files);
-            }}
+            onFiles={(files) => void upload(files)}
           />
           <p role="status" className="mt-1 text-sm text-zinc-500">
             {draft.uploads.state === "uploading"
@@ -203,11 +120,7 @@ export function BatchFields({
           </p>
         </div>
       ) : null}
-      {sourceError ? (
-        <p role="alert" className="mt-1 text-sm text-red-700 dark:text-red-400">
-          {sourceError}
-        </p>
-      ) : null}
+      <FieldError alert messages={sourceError} />
       <div hidden={draft.source !== "table"}>
         <label htmlFor={`${ids}-file`} className="text-sm font-medium">
           CSV or JSONL file, one text per row
@@ -244,7 +157,7 @@ export function BatchFields({
               type="radio"
               name="batch-mode"
               checked={draft.mode === "economy"}
-              onChange={() => onChange({ ...draft, mode: "economy" })}
+              onChange={() => onChange({ mode: "economy" })}
             />
             Economy: the provider&apos;s batch API, half the price, done within 24 hours (usually
             within an hour)
@@ -254,7 +167,7 @@ export function BatchFields({
               type="radio"
               name="batch-mode"
               checked={draft.mode === "now"}
-              onChange={() => onChange({ ...draft, mode: "now" })}
+              onChange={() => onChange({ mode: "now" })}
             />
             Now: live calls, a few at a time, full price
           </label>
@@ -269,7 +182,7 @@ export function BatchFields({
             id={`${ids}-retry`}
             value={draft.retry}
             onChange={(event) =>
-              onChange({ ...draft, retry: event.target.value === "live" ? "live" : "batch" })
+              onChange({ retry: event.target.value === "live" ? "live" : "batch" })
             }
             className={fieldClass}
           >
@@ -278,42 +191,7 @@ export function BatchFields({
           </select>
         </div>
       ) : null}
-      <div className="flex flex-wrap gap-4">
-        <div className="w-40">
-          <label htmlFor={`${ids}-budget`} className="text-sm font-medium">
-            Budget in USD (optional)
-          </label>
-          <input
-            id={`${ids}-budget`}
-            inputMode="decimal"
-            value={draft.budget}
-            onChange={(event) => onChange({ ...draft, budget: event.target.value })}
-            placeholder="2.50"
-            className={fieldClass}
-          />
-          {errorText("budget") ? (
-            <p className="mt-1 text-sm text-red-700 dark:text-red-400">{errorText("budget")}</p>
-          ) : null}
-        </div>
-        <div className="w-48">
-          <label htmlFor={`${ids}-deadline`} className="text-sm font-medium">
-            Deadline in minutes (optional)
-          </label>
-          <input
-            id={`${ids}-deadline`}
-            type="number"
-            min={1}
-            max={48 * 60}
-            value={draft.deadlineMinutes}
-            onChange={(event) => onChange({ ...draft, deadlineMinutes: event.target.value })}
-            className={fieldClass}
-          />
-        </div>
-      </div>
-      <p className="text-sm text-zinc-500">
-        At the budget or the deadline, no new work starts and the job completes with what it has,
-        marked partial.
-      </p>
+      <LimitsFields value={draft} onChange={onChange} errorText={errorText} />
     </div>
   );
 }

@@ -5,12 +5,14 @@
  * `step.sleep` backoff between them (no held connection, no busy loop), and
  * one step reads the results back by custom id. Items that failed in a way a
  * retry can fix go in a new round, or live (the job's `retry` setting).
+ * With a budget, a round takes only the items whose worst-case cost fits in
+ * what is left; the rest wait for a later round, priced on what was spent.
  */
 import type { JobRun } from "@/inngest/functions/_lib/job-function";
 import { jobFailure, writeJobStep, type StepResult } from "@/inngest/functions/_lib/job-step";
 import { summarizeLive } from "@/inngest/functions/_lib/batch-live";
-import { batchClient } from "@/lib/ai/providers";
-import { summarizePrompt } from "@/lib/ai/prompts";
+import { priceFor } from "@/lib/ai/pricing";
+import { batchClient, modelPrices } from "@/lib/ai/providers";
 import {
   BatchError,
   batchHandleSchema,
@@ -33,11 +35,19 @@ import {
   recordItemOutcomes,
   type ItemOutcome,
 } from "@/lib/jobs/batch/items";
-import { limitReached, type StopReason } from "@/lib/jobs/limits";
+import { batchRequestOf, itemPrompt, itemWorstCaseMicros } from "@/lib/jobs/batch/prompt";
+import {
+  admitWithinBudget,
+  limitReached,
+  remainingBudget,
+  type StopReason,
+} from "@/lib/jobs/limits";
 import { sumUsage } from "@/lib/jobs/usage";
 
-/** Provider batches per job, including the first: a third failure of the same item is final. */
-export const MAX_BATCH_ROUNDS = 3;
+/** Batch attempts per item, including the first: a third failure of the same item is final. */
+export const MAX_BATCH_ATTEMPTS = 3;
+/** Provider batches per job: retries, and items a budget held back from an earlier round. */
+export const MAX_BATCH_ROUNDS = 6;
 
 // Economy progress: submitting is the first tenth, the provider's work up to nine tenths.
 const SUBMITTED = 0.1;
@@ -71,24 +81,30 @@ export async function callBatchApi<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-type Submitted = { stopped: StopReason } | { handle: BatchHandle | null };
+type Submitted = { stopped: StopReason } | { handle: BatchHandle | null; held: number };
 
-async function submitRound(jobId: string, round: number): Promise<StepResult<Submitted>> {
+async function submitRound(
+  jobId: string,
+  round: number,
+  retry: "batch" | "live",
+): Promise<StepResult<Submitted>> {
   const stopped = await limitReached(jobId);
   if (stopped) return { value: { stopped } };
-  const items = await pendingItems(jobId);
-  if (items.length === 0) return { value: { handle: null } };
-  const prompts = items.map((item) => {
-    const prompt = summarizePrompt({ text: item.text });
-    return {
-      customId: customIdOf(item.position),
-      system: prompt.instructions,
-      messages: prompt.messages.map((message) => ({
-        role: "user" as const,
-        content: String(message.content),
-      })),
-    };
-  });
+  const pending = await pendingItems(jobId);
+  // When failures are retried live, later rounds take only what no round has tried yet.
+  const candidates =
+    retry === "live" && round > 1 ? pending.filter((item) => item.attempts === 0) : pending;
+  if (candidates.length === 0) return { value: { handle: null, held: 0 } };
+  const price = priceFor(modelPrices(), batchClient().modelId);
+  const items = admitWithinBudget(
+    candidates,
+    (item) => itemWorstCaseMicros(item.text, price, "batch"),
+    await remainingBudget(jobId),
+  );
+  if (items.length === 0) return { value: { stopped: "budget" } };
+  const prompts = items.map((item) =>
+    batchRequestOf(customIdOf(item.position), itemPrompt(item.text)),
+  );
   // The key makes a retried step find the batch its first attempt created instead of paying twice.
   const handle = await callBatchApi(() =>
     batchClient().submit(prompts, { key: `${jobId}-${round}` }),
@@ -108,13 +124,20 @@ async function submitRound(jobId: string, round: number): Promise<StepResult<Sub
     jobId,
     items.map((item) => item.position),
   );
+  const held = candidates.length - items.length;
   return {
-    value: { handle },
+    value: { handle, held },
     outputs: { progress: SUBMITTED },
     events: [
       {
         type: "batch.submitted",
-        data: { round, items: items.length, provider: handle.provider, batchId: handle.batchId },
+        data: {
+          round,
+          items: items.length,
+          provider: handle.provider,
+          batchId: handle.batchId,
+          ...(held ? { heldForBudget: held } : {}),
+        },
       },
     ],
   };
@@ -214,7 +237,7 @@ async function readRound(jobId: string, step: string, handle: BatchHandle, round
         ...result.usage,
       });
     } else {
-      const retry = result.error.retryable && round < MAX_BATCH_ROUNDS;
+      const retry = result.error.retryable && attempts.get(position)! + 1 < MAX_BATCH_ATTEMPTS;
       outcomes.push({
         position,
         status: retry ? "pending" : "failed",
@@ -239,23 +262,25 @@ async function readRound(jobId: string, step: string, handle: BatchHandle, round
 
 /**
  * Every pending item through the provider's batch API, in up to
- * {@link MAX_BATCH_ROUNDS} rounds (or one round and then live retries).
- * Returns why it stopped early, if it did.
+ * {@link MAX_BATCH_ROUNDS} rounds; with `retry: "live"`, what failed in a
+ * round is retried live instead. Returns why it stopped early, if it did.
  */
 export async function summarizeEconomy(
   job: JobRun,
   retry: "batch" | "live",
 ): Promise<StopReason | null> {
+  let held = 0;
   for (let round = 1; round <= MAX_BATCH_ROUNDS; round++) {
     const submitted = await job.run(
       `submit-batch-${round}`,
       round === 1
         ? "Sending the items to the provider's batch API"
-        : `Sending the failed items again (round ${round})`,
-      () => submitRound(job.id, round),
+        : `Sending the items left to the batch API again (round ${round})`,
+      () => submitRound(job.id, round, retry),
     );
     if ("stopped" in submitted) return submitted.stopped;
-    if (!submitted.handle) return null;
+    if (!submitted.handle) break;
+    held = submitted.held;
     const handle = batchHandleSchema.parse(submitted.handle);
 
     const polled = await waitForBatch(job, round, handle);
@@ -264,7 +289,11 @@ export async function summarizeEconomy(
     );
     if (polled.stopped) return polled.stopped;
     if (read.retryable === 0) return null;
-    if (retry === "live") return summarizeLive(job, "retry");
   }
-  return null;
+  if (retry === "live") {
+    const stopped = await summarizeLive(job, "retry");
+    if (stopped) return stopped;
+  }
+  // Items the budget held back in the last round never ran: the budget stopped them.
+  return held > 0 ? "budget" : null;
 }

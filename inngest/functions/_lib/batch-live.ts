@@ -3,14 +3,17 @@
  * slice, a few slices at a time, a few calls at a time within a slice (the
  * owner's concurrency limit caps it further across jobs). Each item gets its
  * own result or failure; an item's failure never fails the step. Items that
- * failed in a way a retry can fix are tried again in a later pass.
+ * failed in a way a retry can fix are tried again in a later pass. With a
+ * budget, each slice of a group takes only the items whose worst-case cost
+ * fits in its share of what is left, so parallel slices never overspend it
+ * together; items held back wait for a later pass.
  */
 import { generateText } from "ai";
 import { NonRetriableError } from "inngest";
 import type { JobRun } from "@/inngest/functions/_lib/job-function";
-import { callModel } from "@/inngest/functions/_lib/job-step";
-import { summarizePrompt } from "@/lib/ai/prompts";
-import { languageModel, modelInfo } from "@/lib/ai/providers";
+import { callModel, type StepResult } from "@/inngest/functions/_lib/job-step";
+import { priceFor } from "@/lib/ai/pricing";
+import { languageModel, modelInfo, modelPrices } from "@/lib/ai/providers";
 import {
   itemCounts,
   pendingItems,
@@ -19,7 +22,13 @@ import {
   type ItemOutcome,
   type PendingItem,
 } from "@/lib/jobs/batch/items";
-import { limitReached, type StopReason } from "@/lib/jobs/limits";
+import { itemPrompt, itemWorstCaseMicros } from "@/lib/jobs/batch/prompt";
+import {
+  admitWithinBudget,
+  limitReached,
+  remainingBudget,
+  type StopReason,
+} from "@/lib/jobs/limits";
 import { sumUsage } from "@/lib/jobs/usage";
 
 /** Items per step: few enough that a retried step repeats little, many enough that 10,000 items are 500 steps. */
@@ -51,7 +60,7 @@ async function summarizeItem(item: PendingItem): Promise<ItemOutcome> {
     const result = await callModel(() =>
       generateText({
         model: languageModel(),
-        ...summarizePrompt({ text: item.text }),
+        ...itemPrompt(item.text),
         maxRetries: 0,
       }),
     );
@@ -75,17 +84,42 @@ async function summarizeItem(item: PendingItem): Promise<ItemOutcome> {
   }
 }
 
-/** One slice: the pending items among `positions`, unless the job's budget or deadline is reached. */
-async function summarizeSlice(jobId: string, step: string, positions: readonly number[]) {
+interface SliceResult {
+  stopped: StopReason | null;
+  /** Pending items the budget held back for a later pass. */
+  held: number;
+  /** Items summarized (or failed) in this slice. */
+  ran: number;
+}
+
+/**
+ * One slice: the pending items among `positions` that fit in `share` of
+ * what the budget has left, unless the job's budget or deadline is reached.
+ */
+async function summarizeSlice(
+  jobId: string,
+  step: string,
+  positions: readonly number[],
+  share: number,
+): Promise<StepResult<SliceResult>> {
   const stopped = await limitReached(jobId);
-  if (stopped) return { value: stopped };
-  const items = await pendingItems(jobId, { positions });
+  if (stopped) return { value: { stopped, held: 0, ran: 0 } };
+  const pending = await pendingItems(jobId, { positions });
+  const remaining = await remainingBudget(jobId);
+  const price = priceFor(modelPrices(), modelInfo().modelId);
+  const items = admitWithinBudget(
+    pending,
+    (item) => itemWorstCaseMicros(item.text, price, "live"),
+    remaining === null ? null : Math.floor(remaining * share),
+  );
+  const held = pending.length - items.length;
+  if (items.length === 0) return { value: { stopped: null, held, ran: 0 } };
   const outcomes = await mapLimited(items, CALLS_PER_SLICE, summarizeItem);
   const done = outcomes.flatMap((outcome) => (outcome.status === "done" ? [outcome] : []));
   await recordItemOutcomes(jobId, step, outcomes, [sumUsage(modelInfo().modelId, "live", done)]);
   const counts = await itemCounts(jobId);
   return {
-    value: null,
+    value: { stopped: null, held, ran: items.length },
     outputs: { progress: (counts.done + counts.failed) / Math.max(1, counts.total) },
     // The page reads its counts and items again on this event.
     events: [{ type: "batch.items", data: { done: counts.done, failed: counts.failed } }],
@@ -108,18 +142,29 @@ export async function summarizeLive(job: JobRun, name: string): Promise<StopReas
     const slices: number[][] = [];
     for (let i = 0; i < positions.length; i += LIVE_SLICE_SIZE)
       slices.push(positions.slice(i, i + LIVE_SLICE_SIZE));
+    let held = 0;
+    let ran = 0;
     for (let group = 0; group < slices.length; group += PARALLEL_SLICES) {
-      const stops = await Promise.all(
-        slices.slice(group, group + PARALLEL_SLICES).map((slice, offset) => {
+      const batch = slices.slice(group, group + PARALLEL_SLICES);
+      const results = await Promise.all(
+        batch.map((slice, offset) => {
           const id = `summarize-items-${name}-${pass}-${group + offset + 1}`;
           const range =
             slice.length === 1 ? `item ${slice[0]}` : `items ${slice[0]}–${slice.at(-1)}`;
-          return job.run(id, `Summarizing ${range}`, () => summarizeSlice(job.id, id, slice));
+          return job.run(id, `Summarizing ${range}`, () =>
+            summarizeSlice(job.id, id, slice, 1 / batch.length),
+          );
         }),
       );
-      const stopped = stops.find((stop) => stop !== null);
+      const stopped = results.find((result) => result.stopped !== null)?.stopped;
       if (stopped) return stopped;
+      for (const result of results) {
+        held += result.held;
+        ran += result.ran;
+      }
     }
+    // A pass that could not afford a single item ends it; held items are the budget's.
+    if (held > 0 && (ran === 0 || pass === MAX_LIVE_ATTEMPTS)) return "budget";
   }
   return null;
 }

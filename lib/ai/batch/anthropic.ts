@@ -9,15 +9,17 @@
  * HTTP round trip; the job can cancel the orphan from Anthropic's batch list.
  */
 import Anthropic from "@anthropic-ai/sdk";
-import { callProvider } from "@/lib/ai/batch/errors";
+import {
+  SdkBatchClient,
+  sdkClientOptions,
+  type SdkBatchClientOptions,
+} from "@/lib/ai/batch/sdk-client";
 import {
   BatchError,
   checkEncodedSize,
   checkHandle,
   isoTime,
   itemError,
-  submitOptionsSchema,
-  validateItems,
   type BatchClient,
   type BatchHandle,
   type BatchItem,
@@ -28,12 +30,6 @@ import {
   type SubmitOptions,
 } from "@/lib/ai/batch/types";
 
-const SDK = {
-  APIError: Anthropic.APIError,
-  APIConnectionError: Anthropic.APIConnectionError,
-  NotFoundError: Anthropic.NotFoundError,
-};
-
 /** Anthropic's limits for one Message Batch: 100,000 requests or 256 MB, whichever comes first. */
 export const ANTHROPIC_BATCH_LIMITS: BatchLimits = {
   maxItems: 100_000,
@@ -43,41 +39,21 @@ export const ANTHROPIC_BATCH_LIMITS: BatchLimits = {
 /** Anthropic requires an output limit on every request; this one fits a summary with room to spare. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 1_024;
 
-export interface AnthropicBatchClientOptions {
-  modelId: string;
-  apiKey: string;
-  /** Anthropic's own API when unset; tests point it at a local fake. */
-  baseURL?: string;
-  fetch?: typeof globalThis.fetch;
-  headers?: Record<string, string>;
-  maxRetries?: number;
-  limits?: BatchLimits;
-}
+export type AnthropicBatchClientOptions = SdkBatchClientOptions;
 
 type MessageBatch = Anthropic.Messages.Batches.MessageBatch;
 
-export class AnthropicBatchClient implements BatchClient {
+export class AnthropicBatchClient extends SdkBatchClient implements BatchClient {
   readonly provider = "anthropic" as const;
-  readonly modelId: string;
-  readonly limits: BatchLimits;
   private readonly client: Anthropic;
 
   constructor(options: AnthropicBatchClientOptions) {
-    this.modelId = options.modelId;
-    this.limits = options.limits ?? ANTHROPIC_BATCH_LIMITS;
-    this.client = new Anthropic({
-      apiKey: options.apiKey,
-      // NOTE: explicit, or the SDK would read ANTHROPIC_BASE_URL from the environment on its own.
-      baseURL: options.baseURL ?? "https://api.anthropic.com",
-      fetch: options.fetch,
-      defaultHeaders: options.headers,
-      maxRetries: options.maxRetries ?? 2,
-    });
+    super(options, ANTHROPIC_BATCH_LIMITS, Anthropic);
+    this.client = new Anthropic(sdkClientOptions(options, "https://api.anthropic.com"));
   }
 
   async submit(items: readonly BatchItem[], options: SubmitOptions): Promise<BatchHandle> {
-    const valid = validateItems(items, this.limits);
-    submitOptionsSchema.parse(options);
+    const { valid } = this.checkSubmission(items, options);
     const requests = valid.map((item) => ({
       custom_id: item.customId,
       params: {
@@ -125,8 +101,8 @@ export class AnthropicBatchClient implements BatchClient {
     return toStatus(await this.call(() => this.client.messages.batches.cancel(batchId), batchId));
   }
 
-  private call<T>(run: () => Promise<T>, batchId?: string): Promise<T> {
-    return callProvider(run, SDK, batchId ? notFoundMessage(batchId) : undefined);
+  protected notFoundMessage(batchId: string): string {
+    return `Anthropic does not know batch ${batchId}.`;
   }
 }
 
@@ -204,8 +180,4 @@ function toResult(
     case "expired":
       return itemError(customId, "expired", "The batch expired before this request ran.");
   }
-}
-
-function notFoundMessage(batchId: string): string {
-  return `Anthropic does not know batch ${batchId}.`;
 }

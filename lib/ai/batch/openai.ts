@@ -7,7 +7,12 @@
  */
 import OpenAI, { toFile } from "openai";
 import { z } from "zod";
-import { batchErrorFrom, callProvider } from "@/lib/ai/batch/errors";
+import { batchErrorFrom } from "@/lib/ai/batch/errors";
+import {
+  SdkBatchClient,
+  sdkClientOptions,
+  type SdkBatchClientOptions,
+} from "@/lib/ai/batch/sdk-client";
 import {
   BatchError,
   checkEncodedSize,
@@ -15,8 +20,6 @@ import {
   isFinalBatchState,
   isoTime,
   itemError,
-  submitOptionsSchema,
-  validateItems,
   type BatchClient,
   type BatchHandle,
   type BatchItem,
@@ -26,12 +29,6 @@ import {
   type BatchStatus,
   type SubmitOptions,
 } from "@/lib/ai/batch/types";
-
-const SDK = {
-  APIError: OpenAI.APIError,
-  APIConnectionError: OpenAI.APIConnectionError,
-  NotFoundError: OpenAI.NotFoundError,
-};
 
 /** OpenAI's limits for one batch input file. */
 export const OPENAI_BATCH_LIMITS: BatchLimits = {
@@ -45,17 +42,9 @@ export const SUBMISSION_KEY = "dispatch_key";
 /** How many of the newest batches a retried submit looks through for its key. */
 const KEY_LOOKUP_LIMIT = 100;
 
-export interface OpenAIBatchClientOptions {
+/** `baseURL`: an API base ending in /v1. */
+export interface OpenAIBatchClientOptions extends SdkBatchClientOptions {
   provider: "openai" | "demo";
-  modelId: string;
-  apiKey: string;
-  /** API base ending in /v1; OpenAI's own when unset. */
-  baseURL?: string;
-  fetch?: typeof globalThis.fetch;
-  headers?: Record<string, string>;
-  /** Retries of one HTTP call inside the SDK (the step around it retries too). */
-  maxRetries?: number;
-  limits?: BatchLimits;
 }
 
 const STATES: Record<OpenAI.Batches.Batch["status"], BatchState> = {
@@ -99,29 +88,18 @@ const errorBodySchema = z.looseObject({
   error: z.looseObject({ message: z.string().nullish() }).nullish(),
 });
 
-export class OpenAIBatchClient implements BatchClient {
+export class OpenAIBatchClient extends SdkBatchClient implements BatchClient {
   readonly provider: "openai" | "demo";
-  readonly modelId: string;
-  readonly limits: BatchLimits;
   private readonly client: OpenAI;
 
   constructor(options: OpenAIBatchClientOptions) {
+    super(options, OPENAI_BATCH_LIMITS, OpenAI);
     this.provider = options.provider;
-    this.modelId = options.modelId;
-    this.limits = options.limits ?? OPENAI_BATCH_LIMITS;
-    this.client = new OpenAI({
-      apiKey: options.apiKey,
-      // NOTE: explicit, or the SDK would read OPENAI_BASE_URL from the environment on its own.
-      baseURL: options.baseURL ?? "https://api.openai.com/v1",
-      fetch: options.fetch,
-      defaultHeaders: options.headers,
-      maxRetries: options.maxRetries ?? 2,
-    });
+    this.client = new OpenAI(sdkClientOptions(options, "https://api.openai.com/v1"));
   }
 
   async submit(items: readonly BatchItem[], options: SubmitOptions): Promise<BatchHandle> {
-    const valid = validateItems(items, this.limits);
-    const { key, metadata } = submitOptionsSchema.parse(options);
+    const { valid, key, metadata } = this.checkSubmission(items, options);
     const content = Buffer.from(
       valid.map((item) => JSON.stringify(this.requestLine(item))).join("\n") + "\n",
     );
@@ -173,7 +151,7 @@ export class OpenAIBatchClient implements BatchClient {
     } catch (error) {
       // A batch that already ended cannot be cancelled (400); it is what it is.
       if (error instanceof OpenAI.BadRequestError) return this.poll(handle);
-      throw batchErrorFrom(error, SDK, notFoundMessage(batchId));
+      throw batchErrorFrom(error, OpenAI, this.notFoundMessage(batchId));
     }
   }
 
@@ -210,8 +188,8 @@ export class OpenAIBatchClient implements BatchClient {
     };
   }
 
-  private call<T>(run: () => Promise<T>, batchId?: string): Promise<T> {
-    return callProvider(run, SDK, batchId ? notFoundMessage(batchId) : undefined);
+  protected notFoundMessage(batchId: string): string {
+    return `The provider does not know batch ${batchId}. The offline demo model keeps batches in memory, so restarting it loses them: submit the items again.`;
   }
 }
 
@@ -294,8 +272,4 @@ async function* readLines(response: Response): AsyncIterable<unknown> {
   }
   const rest = (buffer + decoder.decode()).trim();
   if (rest) yield JSON.parse(rest);
-}
-
-function notFoundMessage(batchId: string): string {
-  return `The provider does not know batch ${batchId}. The offline demo model keeps batches in memory, so restarting it loses them: submit the items again.`;
 }

@@ -16,8 +16,6 @@ import {
 /** A stored message as the browser holds it: its status and error travel in the metadata. */
 export type ChatUIMessage = UIMessage<ChatMetadata>;
 
-const conversationId = z.object({ id: z.uuid() });
-
 export const chatRouter = createTRPCRouter({
   /** Which model answers (no keys or URLs), e.g. "Offline demo model". */
   model: publicProcedure.query(() => modelInfo()),
@@ -31,11 +29,11 @@ export const chatRouter = createTRPCRouter({
     }),
   ),
 
-  byId: ownerProcedure.input(conversationId).query(async ({ ctx, input }) => {
+  byId: conversationProcedure.query(async ({ ctx }) => {
     // An answer whose server died is shown (and stored) as interrupted.
-    await settleDeadAnswers({ conversationId: input.id });
+    await settleDeadAnswers({ conversationId: ctx.conversation.id });
     const conversation = await ctx.db.conversation.findFirst({
-      where: { id: input.id, ownerId: ctx.ownerId },
+      where: { id: ctx.conversation.id },
       select: {
         id: true,
         title: true,
@@ -60,7 +58,8 @@ export const chatRouter = createTRPCRouter({
         },
       },
     });
-    if (!conversation) return null;
+    // Deleted in another tab since the check.
+    if (!conversation) throw new DomainError("conversation_not_found");
     const messages: ChatUIMessage[] = conversation.messages.map((message) => ({
       id: message.id,
       role: message.role,

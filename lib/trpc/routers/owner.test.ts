@@ -15,6 +15,15 @@ describe("owner router", () => {
     expect(await db.owner.count({ where: { id: ownerId } })).toBe(1);
   });
 
+  it("offers back the address this owner, and no other, gave last", async () => {
+    const { ownerId, caller } = await callerAsNewOwner();
+    expect(await caller.owner.rememberedEmail()).toEqual({ email: null });
+    await db.owner.update({ where: { id: ownerId }, data: { email: "me@example.test" } });
+    expect(await caller.owner.rememberedEmail()).toEqual({ email: "me@example.test" });
+    const other = await callerAsNewOwner();
+    expect(await other.caller.owner.rememberedEmail()).toEqual({ email: null });
+  });
+
   it("refuses a request without an owner identity", async () => {
     const caller = await anonymousCaller();
     await expect(caller.owner.me()).rejects.toSatisfy(

@@ -1,3 +1,4 @@
+import { rememberedOwnerEmail } from "@/lib/email/notifications";
 import { ownerProcedure, createTRPCRouter } from "@/lib/trpc/init";
 
 export const ownerRouter = createTRPCRouter({
@@ -7,4 +8,9 @@ export const ownerRouter = createTRPCRouter({
       select: { id: true, createdAt: true },
     });
   }),
+
+  /** The address this owner asked to be emailed at last, offered again by the new-job form. */
+  rememberedEmail: ownerProcedure.query(async ({ ctx }) => ({
+    email: await rememberedOwnerEmail(ctx.ownerId),
+  })),
 });

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { notFound } from "next/navigation";
-import { linksIn, mailboxEnabled, mailboxMessage, sandboxedHtml } from "@/lib/email/mailbox";
+import { linksIn, sandboxedHtml } from "@/lib/email/mailbox";
+import { fetchOrNotFound, trpc } from "@/lib/trpc/server";
 
 export const metadata: Metadata = { title: "Email (development)", robots: { index: false } };
 export const dynamic = "force-dynamic";
@@ -9,9 +9,7 @@ export const dynamic = "force-dynamic";
 const timeFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "medium" });
 
 export default async function MailboxMessagePage({ params }: { params: Promise<{ id: string }> }) {
-  if (!mailboxEnabled()) notFound();
-  const message = await mailboxMessage((await params).id);
-  if (!message) notFound();
+  const message = await fetchOrNotFound(trpc.mailbox.byId.queryOptions({ id: (await params).id }));
   const links = linksIn(message.text);
 
   return (

@@ -38,6 +38,13 @@ export function CostNote({ job }: { job: JobDetail }) {
           <span className="tabular-nums">{formatMicros(cost.liveMicros)}</span>
         </p>
       ) : null}
+      {cost.reference ? (
+        <p data-testid="reference-cost" className="text-zinc-500">
+          The offline demo model is free. At {cost.reference.modelId}&apos;s list price these tokens
+          would cost {formatMicros(cost.reference.micros)}
+          {cost.economy ? <>, or {formatMicros(cost.reference.liveMicros)} live</> : null}.
+        </p>
+      ) : null}
       {cost.unpricedModels.length > 0 ? (
         <p className="text-zinc-500">
           No price is configured for {cost.unpricedModels.join(", ")}; their tokens are not in the
