@@ -18,6 +18,11 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // NOTE: expect.poll's own default (1 s) is a timing assumption: a NOTIFY
+    // round trip or a worker's reply can take longer than that on two cores
+    // shared with a load run. A poll returns as soon as it holds, so a generous
+    // bound costs nothing when the machine is idle (test/wait.ts does the same).
+    expect: { poll: { timeout: 20_000, interval: 20 } },
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: "test-results/vitest.json" },
   },

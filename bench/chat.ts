@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startApp } from "./lib/app-server";
+import { ownerCookie, startApp } from "./lib/app-server";
 import { barChart } from "./lib/chart";
 import {
   submitBody,
@@ -39,13 +39,6 @@ import {
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index !== -1 ? (process.argv[index + 1] ?? fallback) : fallback;
-}
-
-async function ownerCookie(appUrl: string): Promise<string> {
-  const response = await fetch(`${appUrl}/chat`);
-  const cookie = response.headers.get("set-cookie");
-  if (!cookie) throw new Error("the app set no owner cookie");
-  return cookie.split(";")[0]!;
 }
 
 interface RouteSample extends StreamSample {

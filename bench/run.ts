@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, one after the other (they would disturb
  * each other if run together on two cores), each writing its JSON (and, where
- * a picture helps, an SVG) to bench/results/. `npm run bench -- chat` runs one.
+ * a picture helps, an SVG) to bench/results/. `npm run bench -- chat` runs one;
+ * `--name value` options go to the benchmark that takes them (`load`).
  *
  * Figures are only comparable within one run: each benchmark measures its
  * baseline and its subject side by side and reports ratios and medians.
@@ -11,15 +12,19 @@ import { run as batchJobs } from "./batch-jobs";
 import { run as chat } from "./chat";
 import { run as executor } from "./executor";
 import { run as jobEvents } from "./job-events";
+import { loadOptions, run as load } from "./load";
 
+const args = process.argv.slice(2);
 const benchmarks: Record<string, () => Promise<unknown>> = {
   chat: () => chat(),
   executor: () => executor(),
   "job-events": () => jobEvents(),
   "batch-jobs": () => batchJobs(),
+  load: () => load(loadOptions(args)),
 };
 
-const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
+// Names, not options or their values (`load --duration 60`).
+const wanted = args.filter((arg, i) => !arg.startsWith("-") && !args[i - 1]?.startsWith("--"));
 const unknown = wanted.filter((name) => !(name in benchmarks));
 if (unknown.length) {
   console.error(

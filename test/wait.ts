@@ -1,7 +1,9 @@
 /**
  * The one way tests wait for something to become true: Vitest's `vi.waitFor`
  * around a read and a test of what it read, so a timeout reports what was
- * last seen instead of a bare "timed out".
+ * last seen instead of a bare "timed out". The default bound is generous
+ * (20 s): it only matters when something is wrong or the machine saturated,
+ * and the wait ends as soon as the condition holds.
  */
 import { vi } from "vitest";
 
@@ -19,6 +21,6 @@ export function waitUntil<T>(
         );
       return value;
     },
-    { timeout: options.timeout ?? 10_000, interval: options.interval ?? 20 },
+    { timeout: options.timeout ?? 20_000, interval: options.interval ?? 20 },
   );
 }

@@ -1,6 +1,7 @@
 /**
  * Benchmarks measure the production build: this starts `next start` (after a
- * build, if none exists) as a separate process, against its own database.
+ * build, if none exists) as a separate process, against its own database,
+ * and, for those that run jobs, the embedded executor as another process.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -30,7 +31,10 @@ export function benchDatabaseUrl(database: string): string {
   return url.toString();
 }
 
-export async function startApp(env: Record<string, string>, options: { database?: string } = {}) {
+export async function startApp(
+  env: Record<string, string>,
+  options: { database?: string; nextArgs?: string[] } = {},
+) {
   ensureBuild();
   const port = await freePort();
   const databaseUrl = benchDatabaseUrl(options.database ?? `dispatch_bench_${process.pid}`);
@@ -46,6 +50,7 @@ export async function startApp(env: Record<string, string>, options: { database?
       String(port),
       "--hostname",
       "127.0.0.1",
+      ...(options.nextArgs ?? []),
     ],
     {
       env: {
@@ -72,4 +77,39 @@ export async function startApp(env: Record<string, string>, options: { database?
       await dropDatabase(databaseUrl);
     },
   };
+}
+
+/** An anonymous owner's cookie, as `proxy.ts` issues it to a browser's first page. */
+export async function ownerCookie(appUrl: string): Promise<string> {
+  const response = await fetch(`${appUrl}/chat`);
+  await response.body?.cancel();
+  const cookie = response.headers.get("set-cookie");
+  if (!cookie) throw new Error("the app set no owner cookie");
+  return cookie.split(";")[0]!;
+}
+
+/**
+ * The embedded Inngest executor (`inngest-executor/main.ts`) as its own
+ * process, as `npm run dev` runs it, syncing `appUrl`'s functions at start.
+ * The port is the caller's so the app can be told it before either starts.
+ */
+export async function spawnExecutor(options: {
+  port: number;
+  databaseUrl: string;
+  appUrl: string;
+}) {
+  const child = spawn(process.execPath, ["--import", "tsx", "inngest-executor/main.ts"], {
+    env: {
+      ...process.env,
+      EXECUTOR_HOST: "127.0.0.1",
+      EXECUTOR_PORT: String(options.port),
+      EXECUTOR_DATABASE_URL: options.databaseUrl,
+      EXECUTOR_APP_URL: `${options.appUrl}/api/inngest`,
+      LOG_LEVEL: "error",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  await waitUntilReady(`${url}/health`, child, "the executor");
+  return { url, pid: child.pid, stop: () => stopChild(child) };
 }

@@ -87,12 +87,83 @@ export function barChart(options: {
       `<text x="${x0 + (series.length * barWidth) / 2}" y="${top + height + 18}" text-anchor="middle">${escape(group.label)}</text>`,
     );
   });
-  series.forEach((name, s) => {
+  parts.push(...legend(series, left, legendY), "</svg>");
+  return parts.join("\n");
+}
+
+/** One swatch and name per series, a row each, in the series' colours (by position). */
+function legend(names: readonly string[], x: number, y: number): string[] {
+  return names.flatMap((name, s) => [
+    `<rect x="${x}" y="${y + s * 20 - 10}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
+    `<text x="${x + 18}" y="${y + s * 20}">${escape(name)}</text>`,
+  ]);
+}
+
+export interface TimeSeriesPanel {
+  unit: string;
+  series: Array<{ name: string; points: Array<[x: number, y: number]> }>;
+}
+
+/**
+ * Panels of lines over one shared time axis, stacked (e.g. memory above,
+ * throughput below), with an optional shaded span such as a warm-up.
+ */
+export function timeSeriesChart(options: {
+  title: string;
+  xUnit: string;
+  panels: TimeSeriesPanel[];
+  shade?: { from: number; to: number; label: string };
+}): string {
+  const left = 70;
+  const top = 40;
+  const plotWidth = 640;
+  const panelHeight = 170;
+  const panelGap = 56;
+  const xs = options.panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x)));
+  const xMax = Math.max(...xs, 1);
+  const xAt = (x: number) => left + (plotWidth * x) / xMax;
+  const names = [...new Set(options.panels.flatMap((p) => p.series.map((s) => s.name)))];
+  const colour = (name: string) => COLOURS[names.indexOf(name) % COLOURS.length]!;
+  const panelsBottom = top + options.panels.length * (panelHeight + panelGap);
+  const width = left + plotWidth + 30;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${panelsBottom + 20 * names.length + 10}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="600">${escape(options.title)}</text>`,
+  ];
+  options.panels.forEach((panel, p) => {
+    const y0 = top + p * (panelHeight + panelGap);
+    const yMax = Math.max(...panel.series.flatMap((s) => s.points.map(([, y]) => y)), 1) * 1.1;
+    const yAt = (y: number) => y0 + panelHeight - (panelHeight * y) / yMax;
+    if (options.shade) {
+      const { from, to, label } = options.shade;
+      parts.push(
+        `<rect x="${xAt(from)}" y="${y0}" width="${xAt(to) - xAt(from)}" height="${panelHeight}" fill="#f4f4f5"/>`,
+        `<text x="${(xAt(from) + xAt(to)) / 2}" y="${y0 + 14}" text-anchor="middle" fill="#71717a">${escape(label)}</text>`,
+      );
+    }
+    for (const value of [0, 1, 2, 3, 4].map((i) => (yMax * i) / 4)) {
+      parts.push(
+        `<line x1="${left}" x2="${left + plotWidth}" y1="${yAt(value)}" y2="${yAt(value)}" stroke="#e4e4e7"/>`,
+        `<text x="${left - 6}" y="${yAt(value) + 4}" text-anchor="end" fill="#52525b">${value < 10 ? value.toFixed(1) : Math.round(value)}</text>`,
+      );
+    }
+    for (const value of [0, 1, 2, 3, 4, 5].map((i) => (xMax * i) / 5)) {
+      parts.push(
+        `<text x="${xAt(value)}" y="${y0 + panelHeight + 16}" text-anchor="middle" fill="#52525b">${Math.round(value)}</text>`,
+      );
+    }
     parts.push(
-      `<rect x="${left}" y="${legendY + s * 20 - 10}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
-      `<text x="${left + 18}" y="${legendY + s * 20}">${escape(name)}</text>`,
+      `<text x="14" y="${y0 + panelHeight / 2}" transform="rotate(-90 14 ${y0 + panelHeight / 2})" text-anchor="middle" fill="#52525b">${escape(panel.unit)}</text>`,
+      `<text x="${left + plotWidth}" y="${y0 + panelHeight + 30}" text-anchor="end" fill="#52525b">${escape(options.xUnit)}</text>`,
     );
+    for (const series of panel.series) {
+      const path = series.points.map(([x, y]) => `${xAt(x).toFixed(1)},${yAt(y).toFixed(1)}`);
+      parts.push(
+        `<polyline points="${path.join(" ")}" fill="none" stroke="${colour(series.name)}" stroke-width="2"><title>${escape(series.name)}</title></polyline>`,
+      );
+    }
   });
-  parts.push("</svg>");
+  parts.push(...legend(names, left, panelsBottom), "</svg>");
   return parts.join("\n");
 }

@@ -50,11 +50,12 @@ export function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * Calls `onData` with each SSE `data:` payload of a response body as it
- * arrives, and the event's `id:` when it has one.
+ * arrives, the event's `id:` when it has one, and its `event:` name when it
+ * has one (tRPC names its errors `serialized-error`).
  */
 export async function readServerSentEvents(
   body: ReadableStream<Uint8Array>,
-  onData: (data: string, id?: string) => void,
+  onData: (data: string, id?: string, event?: string) => void,
 ) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -69,7 +70,8 @@ export async function readServerSentEvents(
       buffer = buffer.slice(boundary + 2);
       const id = /^id: (.*)$/m.exec(event)?.[1];
       const data = /^data: (.*)$/m.exec(event)?.[1];
-      if (data !== undefined) onData(data, id);
+      const name = /^event: (.*)$/m.exec(event)?.[1];
+      if (data !== undefined) onData(data, id, name);
     }
   }
 }
@@ -119,6 +121,27 @@ export function processCpuMs(pid: number | undefined): number | null {
     const ticks = Number(fields[11]) + Number(fields[12]);
     // USER_HZ is 100 on Linux.
     return Number.isFinite(ticks) ? ticks * 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resident memory of a process and every process it started (a server may
+ * fork workers), in bytes; null once it is gone or where /proc cannot tell.
+ */
+export function treeRssBytes(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const rssKb = Number(
+      /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1],
+    );
+    if (!Number.isFinite(rssKb)) return null;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .split(" ")
+      .filter(Boolean)
+      .map(Number);
+    return children.reduce((sum, child) => sum + (treeRssBytes(child) ?? 0), rssKb * 1024);
   } catch {
     return null;
   }

@@ -157,7 +157,9 @@ async function jobRow(id: string) {
   });
 }
 
-function until(id: string, done: (status: string) => boolean, timeout = 20_000) {
+// NOTE: bounds, not expectations: each wait ends as soon as its condition
+// holds, and a job on two cores shared with other work can take a minute.
+function until(id: string, done: (status: string) => boolean, timeout = 60_000) {
   return waitUntil(
     () => jobRow(id),
     (row) => done(row.status),
@@ -170,7 +172,7 @@ function firstPartial(id: string) {
   return waitUntil(
     () => db.jobEvent.count({ where: { jobId: id, type: "partial" } }),
     (count) => count > 0,
-    { timeout: 20_000, interval: 25, what: "a part summary" },
+    { timeout: 60_000, interval: 25, what: "a part summary" },
   );
 }
 
@@ -201,7 +203,7 @@ function expectCleanLog(events: Awaited<ReturnType<typeof eventsOf>>) {
   expect([...counts.entries()].filter(([, n]) => n > 1)).toEqual([]);
 }
 
-describe("summarize-document", () => {
+describe("summarize-document", { timeout: 120_000 }, () => {
   it("summarizes pasted text: a part per chunk in parallel, progress per part, then the summary", async () => {
     const ownerId = await createTestOwner();
     const { id } = await createJob(
@@ -365,7 +367,7 @@ describe("summarize-document", () => {
     expect((await jobRow(id)).status).toBe("running");
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await startApp(appPort);
-    const row = await until(id, finished, 60_000);
+    const row = await until(id, finished);
     expect(row.status).toBe("completed");
     const events = await eventsOf(id);
     expectCleanLog(events);
@@ -393,7 +395,7 @@ describe("summarize-document", () => {
       );
     }
     let most = 0;
-    for (const deadline = Date.now() + 40_000; Date.now() < deadline;) {
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
       const events = await db.jobEvent.findMany({
         where: { jobId: { in: ids }, type: { in: ["step.started", "step.completed"] } },
         select: { jobId: true, step: true, type: true },
@@ -445,7 +447,7 @@ describe("summarize-document", () => {
   });
 });
 
-describe("research-question", () => {
+describe("research-question", { timeout: 120_000 }, () => {
   beforeAll(async () => {
     const { saveDocument } = await import("@/lib/ingest/save-document");
     const corpus = [
@@ -500,7 +502,7 @@ describe("research-question", () => {
     });
     await jobDispatcher().sendInputProvided(job, response, `${id}-respond-${request.seq}`);
 
-    const row = await until(id, finished, 30_000);
+    const row = await until(id, finished);
     expect(row.status).toBe("completed");
     const markdown = (row.result as { markdown: string }).markdown;
     expect(markdown).toMatch(/\[\d+\]/);
@@ -557,7 +559,7 @@ describe("research-question", () => {
         { kind: "research", question: "How does vacuum work?", approvePlan: false },
         randomUUID(),
       );
-      const row = await until(id, finished, 30_000);
+      const row = await until(id, finished);
       expect(row.status).toBe("completed");
       const sources = await db.jobSource.findMany({
         where: { jobId: id },
@@ -589,7 +591,7 @@ describe("research-question", () => {
       { kind: "research", question: "What triggers autovacuum on a table?", approvePlan: false },
       randomUUID(),
     );
-    const row = await until(id, finished, 30_000);
+    const row = await until(id, finished);
     expect(row.status).toBe("completed");
     const sources = await db.jobSource.findMany({ where: { jobId: id }, select: { ref: true } });
     expect(sources.length).toBeGreaterThan(0);

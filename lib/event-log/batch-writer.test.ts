@@ -69,7 +69,7 @@ describe("BatchWriter", () => {
     const { writer, writes } = recordingWriter({ fail: (call) => call <= 2 });
     writer.push(1);
     writer.push(2);
-    await vi.waitFor(() => expect(writes.length).toBeGreaterThan(0), { timeout: 5_000 });
+    await expect.poll(() => writes.length).toBeGreaterThan(0);
     writer.push(3);
     expect(await writer.close("complete")).toBe(true);
     expect(writes.flatMap((write) => write.events)).toEqual([1, 2, 3]);
@@ -78,9 +78,9 @@ describe("BatchWriter", () => {
   it("stops writing for good once a write is refused", async () => {
     const { writer, writes, onRefused } = recordingWriter({ refuse: (call) => call === 2 });
     writer.push(1);
-    await vi.waitFor(() => expect(writes).toHaveLength(1));
+    await expect.poll(() => writes.length).toBe(1);
     writer.push(2);
-    await vi.waitFor(() => expect(onRefused).toHaveBeenCalledOnce());
+    await expect.poll(() => onRefused.mock.calls.length).toBe(1);
     expect(writer.isRefused).toBe(true);
     writer.push(3);
     expect(await writer.close("complete")).toBe(false);

@@ -21,13 +21,13 @@ function write(jobId: string, step: string, count = 1) {
   );
 }
 
-/** Collects `count` events from a subscription, then stops it. */
+/** Collects `count` events from a subscription into `seen` (as they arrive), then stops it. */
 async function collect(
   iterator: AsyncGenerator<StoredJobEvent>,
   count: number,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
+  seen: number[] = [],
 ) {
-  const seen: number[] = [];
   const timer = setTimeout(() => void iterator.return(undefined), timeoutMs);
   for await (const event of iterator) {
     seen.push(event.seq);
@@ -116,11 +116,18 @@ describe("EventLogHub, with the job event log", () => {
       reads++;
       return readJobEvents(jobId, afterSeq, limit);
     });
-    const subscribers = range(1, 20).map(() => collect(subscribe(id, 0), 5));
+    const seen = range(1, 20).map((): number[] => []);
+    const subscribers = seen.map((into) => collect(subscribe(id, 0), 5, undefined, into));
     await ready();
-    for (let i = 0; i < 5; i++) {
+    for (let i = 1; i <= 5; i++) {
       await write(id, `w${i}`, 1);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Every subscriber has this event before the next write (not a fixed
+      // pause, which a loaded machine outruns): they stay at the same point.
+      await waitUntil(
+        () => seen.map((events) => events.length),
+        (counts) => counts.every((n) => n >= i),
+        { what: `event ${i} at every subscriber` },
+      );
     }
     for (const seen of await Promise.all(subscribers)) expect(seen).toEqual(range(1, 5));
     // Unshared, that would be 20 subscribers x (1 replay + 5 notifications).
