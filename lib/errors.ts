@@ -32,6 +32,10 @@ const catalog = {
     message:
       "The cancel request was recorded but the background worker could not be reached. Try again.",
   },
+  database_unavailable: {
+    kind: "unavailable",
+    message: "Dispatch cannot reach its database just now. Try again in a few seconds.",
+  },
   invalid_upload: { kind: "invalid", message: "Send the file as multipart/form-data." },
   unsupported_media_type: {
     kind: "unsupported",

@@ -51,12 +51,15 @@ export interface SentJobEvent {
 export function stubJobDispatcher() {
   const stub = {
     sent: [] as SentJobEvent[],
+    /** Sends tried, failed ones included. */
+    attempts: 0,
     failSends: false,
     restore: () => {},
   };
   const record =
     (name: SentJobEvent["name"]) =>
     async (job: DispatchedJob, data?: JobResponse, eventId?: string) => {
+      stub.attempts++;
       if (stub.failSends) throw new Error("orchestrator unreachable");
       stub.sent.push({ name, job, ...(data ? { data } : {}), ...(eventId ? { eventId } : {}) });
     };

@@ -115,8 +115,7 @@ async function recordSteps(
     op: op.op,
     state: { type: "data", data: op.data ?? null },
   }));
-  const { rows } = await ctx.store.query<{ recorded: RecordedSteps | null }>(
-    ctx.store.pool,
+  const { rows } = await ctx.store.repeatableQuery<{ recorded: RecordedSteps | null }>(
     `SELECT ${ctx.s}.record_steps($1, $2, $3, $4::jsonb, $5, $6, $7, $8) AS recorded`,
     [
       input.runId,
@@ -137,10 +136,9 @@ async function readCallContext(
   ctx: EngineContext,
   runId: string,
 ): Promise<CallContext | undefined> {
-  const { rows } = await ctx.store.query<
+  const { rows } = await ctx.store.repeatableQuery<
     RunRow & { url: string | null; steps: { step_id: string; state: StepState }[] }
   >(
-    ctx.store.pool,
     `SELECT r.*, f.url, COALESCE((SELECT json_agg(json_build_object('step_id', s.step_id, 'state', s.state) ORDER BY s.seq)
        FROM ${ctx.s}.run_steps s WHERE s.run_id = r.id AND s.state IS NOT NULL), '[]') AS steps
      FROM ${ctx.s}.runs r LEFT JOIN ${ctx.s}.functions f ON f.id = r.function_id WHERE r.id = $1`,
@@ -222,7 +220,9 @@ export async function callApp(
         });
         return {};
       }
-      const wait = Math.min(100 * 2 ** Math.min(job.network_failures, 6), 5000);
+      // A refused connection costs nothing: the app is asked again at least each second, so a
+      // restarted app gets its calls as soon as it is up.
+      const wait = Math.min(100 * 2 ** Math.min(job.network_failures, 6), 1000);
       ctx.options.log(`run ${locked.id} call failed (${networkError}); retrying in ${wait}ms`);
       return {
         reschedule: {

@@ -52,19 +52,38 @@ export async function releaseLeases(
   );
 }
 
-/** Leases whose worker has lost its liveness lock (or that outlived a call) go back to the queue. */
+/** How old a lease of this worker must be before it counts as orphaned when nothing runs it. */
+const ORPHAN_AFTER_SECONDS = 10;
+
+/**
+ * Leases whose worker has lost its liveness lock (or that outlived a call) go
+ * back to the queue; not this worker's own, which it knows to be alive though
+ * its lock is lost for a moment when the database restarts (its calls in
+ * flight would run again). Its own leases that nothing in it runs do go back:
+ * a lease whose commit reached the database while the answer was lost (a
+ * connection cut mid-COMMIT, a PostgreSQL restart) would otherwise be held by
+ * a live worker until it expired, half an hour later. Only leases older than
+ * a few seconds: one just taken is not in flight until the lease query has
+ * returned.
+ */
 export async function reclaimDeadLeases(ctx: EngineContext): Promise<void> {
   const { rowCount } = await ctx.store.pool.query(
     `UPDATE ${ctx.s}.jobs SET ${RELEASED}
-     WHERE leased_by IS NOT NULL AND (lease_until < now() OR leased_by NOT IN (
+     WHERE leased_by IS NOT NULL AND (lease_until < now() OR (leased_by <> $2 AND leased_by NOT IN (
        SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objsubid = 2 AND granted
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))`,
-    [LIVENESS_LOCK_CLASS],
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))))`,
+    [LIVENESS_LOCK_CLASS, ctx.workerId],
   );
-  if (rowCount) {
-    ctx.options.log(`reclaimed ${rowCount} job(s) from stopped executors`);
-    wake(ctx);
-  }
+  const inflight = [...ctx.inflight.keys()];
+  const { rowCount: orphaned } = await ctx.store.pool.query(
+    `UPDATE ${ctx.s}.jobs SET ${RELEASED}
+     WHERE leased_by = $1 AND NOT (id = ANY($2::bigint[]))
+       AND lease_until < now() + make_interval(secs => $3)`,
+    [ctx.workerId, inflight, leaseSeconds(ctx) - ORPHAN_AFTER_SECONDS],
+  );
+  if (rowCount) ctx.options.log(`reclaimed ${rowCount} job(s) from stopped executors`);
+  if (orphaned) ctx.options.log(`released ${orphaned} job(s) leased here but not running`);
+  if (rowCount || orphaned) wake(ctx);
 }
 
 /** Takes the liveness lock on a connection of its own, kept (and retaken) for the process's life. */

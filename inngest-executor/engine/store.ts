@@ -6,11 +6,16 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { schemaIdent } from "../schema";
-import type { RunRow } from "./types";
+import { delay, type RunRow } from "./types";
 
 export type Tx = pg.PoolClient;
 
 const CONNECTION_ERROR_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+/**
+ * Waits before repeating a transaction whose connection was lost or refused: about 15 s in
+ * all, in short steps, so work resumes within a fraction of a second of the database's return.
+ */
+const CONNECTION_RETRY_DELAYS_MS = [0, 100, 200, ...Array<number>(48).fill(300)];
 
 export class Store {
   readonly pool: pg.Pool;
@@ -52,6 +57,24 @@ export class Store {
     return client.query<R>({ name, text, values });
   }
 
+  /**
+   * `query` on the pool for a statement that is safe to repeat (it checks the lease itself),
+   * repeated with backoff while the connection is lost, as `transaction` does.
+   */
+  async repeatableQuery<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.query<R>(this.pool, text, values);
+      } catch (err) {
+        if (!isConnectionError(err) || attempt >= CONNECTION_RETRY_DELAYS_MS.length) throw err;
+        await delay(CONNECTION_RETRY_DELAYS_MS[attempt]!);
+      }
+    }
+  }
+
   async lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
     const { rows } = await tx.query<RunRow>(
       `SELECT * FROM ${this.s}.runs WHERE id = $1 FOR UPDATE`,
@@ -70,7 +93,14 @@ export class Store {
   /** Runs fn in a transaction, retrying on deadlocks and serialization failures. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const client = await this.pool.connect();
+      let client: Tx;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        if (!isConnectionError(err) || attempt >= CONNECTION_RETRY_DELAYS_MS.length) throw err;
+        await delay(CONNECTION_RETRY_DELAYS_MS[attempt]!);
+        continue;
+      }
       // NOTE: a checked-out client has no pool error listener; a connection lost between two queries would
       // otherwise be an uncaught 'error' event. The next query fails and the client is discarded below.
       let lost: Error | undefined;
@@ -99,7 +129,12 @@ export class Store {
         if ((code === "40P01" || code === "40001") && attempt < 5) continue;
         // A dropped connection rolled the transaction back (or, at COMMIT, maybe not: every
         // transaction here is safe to repeat, as leases and memoized results are checked first).
-        if ((lost || isConnectionError(err)) && attempt < 3) continue;
+        // NOTE: with backoff, for as long as a PostgreSQL restart takes: a call's result applied
+        // once the database is back is a step that need not run again.
+        if ((lost || isConnectionError(err)) && attempt < CONNECTION_RETRY_DELAYS_MS.length) {
+          await delay(CONNECTION_RETRY_DELAYS_MS[attempt]!);
+          continue;
+        }
         throw err;
       } finally {
         client.off("error", onError);

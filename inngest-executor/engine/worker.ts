@@ -97,12 +97,18 @@ export async function runJob(ctx: EngineContext, first: NextJob): Promise<void> 
   }
 }
 
+/** The longest wait between attempts to hand a job back, while the database is away. */
+const HAND_BACK_MAX_DELAY_MS = 2000;
+
 /**
  * Hands a job whose processing errored back to the queue, retried: the error may have been a
  * dropped connection, and a lease kept by a live worker would only expire after callTimeoutMs.
+ * NOTE: retried until it is done (or the engine stops), with backoff, not a fixed number of
+ * times: a PostgreSQL restart can outlast any small budget, and the run must resume as soon as
+ * the database is back. The slot stays taken meanwhile; nothing else could run without it.
  */
 async function handBack(ctx: EngineContext, job: JobRow): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; !ctx.stopped; attempt++) {
     const released = await releaseLeases(ctx, {
       jobs: [{ id: job.id, token: job.lease_token }],
       delayMs: 500,
@@ -110,8 +116,9 @@ async function handBack(ctx: EngineContext, job: JobRow): Promise<void> {
       () => true,
       () => false,
     );
-    if (released || ctx.stopped) break;
-    await delay(200 * (attempt + 1));
+    if (released) break;
+    if (attempt === 0) ctx.options.log(`job ${job.id}: handing it back waits for the database`);
+    await delay(Math.min(200 * 2 ** attempt, HAND_BACK_MAX_DELAY_MS));
   }
   wake(ctx);
 }

@@ -95,7 +95,11 @@ beforeAll(async () => {
   docsUrl = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
   const { inngest } = await import("@/inngest/client");
   const { functions } = await import("@/inngest/functions");
-  const handler = serve({ client: inngest, functions });
+  const handler = serve({
+    client: inngest,
+    // Not the sweeper: its ticks would run other test files' queued jobs (one database).
+    functions: functions.filter((fn) => fn.id() !== "resend-queued-jobs"),
+  });
   app = http.createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", () => resolve()));
   await executor.sync(`http://127.0.0.1:${(app.address() as AddressInfo).port}/api/inngest`);

@@ -3,6 +3,7 @@ import { cancelProviderBatches } from "@/inngest/functions/cancel-provider-batch
 import { finishCancelledJob } from "@/inngest/functions/finish-cancelled-job";
 import { notifyJobOutcome } from "@/inngest/functions/notify-job-outcome";
 import { researchQuestion } from "@/inngest/functions/research-question";
+import { resendQueuedJobs } from "@/inngest/functions/resend-queued-jobs";
 import { summarizeBatch } from "@/inngest/functions/summarize-batch";
 import { summarizeDocument } from "@/inngest/functions/summarize-document";
 
@@ -13,4 +14,5 @@ export const functions = [
   finishCancelledJob,
   cancelProviderBatches,
   notifyJobOutcome,
+  resendQueuedJobs,
 ];

@@ -73,7 +73,11 @@ beforeAll(async () => {
   const { setDocumentNetworkPolicy } = await import("@/lib/ingest/download-document");
   restorePolicy = setDocumentNetworkPolicy({ allowPrivateNetworks: true });
 
-  const handler = serve({ client: inngest, functions });
+  const handler = serve({
+    client: inngest,
+    // Not the sweeper: its ticks would run other test files' queued jobs (one database).
+    functions: functions.filter((fn) => fn.id() !== "resend-queued-jobs"),
+  });
   startApp = async (port) => {
     app = http.createServer((req, res) => void handler(req, res));
     await new Promise<void>((resolve) => app.listen(port, "127.0.0.1", () => resolve()));

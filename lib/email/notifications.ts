@@ -11,13 +11,16 @@
  * NOTE: if the process dies after the SMTP server accepted the message but
  * before the row is marked sent, the claim's lease lets a retry send it again.
  * No SMTP client can close that gap; the stable Message-ID lets mail systems
- * and clients recognise the duplicate.
+ * and clients recognise the duplicate. A database that is merely restarting
+ * then is waited for (`MARK_SENT_RETRIES`): the mail went out, and only
+ * recording it can stop a second one.
  */
 import "server-only";
 import { createHash } from "node:crypto";
 import type { Transporter } from "nodemailer";
 import { z } from "zod";
 import { db } from "@/lib/db";
+import { retryIfDatabaseUnavailable } from "@/lib/db/errors";
 import { emailAddressSchema, headerText } from "@/lib/email/address";
 import {
   jobOutcomeReachedDataSchema,
@@ -35,6 +38,8 @@ import { resultText } from "@/lib/jobs/view-model";
 /** How long a sender may hold a claim before a retry may take over (above the SMTP timeouts). */
 export const CLAIM_LEASE_SECONDS = 120;
 const EXCERPT_CHARS = 320;
+/** Seconds of waiting for a restarting database to record a sent email (one try a second). */
+const MARK_SENT_RETRIES = 60;
 
 export class NotificationBusyError extends Error {
   override name = "NotificationBusyError";
@@ -226,11 +231,16 @@ export async function sendNotification(
     });
     return { status: "failed", error, attempts: row.attempts };
   }
-  await db.notification.update({
-    where: { id },
-    data: { status: "sent", sentAt: new Date(), lastError: null, claimedAt: null },
-    select: { id: true },
-  });
+  const sentAt = new Date();
+  await retryIfDatabaseUnavailable(
+    () =>
+      db.notification.update({
+        where: { id },
+        data: { status: "sent", sentAt, lastError: null, claimedAt: null },
+        select: { id: true },
+      }),
+    { retries: MARK_SENT_RETRIES },
+  );
   return { status: "sent", messageId: row.message_id, alreadySent: false };
 }
 

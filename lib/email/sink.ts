@@ -59,10 +59,20 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
     const mail = await simpleParser(raw, { skipImageLinks: true });
     const text = (field: typeof mail.to) =>
       !field ? "" : Array.isArray(field) ? field.map((one) => one.text).join(", ") : field.text;
+    // NOTE: one statement, so the message is kept only if the answer says so: a trim that
+    // failed after its own INSERT (a database restart) answered 451 for a stored message, and
+    // the sender's retry delivered it twice. The DELETE does not see the new row (one snapshot),
+    // hence keep - 1 of the older ones.
     const { rows } = await pool.query<{ id: string }>(
-      `INSERT INTO mailbox_messages
-         (message_id, envelope_from, envelope_to, "from", "to", subject, text, html, headers, raw)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      `WITH stored AS (
+         INSERT INTO mailbox_messages
+           (message_id, envelope_from, envelope_to, "from", "to", subject, text, html, headers, raw)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+       ), trimmed AS (
+         DELETE FROM mailbox_messages WHERE id IN (
+           SELECT id FROM mailbox_messages ORDER BY received_at DESC, id OFFSET greatest($11::int - 1, 0))
+       )
+       SELECT id FROM stored`,
       [
         mail.messageId ?? null,
         from,
@@ -74,12 +84,8 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
         typeof mail.html === "string" ? mail.html : null,
         JSON.stringify(mail.headerLines),
         raw.toString("utf8"),
+        keep,
       ],
-    );
-    await pool.query(
-      `DELETE FROM mailbox_messages WHERE id IN (
-         SELECT id FROM mailbox_messages ORDER BY received_at DESC, id OFFSET $1)`,
-      [keep],
     );
     return rows[0]!.id;
   }

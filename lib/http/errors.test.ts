@@ -33,6 +33,25 @@ describe("errorResponse", () => {
       },
     });
   });
+
+  it("answers a database that is restarting with 503 and Retry-After, not its driver's words", async () => {
+    const shutdown = Object.assign(
+      new Error("terminating connection due to administrator command"),
+      {
+        code: "57P01",
+      },
+    );
+    const response = errorResponse(new Error("query failed", { cause: shutdown }), context);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(await response.json()).toEqual({
+      error: {
+        code: "database_unavailable",
+        message: "Dispatch cannot reach its database just now. Try again in a few seconds.",
+        correlationId: "corr-123",
+      },
+    });
+  });
 });
 
 describe("requireMediaType", () => {

@@ -2,11 +2,18 @@
  * The one place errors become HTTP answers for route handlers. Every answer
  * is `{ error: { code, message } }`: a domain error (lib/errors.ts) or an
  * ingestion error (lib/ingest/errors.ts) with its own code, safe message and
- * status; anything else a 500 with a generic message and the correlation id,
- * its details logged under that id, in every environment.
+ * status; a database that is restarting or unreachable a 503 with
+ * `Retry-After`; anything else a 500 with a generic message and the
+ * correlation id, its details logged under that id, in every environment.
  */
 import "server-only";
-import { genericErrorMessage, isDomainError, type DomainErrorKind } from "@/lib/errors";
+import { isDatabaseUnavailable } from "@/lib/db/errors";
+import {
+  DomainError,
+  genericErrorMessage,
+  isDomainError,
+  type DomainErrorKind,
+} from "@/lib/errors";
 import { isIngestError, type IngestErrorCode } from "@/lib/ingest/errors";
 import { logger } from "@/lib/logger";
 
@@ -31,11 +38,15 @@ const statusByIngestCode: Partial<Record<IngestErrorCode, number>> = {
   extraction_timeout: 422,
 };
 
+/** Seconds a client should wait before trying again while the database restarts. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 function errorBody(
   status: number,
   error: { code: string; message: string; correlationId?: string },
+  headers?: Record<string, string>,
 ) {
-  return Response.json({ error }, { status });
+  return Response.json({ error }, { status, headers });
 }
 
 export function errorResponse(
@@ -49,6 +60,19 @@ export function errorResponse(
       code: error.code,
       message: error.message,
     });
+  if (isDatabaseUnavailable(error)) {
+    logger.warn(context.event, { correlationId: context.correlationId, ...context.fields, error });
+    const unavailable = new DomainError("database_unavailable", { cause: error });
+    return errorBody(
+      statusByKind[unavailable.kind],
+      {
+        code: unavailable.code,
+        message: unavailable.message,
+        correlationId: context.correlationId,
+      },
+      { "retry-after": String(DATABASE_RETRY_AFTER_SECONDS) },
+    );
+  }
   logger.error(context.event, { correlationId: context.correlationId, ...context.fields, error });
   return errorBody(500, {
     code: "internal_error",

@@ -1,20 +1,25 @@
 /**
  * Starting a job, for the tRPC router and for the chat (`/research …`): the
  * Job row and its `job.queued` event are written first, then the orchestrator
- * is told. If that fails the job is marked failed, so its page says so
- * instead of waiting forever.
+ * is told, with a few quick retries (it may be restarting). If it still
+ * cannot be reached the job stays queued: it was accepted and stored, and the
+ * sweeper (inngest/functions/resend-queued-jobs.ts) sends its request again
+ * once the orchestrator is back, as it does for a job whose process died
+ * before its send. Failing it instead would turn a blip of a few seconds into
+ * work the user must submit again.
  */
 import "server-only";
+import { setTimeout as sleep } from "node:timers/promises";
 import { conversationUpsertSql } from "@/lib/chat/store";
 import { db } from "@/lib/db";
 import { DomainError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
-import { jobDispatcher } from "@/lib/jobs/dispatch";
+import { jobDispatcher, type DispatchedJob } from "@/lib/jobs/dispatch";
 import { rememberOwnerEmail } from "@/lib/email/notifications";
 import { dollarsSchema } from "@/lib/ai/pricing";
 import { insertBatchItems } from "@/lib/jobs/batch/items";
 import { batchItemsFor, type NewBatchItem } from "@/lib/jobs/batch/sources";
-import { appendJobEvents, commitStep } from "@/lib/jobs/event-log";
+import { appendJobEvents } from "@/lib/jobs/event-log";
 import { newJobId } from "@/lib/jobs/ids";
 import {
   createJobInputSchema,
@@ -36,17 +41,14 @@ function urlTitle(raw: string): string {
   return clip(`${url.hostname}${url.pathname === "/" ? "" : url.pathname}`);
 }
 
-const DISPATCH_FAILED = {
-  code: "dispatch_failed",
-  message:
-    "Dispatch could not hand this job to its background worker, so it never started. Please try again.",
-} as const;
+/** Waits between send attempts: under 4 s in all, what an executor restart takes. */
+const SEND_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
 
 export async function createJob(
   ownerId: string,
   rawInput: CreateJobInput,
   correlationId: string,
-): Promise<{ id: string; status: JobStatus }> {
+): Promise<{ id: string; status: Extract<JobStatus, "queued"> }> {
   const input = createJobInputSchema.parse(rawInput);
   let title: string;
   let stored: StoredJobInput;
@@ -124,12 +126,27 @@ export async function createJob(
     { timeout: 60_000 },
   );
 
-  try {
-    await jobDispatcher().sendJobRequested({ id, kind: input.kind, ownerId, correlationId });
-  } catch (error) {
-    logger.error("jobs.dispatch_failed", { jobId: id, correlationId, error });
-    await commitStep(id, "dispatch", { status: "failed", error: DISPATCH_FAILED });
-    return { id, status: "failed" };
-  }
+  await sendJobRequested({ id, kind: input.kind, ownerId, correlationId });
   return { id, status: "queued" };
+}
+
+/** Sends the request, retried; a repeat is harmless (its event id is the job's). */
+async function sendJobRequested(job: DispatchedJob): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await jobDispatcher().sendJobRequested(job);
+      return;
+    } catch (error) {
+      const delay = SEND_RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) {
+        logger.warn("jobs.dispatch_deferred", {
+          jobId: job.id,
+          correlationId: job.correlationId,
+          error,
+        });
+        return;
+      }
+      await sleep(delay);
+    }
+  }
 }

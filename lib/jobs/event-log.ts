@@ -338,6 +338,24 @@ export async function requestCancel(jobId: string): Promise<{ status: JobStatus 
   });
 }
 
+/**
+ * The value a step that finished its job recorded with its `step.completed`
+ * (inngest/functions/_lib/job-step.ts), or null when the step has not
+ * completed or recorded none.
+ */
+export async function recordedStepValue(
+  jobId: string,
+  step: string,
+): Promise<{ value: unknown } | null> {
+  const completed = await db.jobEvent.findFirst({
+    where: { jobId, step, type: "step.completed" },
+    select: { data: true },
+  });
+  const data = completed?.data;
+  if (!data || typeof data !== "object" || Array.isArray(data) || !("value" in data)) return null;
+  return { value: data.value };
+}
+
 /** The log refused a write because the job is over (finished, cancelled) or gone: no retry can help. */
 export function isRefusedWrite(
   error: unknown,

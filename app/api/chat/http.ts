@@ -9,6 +9,8 @@ import { UI_MESSAGE_STREAM_HEADERS } from "ai";
 import { randomUUID } from "node:crypto";
 import { ownerIdFromHeaders } from "@/lib/auth/owner-cookie";
 import { ChatError } from "@/lib/chat/schema";
+import { isDatabaseUnavailable } from "@/lib/db/errors";
+import { errorResponse as httpErrorResponse } from "@/lib/http/errors";
 import { logger } from "@/lib/logger";
 
 const CORRELATION_ID = /^[A-Za-z0-9_.:-]{8,64}$/;
@@ -60,6 +62,12 @@ export function streamResponse(body: ReadableStream<Uint8Array>, headers: Record
 }
 
 export function errorResponse(error: unknown, correlationId: string, event: string): Response {
+  // A database restart is no chat matter: the one mapping of lib/http answers it (503, Retry-After).
+  if (isDatabaseUnavailable(error)) {
+    const response = httpErrorResponse(error, { event, correlationId });
+    response.headers.set("x-correlation-id", correlationId);
+    return response;
+  }
   let refused: ChatError;
   if (error instanceof ChatError) refused = error;
   else {

@@ -6,6 +6,7 @@
 import { correlationIdOf, errorResponse, requireOwner, ServerTiming, streamResponse } from "./http";
 import { respondToChat } from "@/lib/chat/respond";
 import { ChatError, chatRequestSchema, fieldName } from "@/lib/chat/schema";
+import { retryIfDatabaseUnavailable } from "@/lib/db/errors";
 
 export const dynamic = "force-dynamic";
 // Long answers stream for a while; hosts that cap function duration need this raised.
@@ -30,7 +31,11 @@ export async function POST(req: Request) {
       );
     }
     timing.mark("parse");
-    const body = await respondToChat({ ownerId, request: parsed.data, correlationId, timing });
+    // Nothing is sent before the stream, so a database restart here is retried once;
+    // a second failure answers 503 with Retry-After (errorResponse).
+    const body = await retryIfDatabaseUnavailable(() =>
+      respondToChat({ ownerId, request: parsed.data, correlationId, timing }),
+    );
     return streamResponse(body, {
       "x-correlation-id": correlationId,
       "server-timing": timing.header(),

@@ -13,13 +13,17 @@
  */
 import { NonRetriableError, type GetStepTools } from "inngest";
 import type { inngest } from "@/inngest/client";
+import { retryDelay } from "@/lib/chat/retry-policy";
+import { retryIfDatabaseUnavailable } from "@/lib/db/errors";
 import {
   commitStep,
   isRefusedWrite,
   JobNotFoundError,
+  recordedStepValue,
   type StepOutputs,
 } from "@/lib/jobs/event-log";
-import { jobErrorSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
+import { isTerminal, jobErrorSchema, type JobError, type NewJobEvent } from "@/lib/jobs/schemas";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ModelConfigError } from "@/lib/ai/models";
 import { modelInfo } from "@/lib/ai/providers";
 import { sumUsage, type StepUsage } from "@/lib/jobs/usage";
@@ -75,17 +79,58 @@ export function jobErrorFromMessage(message: string | undefined): JobError | nul
  */
 export async function writeJobStep(jobId: string, step: string, outputs: StepOutputs) {
   try {
-    return await commitStep(jobId, step, outputs);
+    return await commitStepPatiently(jobId, step, outputs);
   } catch (error) {
-    if (error instanceof JobNotFoundError)
-      throw jobFailure("job_not_found", "The job no longer exists.", error);
-    if (isRefusedWrite(error))
-      throw jobFailure(
-        "job_finished",
-        "The job had already finished (for example, it was cancelled).",
-        error,
-      );
-    throw error;
+    throw refusalAsFailure(error);
+  }
+}
+
+/**
+ * `commitStep`, waiting out a database restart (up to about 15 s): the step's
+ * work is done, and failing the step would make the orchestrator retry it
+ * after a backoff and do the work again. A repeat is safe: a commit that went
+ * through before its answer was lost is found by its idempotency keys.
+ */
+function commitStepPatiently(jobId: string, step: string, outputs: StepOutputs) {
+  return retryIfDatabaseUnavailable(() => commitStep(jobId, step, outputs), DATABASE_RESTART);
+}
+
+/** How long a step waits for a restarting database: about 15 s, looking twice a second. */
+const DATABASE_RESTART = { retries: 30, delayMs: 500 };
+
+function refusalAsFailure(error: unknown): unknown {
+  if (error instanceof JobNotFoundError)
+    return jobFailure("job_not_found", "The job no longer exists.", error);
+  if (isRefusedWrite(error))
+    return jobFailure(
+      "job_finished",
+      "The job had already finished (for example, it was cancelled).",
+      error,
+    );
+  return error;
+}
+
+/**
+ * Records a step's start. A refusal is the end of the run, except for a retry
+ * of the step that finished the job itself: its first attempt committed (the
+ * job's last write) but its result never reached the orchestrator (a killed
+ * app, a dropped connection). That step is done: its recorded value is
+ * returned, so the run goes on to send its outcome (and its email).
+ */
+async function startStep(
+  jobId: string,
+  step: string,
+  started: NewJobEvent,
+): Promise<{ done: false } | { done: true; value: unknown }> {
+  try {
+    await commitStepPatiently(jobId, step, { status: "running", events: [started] });
+    return { done: false };
+  } catch (error) {
+    if (isRefusedWrite(error) && !(error instanceof JobNotFoundError)) {
+      const recorded = await recordedStepValue(jobId, step);
+      if (recorded) return { done: true, value: recorded.value };
+    }
+    throw refusalAsFailure(error);
   }
 }
 
@@ -108,12 +153,22 @@ export function jobStep<T>(
 ) {
   return step.run(id, async () => {
     const started: NewJobEvent = { type: "step.started", data: { label } };
-    await writeJobStep(jobId, id, { status: "running", events: [started] });
-    const result = await work();
+    const start = await startStep(jobId, id, started);
+    if (start.done) return start.value as T;
+    // Work that met a database restart is done again once it is back, here: failed, the step
+    // would be retried by the orchestrator after its backoff, to do the same.
+    const result = await retryIfDatabaseUnavailable(work, DATABASE_RESTART);
+    const status = result.outputs?.status ?? "running";
+    // Only a step that finishes the job records its value: any other step, retried, runs
+    // again and its writes repeat nothing, but after the job's last write none is allowed.
+    const completed: NewJobEvent = {
+      type: "step.completed",
+      data: isTerminal(status) ? { value: result.value ?? null } : {},
+    };
     await writeJobStep(jobId, id, {
       ...result.outputs,
-      status: result.outputs?.status ?? "running",
-      events: [started, ...(result.events ?? []), { type: "step.completed", data: {} }],
+      status,
+      events: [started, ...(result.events ?? []), completed],
     });
     return result.value;
   });
@@ -129,22 +184,31 @@ export function jobWrite(step: StepTools, jobId: string, id: string, outputs: St
 
 /**
  * A model call inside a step. A missing or broken configuration will not fix
- * itself, so it is not retried; anything else (rate limits, a server error,
- * a dropped connection) is, by the step, and if it keeps failing the job ends
- * with a message that names the model, not a stack trace.
+ * itself, so it is not retried. A transient failure (a rate limit, a server
+ * error, a refused connection) happens before any output, a safe boundary:
+ * it is retried here at once, with the chat's short backoff and the server's
+ * Retry-After (lib/chat/retry-policy.ts), rather than failing the step into
+ * the orchestrator's much longer backoff. If it keeps failing, the step
+ * fails (and is retried by the orchestrator) with a message that names the
+ * model, not a stack trace.
  */
 export async function callModel<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ModelConfigError)
-      throw jobFailure("model_not_configured", error.message, error);
-    throw new Error(
-      "model_unavailable: The language model did not answer, even after several attempts. Try again later.",
-      {
-        cause: error,
-      },
-    );
+  for (let retry = 0; ; retry++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ModelConfigError)
+        throw jobFailure("model_not_configured", error.message, error);
+      const wait = retryDelay(error, retry);
+      if (wait !== null) {
+        await sleep(wait);
+        continue;
+      }
+      throw new Error(
+        "model_unavailable: The language model did not answer, even after several attempts. Try again later.",
+        { cause: error },
+      );
+    }
   }
 }
 
