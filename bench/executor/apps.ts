@@ -60,7 +60,7 @@ export interface RunOutput {
  */
 export async function startSdkOnly() {
   const finished = new Map<string, (output: RunOutput) => void>();
-  const stub = http.createServer((req, res) => {
+  const checkpointSink = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -76,11 +76,11 @@ export async function startSdkOnly() {
       res.end('{"ok":true}');
     });
   });
-  stub.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", () => resolve()));
-  const stubUrl = `http://127.0.0.1:${(stub.address() as { port: number }).port}`;
+  checkpointSink.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => checkpointSink.listen(0, "127.0.0.1", () => resolve()));
+  const sinkUrl = `http://127.0.0.1:${(checkpointSink.address() as { port: number }).port}`;
   const port = await freePort();
-  const app = startBenchApp(port, stubUrl);
+  const app = startBenchApp(port, sinkUrl);
   const appUrl = `http://127.0.0.1:${port}/api/inngest`;
   const agent = new http.Agent({ keepAlive: true });
 
@@ -187,8 +187,8 @@ export async function startSdkOnly() {
     async stop() {
       await stopChild(app);
       agent.destroy();
-      stub.closeAllConnections();
-      await new Promise<void>((resolve) => stub.close(() => resolve()));
+      checkpointSink.closeAllConnections();
+      await new Promise<void>((resolve) => checkpointSink.close(() => resolve()));
     },
   };
 }

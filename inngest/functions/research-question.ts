@@ -27,7 +27,7 @@ import { languageModel, modelInfo, modelPrices } from "@/lib/ai/providers";
 import { db } from "@/lib/db";
 import { isIngestError } from "@/lib/ingest/errors";
 import { promptWorstCaseMicros } from "@/lib/jobs/batch/prompt";
-import { limitReached, remainingBudget, stopReasonText, type StopReason } from "@/lib/jobs/limits";
+import { jobLimits, limitReached, stopReasonText, type StopReason } from "@/lib/jobs/limits";
 import { storedJobInputSchema } from "@/lib/jobs/schemas";
 import { search, type SearchHit } from "@/lib/search";
 import { bestPassages } from "@/lib/search/documents";
@@ -57,12 +57,11 @@ function chooseSources(searches: readonly SearchHit[][], limit: number): SearchH
     .map((entry) => entry.hit);
 }
 
-/** Whether the job's budget (if any) covers this live call at its worst case. */
-async function affordable(
-  jobId: string,
+/** Whether what the budget has left (null: no budget) covers this live call at its worst case. */
+function affordable(
+  remaining: number | null,
   prompt: TaskPrompt & { maxOutputTokens: number },
-): Promise<boolean> {
-  const remaining = await remainingBudget(jobId);
+): boolean {
   if (remaining === null) return true;
   const price = priceFor(modelPrices(), modelInfo().modelId);
   return promptWorstCaseMicros(prompt, price, "live") <= remaining;
@@ -95,7 +94,7 @@ export const researchQuestion = createJobFunction({
         maxOutputTokens: PLAN_MAX_OUTPUT_TOKENS,
       };
       // A budget too small to plan still searches for the question itself.
-      const planning = (await affordable(job.id, prompt))
+      const planning = affordable((await jobLimits(job.id)).remaining, prompt)
         ? await callModel(() => generateText({ model: languageModel(), ...prompt, maxRetries: 0 }))
         : null;
       const subQuestions = parseSubQuestions(planning?.text ?? "")
@@ -216,8 +215,9 @@ export const researchQuestion = createJobFunction({
         }),
         maxOutputTokens: REPORT_MAX_OUTPUT_TOKENS,
       };
-      const late = (await limitReached(job.id)) === "deadline";
-      if (late || !(await affordable(job.id, prompt))) {
+      const limits = await jobLimits(job.id);
+      const late = limits.stopped === "deadline";
+      if (late || !affordable(limits.remaining, prompt)) {
         const result = partialResult(late ? "deadline" : "budget", plan);
         return { value: null, outputs: { status: "completed", result } };
       }

@@ -18,29 +18,35 @@ export const stopReasonText: Record<StopReason, string> = {
   deadline: "The job reached its deadline, so it stopped starting new work.",
 };
 
-/** Why the job must not start new work now, or null. */
-export async function limitReached(jobId: string, now = new Date()): Promise<StopReason | null> {
+export interface JobLimits {
+  /** Why the job must not start new work now, or null. */
+  stopped: StopReason | null;
+  /** What the job may still spend, in micro-dollars (never below 0); null when it has no budget. */
+  remaining: number | null;
+}
+
+/** The job's limits as of `now`: one read of the job, and of its cost when it has a budget. */
+export async function jobLimits(jobId: string, now = new Date()): Promise<JobLimits> {
   const job = await db.job.findUniqueOrThrow({
     where: { id: jobId },
     select: { budgetMicros: true, deadlineAt: true },
   });
-  if (job.deadlineAt && job.deadlineAt.getTime() <= now.getTime()) return "deadline";
-  if (job.budgetMicros !== null) {
-    const cost = await jobCost(jobId);
-    if (BigInt(cost.micros) >= job.budgetMicros) return "budget";
-  }
-  return null;
+  const remaining =
+    job.budgetMicros === null
+      ? null
+      : Math.max(0, Number(job.budgetMicros) - (await jobCost(jobId)).micros);
+  const stopped =
+    job.deadlineAt && job.deadlineAt.getTime() <= now.getTime()
+      ? "deadline"
+      : remaining === 0
+        ? "budget"
+        : null;
+  return { stopped, remaining };
 }
 
-/** What the job may still spend, in micro-dollars (never below 0); null when it has no budget. */
-export async function remainingBudget(jobId: string): Promise<number | null> {
-  const job = await db.job.findUniqueOrThrow({
-    where: { id: jobId },
-    select: { budgetMicros: true },
-  });
-  if (job.budgetMicros === null) return null;
-  const cost = await jobCost(jobId);
-  return Math.max(0, Number(job.budgetMicros) - cost.micros);
+/** Why the job must not start new work now, or null. */
+export async function limitReached(jobId: string, now = new Date()): Promise<StopReason | null> {
+  return (await jobLimits(jobId, now)).stopped;
 }
 
 /**

@@ -36,12 +36,7 @@ import {
   type ItemOutcome,
 } from "@/lib/jobs/batch/items";
 import { batchRequestOf, itemPrompt, itemWorstCaseMicros } from "@/lib/jobs/batch/prompt";
-import {
-  admitWithinBudget,
-  limitReached,
-  remainingBudget,
-  type StopReason,
-} from "@/lib/jobs/limits";
+import { admitWithinBudget, jobLimits, limitReached, type StopReason } from "@/lib/jobs/limits";
 import { sumUsage } from "@/lib/jobs/usage";
 
 /** Batch attempts per item, including the first: a third failure of the same item is final. */
@@ -88,7 +83,7 @@ async function submitRound(
   round: number,
   retry: "batch" | "live",
 ): Promise<StepResult<Submitted>> {
-  const stopped = await limitReached(jobId);
+  const { stopped, remaining } = await jobLimits(jobId);
   if (stopped) return { value: { stopped } };
   const pending = await pendingItems(jobId);
   // When failures are retried live, later rounds take only what no round has tried yet.
@@ -99,7 +94,7 @@ async function submitRound(
   const items = admitWithinBudget(
     candidates,
     (item) => itemWorstCaseMicros(item.text, price, "batch"),
-    await remainingBudget(jobId),
+    remaining,
   );
   if (items.length === 0) return { value: { stopped: "budget" } };
   const prompts = items.map((item) =>

@@ -23,12 +23,7 @@ import {
   type PendingItem,
 } from "@/lib/jobs/batch/items";
 import { itemPrompt, itemWorstCaseMicros } from "@/lib/jobs/batch/prompt";
-import {
-  admitWithinBudget,
-  limitReached,
-  remainingBudget,
-  type StopReason,
-} from "@/lib/jobs/limits";
+import { admitWithinBudget, jobLimits, type StopReason } from "@/lib/jobs/limits";
 import { sumUsage } from "@/lib/jobs/usage";
 
 /** Items per step: few enough that a retried step repeats little, many enough that 10,000 items are 500 steps. */
@@ -102,10 +97,9 @@ async function summarizeSlice(
   positions: readonly number[],
   share: number,
 ): Promise<StepResult<SliceResult>> {
-  const stopped = await limitReached(jobId);
+  const { stopped, remaining } = await jobLimits(jobId);
   if (stopped) return { value: { stopped, held: 0, ran: 0 } };
   const pending = await pendingItems(jobId, { positions });
-  const remaining = await remainingBudget(jobId);
   const price = priceFor(modelPrices(), modelInfo().modelId);
   const items = admitWithinBudget(
     pending,

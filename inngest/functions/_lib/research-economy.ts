@@ -17,7 +17,7 @@ import {
   ITEM_MAX_OUTPUT_TOKENS,
   promptWorstCaseMicros,
 } from "@/lib/jobs/batch/prompt";
-import { admitWithinBudget, remainingBudget } from "@/lib/jobs/limits";
+import { admitWithinBudget, jobLimits } from "@/lib/jobs/limits";
 import { sumUsage } from "@/lib/jobs/usage";
 
 interface ReadSource {
@@ -49,7 +49,7 @@ export async function condenseSources<S extends ReadSource>(
       const admitted = admitWithinBudget(
         prompts.map((prompt, index) => ({ prompt, index })),
         ({ prompt }) => promptWorstCaseMicros(prompt, price, "batch"),
-        await remainingBudget(job.id),
+        (await jobLimits(job.id)).remaining,
       );
       if (admitted.length === 0) return { value: null };
       const handle = await callBatchApi(() =>
