@@ -7,22 +7,11 @@
  * from the production build the other specs use) beside the e2e sidecars.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
+import { freePort } from "../scripts/lib/ports";
 
 const nextBin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test.describe("the development server", () => {
   // Compiling pages on first request takes a while on two cores.

@@ -10,10 +10,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import pg from "pg";
 import { z } from "zod";
+import { freePort } from "./ports";
 import { initdb, resolveLayout, startServer } from "./postgres-process";
 
 export interface EmbeddedPostgresOptions {
@@ -127,26 +127,6 @@ function runningServer(dataDir: string): { pid: number; port: number } | undefin
   // its pid file behind; a new process may since have taken that pid.
   rmSync(pidFile, { force: true });
   return undefined;
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-async function freePort(preferred?: number): Promise<number> {
-  if (preferred && (await portIsFree(preferred))) return preferred;
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function adminUrl(credentials: Credentials, port: number) {
