@@ -38,6 +38,9 @@ export interface Executor {
   stop(): Promise<void>;
 }
 
+/** How long a request still in progress at stop may take before its connection is cut. */
+const STOP_GRACE_MS = 2_000;
+
 export async function startExecutor(options: ExecutorOptions = {}): Promise<Executor> {
   const log = options.log ?? ((line: string) => console.log(`[inngest-executor] ${line}`));
   const engine = new Engine({
@@ -100,10 +103,18 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     async stop() {
       stopping = true;
       for (const wake of [...sleepers]) wake();
+      // No new connections from here on; the ones open may finish what they are sending.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled(background);
+      // NOTE: the engine stops before the server waits for its connections: while it ran, a
+      // cron tick or a retry started new calls whose SDK answered over a kept-alive
+      // connection, so a connection was never idle for long and `close` waited for minutes.
       await engine.stop();
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+      await closed;
+      clearTimeout(cut);
       log("stopped");
     },
   };

@@ -176,14 +176,26 @@ describe("chaos invariants", () => {
     expect(await failing()).toEqual(["every part's output exactly once"]);
   });
 
-  it("catch an email sent twice, and one never sent", async () => {
+  it("count a message delivered again under its Message-ID, and catch one never sent or sent as two", async () => {
+    const redelivered = async () =>
+      (await checkInvariants(pool, options)).find((result) => result.id === "redelivered")!;
+    expect(await redelivered()).toMatchObject({ result: "info", violations: 0 });
     await pool.query(
       `INSERT INTO mailbox_messages (message_id, envelope_from, envelope_to, raw) VALUES ($1, 'a', 'b', 'raw')`,
       [`<notify.${JOB}@localhost>`],
     );
-    expect(await failing()).toEqual(["exactly one email per (job, outcome)"]);
+    // The same message again (a kill between the SMTP server's 250 and the "sent" record): measured.
+    expect(await failing()).toEqual([]);
+    expect(await redelivered()).toMatchObject({ result: "info", violations: 1 });
+
+    // Never sent.
     await pool.query(`DELETE FROM mailbox_messages`);
-    expect(await failing()).toEqual(["exactly one email per (job, outcome)"]);
+    expect(await failing()).toEqual(["exactly one email (one Message-ID) per (job, outcome)"]);
+    // Sent, but under a Message-ID that is not the notification's: a second email, not a repeat.
+    await pool.query(
+      `INSERT INTO mailbox_messages (message_id, envelope_from, envelope_to, raw) VALUES ('<other@localhost>', 'a', 'b', 'raw')`,
+    );
+    expect(await failing()).toEqual(["exactly one email (one Message-ID) per (job, outcome)"]);
   });
 
   it("catch an answer still streaming, and one with repeated text", async () => {

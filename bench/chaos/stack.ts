@@ -202,7 +202,7 @@ export class ChaosStack {
           EXECUTOR_APP_URL: `${this.appUrl}/api/inngest`,
           EXECUTOR_SCHEMA,
           // NOTE: the default backoff, as `npm run dev` has it: the email function's
-          // retries must outlast an orphaned send's claim (CLAIM_LEASE_SECONDS, 120 s).
+          // retries must outlast an orphaned send's claim (CLAIM_LEASE_SECONDS).
           EXECUTOR_RETRY_BASE_MS: "1000",
         },
       },

@@ -14,8 +14,13 @@ import { prepareNotification, sendNotification } from "@/lib/email/notifications
 import { commitStep, JobNotFoundError } from "@/lib/jobs/event-log";
 import { logger } from "@/lib/logger";
 
-/** Retries after the first attempt; with Inngest's backoff they span several minutes. */
-export const NOTIFY_RETRIES = 8;
+/**
+ * Retries after the first attempt: Inngest's maximum. With the executor's
+ * backoff (doubling from 1 s, at most a minute apart) they span about a
+ * quarter of an hour: well past a claim left by a sender that was killed
+ * mid-send (CLAIM_LEASE_SECONDS), and past a mail server down for minutes.
+ */
+export const NOTIFY_RETRIES = 20;
 
 export function createNotifyJobOutcome(
   client: Inngest.Any,

@@ -35,8 +35,13 @@ import { jobAccessUrl } from "@/lib/jobs/access-token";
 import { isTerminal, jobStatusSchema, type JobStatus } from "@/lib/jobs/schemas";
 import { resultText } from "@/lib/jobs/view-model";
 
-/** How long a sender may hold a claim before a retry may take over (above the SMTP timeouts). */
-export const CLAIM_LEASE_SECONDS = 120;
+/**
+ * How long a sender may hold a claim before a retry may take over: above the
+ * SMTP timeouts (lib/email/transport.ts: 10 s to connect, 10 s for the greeting,
+ * 30 s of silence), so a live sender keeps it. A sender that died holding it
+ * (the process killed mid-send) delays the email by about this much.
+ */
+export const CLAIM_LEASE_SECONDS = 60;
 const EXCERPT_CHARS = 320;
 /** Seconds of waiting for a restarting database to record a sent email (one try a second). */
 const MARK_SENT_RETRIES = 60;

@@ -41,7 +41,7 @@ export function MessageItem({
       className="flex flex-col gap-2"
     >
       {text ? (
-        <div className="text-sm leading-relaxed">
+        <div className="text-sm leading-relaxed" data-testid="answer-text">
           <Markdown streaming={streaming}>{text}</Markdown>
         </div>
       ) : streaming ? (
