@@ -123,6 +123,12 @@ describe("chaos invariants", () => {
     expect(await failing()).toEqual([]);
   });
 
+  it("catch a submission that made two jobs", async () => {
+    // The workload's address is its own per submission: two jobs with it are one submission twice.
+    await pool.query(`UPDATE jobs SET notify_email = 'chaos-chaos-7@example.test'`);
+    expect(await failing()).toContain("one job per submission");
+  });
+
   it("catch a job that never finished", async () => {
     await pool.query(`UPDATE jobs SET status = 'running' WHERE id = $1`, [JOB]);
     expect(await failing()).toContain("every job in a final state");
@@ -216,5 +222,34 @@ describe("chaos invariants", () => {
     expect(await failing()).toEqual(["p95 job duration ≤ 1.5× baseline"]);
     const results = await checkInvariants(pool, { ...options, p95MinJobs: 2 });
     expect(results.find((result) => result.name.startsWith("p95"))?.result).toBe("info");
+  });
+
+  it("break the p95 down by the outages the jobs met", async () => {
+    const { rows } = await pool.query<{ created_at: Date }>(
+      `SELECT created_at FROM jobs WHERE id = $1`,
+      [JOB],
+    );
+    const start = rows[0]!.created_at.getTime();
+    // 4 s of the 10 s job down, and an outage long after it that it did not meet.
+    const outages = [
+      { from: new Date(start + 3_000), to: new Date(start + 7_000) },
+      { from: new Date(start + 60_000), to: new Date(start + 62_000) },
+    ];
+    const results = await checkInvariants(pool, { ...options, outages });
+    const detail = (id: string) => results.find((result) => result.id === id);
+    expect(detail("outage-share")).toMatchObject({
+      result: "info",
+      checked: "2 outages, 6 s down",
+      detail: "1 of 1 (100 %)",
+    });
+    expect(detail("p95-clear")?.detail).toBe("none");
+    expect(detail("p95-met")?.detail).toBe("10.0 s: 1.25×");
+    expect(detail("p95-net")?.detail).toBe("6.0 s: 0.75×");
+    // Informative only: nothing here fails the run.
+    expect(results.filter((result) => result.result === "FAIL")).toEqual([]);
+
+    const later = [{ from: new Date(start + 20_000), to: new Date(start + 21_000) }];
+    const clear = await checkInvariants(pool, { ...options, outages: later });
+    expect(clear.find((result) => result.id === "p95-clear")?.detail).toBe("10.0 s: 1.25×");
   });
 });

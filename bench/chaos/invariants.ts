@@ -2,7 +2,8 @@
  * What a chaos run must leave behind, checked in SQL against the database
  * itself (not against what the HTTP clients saw):
  *
- * - every job in a final state;
+ * - every job in a final state, and one job per submission (a retried
+ *   jobs.create finds the first request's job);
  * - per job, event sequence numbers 1..n without gap or duplicate, matching
  *   `jobs.last_seq`, and no step or outcome recorded twice;
  * - every part's output present exactly once (a completed job's steps all
@@ -44,6 +45,17 @@ export interface CheckOptions {
   chaosJobIds: readonly string[];
   p95Target: number;
   p95MinJobs: number;
+  /**
+   * When a process was down or PostgreSQL restarting during the chaos phase
+   * (a kill or restart from its injection until it was serving again): the
+   * p95 is broken down by whether a job met one.
+   */
+  outages?: readonly Outage[];
+}
+
+export interface Outage {
+  from: Date;
+  to: Date;
 }
 
 type Queryable = Pick<pg.Pool, "query">;
@@ -129,6 +141,24 @@ export async function checkInvariants(
       failedAtDispatch.length
         ? "accepted jobs must wait for the orchestrator (create's retries, the sweeper), not fail"
         : "",
+    ),
+  );
+
+  // The workload gives each submission its own key (sent again with each retry of
+  // jobs.create): a retry after a lost answer must find the first request's job.
+  results.push(
+    row(
+      "one-job-per-submission",
+      "one job per submission",
+      `${jobs} jobs`,
+      await rows(
+        db,
+        `SELECT owner_id, request_id, count(*)::int AS jobs FROM jobs
+          WHERE request_id IS NOT NULL GROUP BY owner_id, request_id HAVING count(*) > 1
+         UNION ALL
+         SELECT owner_id, notify_email, count(*)::int FROM jobs
+          WHERE notify_email LIKE 'chaos-%' GROUP BY owner_id, notify_email HAVING count(*) > 1`,
+      ),
     ),
   );
 
@@ -335,7 +365,82 @@ export async function checkInvariants(
   );
 
   results.push(await p95Row(db, options));
+  if (options.outages?.length) results.push(...(await outageRows(db, options)));
   return results;
+}
+
+/**
+ * What the p95 is made of: a job that overlaps an outage waits for it (the app
+ * or the executor killed and started again, PostgreSQL restarted) and runs its
+ * interrupted step again, so the chaos p95 cannot be lower than the outages
+ * themselves once enough jobs meet one. Reported, not enforced.
+ */
+async function outageRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
+  const outages = options.outages ?? [];
+  const [stats] = await rows<{
+    n: number;
+    met: number;
+    p95_clear: number | null;
+    p95_met: number | null;
+    p95_net: number | null;
+    baseline: number | null;
+  }>(
+    db,
+    `WITH outage AS (SELECT * FROM unnest($2::timestamptz[], $3::timestamptz[]) AS o(from_at, to_at)),
+     chaos AS (
+       SELECT j.id, extract(epoch FROM j.finished_at - j.created_at) * 1000 AS ms,
+              -- Outages do not overlap one another (faults are injected one at a time).
+              coalesce((SELECT sum(extract(epoch FROM least(o.to_at, j.finished_at) - greatest(o.from_at, j.created_at)))
+                          FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at), 0) * 1000 AS down_ms
+         FROM jobs j WHERE j.id = ANY($1::text[]) AND j.status = 'completed' AND j.finished_at IS NOT NULL)
+     SELECT count(*)::int AS n, count(*) FILTER (WHERE down_ms > 0)::int AS met,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE down_ms = 0) AS p95_clear,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE down_ms > 0) AS p95_met,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms - down_ms) AS p95_net,
+            (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)
+               FROM jobs WHERE id = ANY($4::text[]) AND status = 'completed' AND finished_at IS NOT NULL) AS baseline
+       FROM chaos`,
+    [
+      options.chaosJobIds,
+      outages.map((outage) => outage.from),
+      outages.map((outage) => outage.to),
+      options.baselineJobIds,
+    ],
+  );
+  if (!stats?.n || !stats.baseline) return [];
+  const downMs = outages.reduce((sum, o) => sum + (o.to.getTime() - o.from.getTime()), 0);
+  const ratio = (ms: number | null) =>
+    ms === null ? "none" : `${(ms / 1000).toFixed(1)} s: ${(ms / stats.baseline!).toFixed(2)}×`;
+  const info = (id: string, name: string, checked: string, detail: string): InvariantRow => ({
+    id,
+    name,
+    checked,
+    violations: 0,
+    result: "info",
+    detail,
+    samples: [],
+  });
+  return [
+    info(
+      "outage-share",
+      "jobs that met an outage (a kill or restart)",
+      `${outages.length} outages, ${(downMs / 1000).toFixed(0)} s down`,
+      `${stats.met} of ${stats.n} (${Math.round((100 * stats.met) / stats.n)} %)`,
+    ),
+    info(
+      "p95-clear",
+      "p95 of jobs that met no outage",
+      `${stats.n - stats.met} jobs`,
+      ratio(stats.p95_clear),
+    ),
+    info("p95-met", "p95 of jobs that met one", `${stats.met} jobs`, ratio(stats.p95_met)),
+    info(
+      "p95-net",
+      "p95 less the outage time each job overlapped",
+      `${stats.n} jobs`,
+      ratio(stats.p95_net),
+    ),
+  ];
 }
 
 async function p95(db: Queryable, ids: readonly string[]) {

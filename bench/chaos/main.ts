@@ -21,6 +21,7 @@ import {
   formatTable,
   STALE_STREAM_SECONDS,
   type InvariantRow,
+  type Outage,
 } from "./invariants";
 import { installCleanup } from "./processes";
 import { seededRandom, type Random } from "./random";
@@ -56,6 +57,8 @@ async function seedCorpus(stack: ChaosStack, random: Random) {
 
 interface PhaseResult {
   phase: Phase;
+  /** Date.now() when the phase began: the faults' `startedMs` count from it. */
+  startedAt: number;
   jobs: JobOutcome[];
   chats: ChatOutcome[];
   faults: InjectedFault[];
@@ -171,7 +174,27 @@ async function runPhase(
     stack,
     Math.max(0, deadline - Date.now()) + STALE_STREAM_SECONDS * 1000,
   );
-  return { phase, jobs, chats, faults, settledMs, elapsedMs: Date.now() - started };
+  return {
+    phase,
+    startedAt: started,
+    jobs,
+    chats,
+    faults,
+    settledMs,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** Faults that take a process or the database down, from injection until it serves again. */
+const OUTAGE_KINDS = new Set(["app-kill", "executor-kill", "pg-restart"]);
+
+function outagesOf(phase: PhaseResult): Outage[] {
+  return phase.faults
+    .filter((fault) => OUTAGE_KINDS.has(fault.kind))
+    .map((fault) => ({
+      from: new Date(phase.startedAt + fault.startedMs),
+      to: new Date(phase.startedAt + fault.startedMs + fault.tookMs),
+    }));
 }
 
 function clientRows(stack: ChaosStack, phases: PhaseResult[]): InvariantRow[] {
@@ -262,6 +285,7 @@ async function main() {
       chaosJobIds: ids("chaos"),
       p95Target: options.p95Target,
       p95MinJobs: options.p95MinJobs,
+      outages: outagesOf(chaos),
     })),
     ...clientRows(stack, phases),
   ].map((result) =>

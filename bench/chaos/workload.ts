@@ -71,11 +71,12 @@ export interface JobSpec {
   startAtMs: number;
   modelFault: string | null;
   input:
-    | { kind: "research"; question: string; notifyEmail: string }
+    | { kind: "research"; question: string; notifyEmail: string; requestId: string }
     | {
         kind: "summarize";
         source: { type: "text"; text: string; title: string };
         notifyEmail: string;
+        requestId: string;
       };
 }
 
@@ -110,6 +111,8 @@ export function planWorkload(
     const modelFault = faulty(JOB_MODEL_FAULTS);
     const topic = random.int(0, TOPICS.length - 1);
     const notifyEmail = `chaos-${options.phase}-${index}@example.test`;
+    // Sent with every attempt: a retry after a lost answer is the same submission.
+    const requestId = `chaos-${options.phase}-${String(index).padStart(6, "0")}`;
     const startAtMs = Math.round(random.next() * options.windowMs);
     const base = {
       phase: options.phase,
@@ -126,6 +129,7 @@ export function planWorkload(
           kind: "research",
           question: `${question} ${modelFault ?? ""}`.trim(),
           notifyEmail,
+          requestId,
         },
       };
     }
@@ -139,6 +143,7 @@ export function planWorkload(
         kind: "summarize",
         source: { type: "text", text, title: `Chaos ${options.phase} ${index}` },
         notifyEmail,
+        requestId,
       },
     };
   });

@@ -12,6 +12,7 @@ import "server-only";
 import { setTimeout as sleep } from "node:timers/promises";
 import { conversationUpsertSql } from "@/lib/chat/store";
 import { db } from "@/lib/db";
+import { isUniqueViolation } from "@/lib/db/errors";
 import { DomainError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { jobDispatcher, type DispatchedJob } from "@/lib/jobs/dispatch";
@@ -48,8 +49,12 @@ export async function createJob(
   ownerId: string,
   rawInput: CreateJobInput,
   correlationId: string,
-): Promise<{ id: string; status: Extract<JobStatus, "queued"> }> {
+): Promise<{ id: string; status: JobStatus }> {
   const input = createJobInputSchema.parse(rawInput);
+  if (input.requestId) {
+    const earlier = await submittedBefore(ownerId, input.requestId);
+    if (earlier) return earlier;
+  }
   let title: string;
   let stored: StoredJobInput;
   let items: NewBatchItem[] = [];
@@ -94,40 +99,80 @@ export async function createJob(
         }
       : {};
   const id = newJobId();
-  await db.$transaction(
-    async (tx) => {
-      if (fromChat) {
-        // A first message may be a command: the conversation starts with the job.
-        const { conversationId } = fromChat;
-        await tx.$executeRaw(conversationUpsertSql({ id: conversationId, ownerId, title }));
-        const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
-        if (!owned) throw new DomainError("conversation_not_found");
-      }
-      await tx.job.create({
-        data: {
-          id,
-          ownerId,
-          kind: input.kind,
-          title,
-          input: stored as Prisma.InputJsonObject,
-          correlationId,
-          notifyEmail: input.notifyEmail ?? null,
-          conversationId: fromChat?.conversationId ?? null,
-          afterMessageId: fromChat?.afterMessageId ?? null,
-          ...limits,
-        },
-        select: { id: true },
-      });
-      await insertBatchItems(tx, id, items);
-      if (input.notifyEmail) await rememberOwnerEmail(tx, ownerId, input.notifyEmail);
-      await appendJobEvents(tx, id, "create", [{ type: "job.queued", data: { kind: input.kind } }]);
-      // 10,000 rows of a batch job are ten multi-row INSERTs, more than the default 5 s on a busy machine.
-    },
-    { timeout: 60_000 },
-  );
-
+  try {
+    await insertJob();
+  } catch (error) {
+    // The same submission, sent twice at once: the other request's job won.
+    const earlier =
+      input.requestId && isUniqueViolation(error)
+        ? await submittedBefore(ownerId, input.requestId)
+        : null;
+    if (earlier) return earlier;
+    throw error;
+  }
   await sendJobRequested({ id, kind: input.kind, ownerId, correlationId });
   return { id, status: "queued" };
+
+  async function insertJob() {
+    await db.$transaction(
+      async (tx) => {
+        if (fromChat) {
+          // A first message may be a command: the conversation starts with the job.
+          const { conversationId } = fromChat;
+          await tx.$executeRaw(conversationUpsertSql({ id: conversationId, ownerId, title }));
+          const owned = await tx.conversation.count({ where: { id: conversationId, ownerId } });
+          if (!owned) throw new DomainError("conversation_not_found");
+        }
+        await tx.job.create({
+          data: {
+            id,
+            ownerId,
+            kind: input.kind,
+            title,
+            input: stored as Prisma.InputJsonObject,
+            correlationId,
+            notifyEmail: input.notifyEmail ?? null,
+            requestId: input.requestId ?? null,
+            conversationId: fromChat?.conversationId ?? null,
+            afterMessageId: fromChat?.afterMessageId ?? null,
+            ...limits,
+          },
+          select: { id: true },
+        });
+        await insertBatchItems(tx, id, items);
+        if (input.notifyEmail) await rememberOwnerEmail(tx, ownerId, input.notifyEmail);
+        await appendJobEvents(tx, id, "create", [
+          { type: "job.queued", data: { kind: input.kind } },
+        ]);
+        // 10,000 rows of a batch job are ten multi-row INSERTs, more than the default 5 s on a busy machine.
+      },
+      { timeout: 60_000 },
+    );
+  }
+}
+
+/**
+ * The job an earlier request with this key created, if any. One still queued
+ * is sent to the orchestrator again: the request that created it may have died
+ * before its send (a repeat is harmless, its event id is the job's).
+ */
+async function submittedBefore(
+  ownerId: string,
+  requestId: string,
+): Promise<{ id: string; status: JobStatus } | null> {
+  const job = await db.job.findUnique({
+    where: { ownerId_requestId: { ownerId, requestId } },
+    select: { id: true, kind: true, status: true, correlationId: true },
+  });
+  if (!job) return null;
+  if (job.status === "queued")
+    await sendJobRequested({
+      id: job.id,
+      kind: job.kind,
+      ownerId,
+      correlationId: job.correlationId,
+    });
+  return { id: job.id, status: job.status };
 }
 
 /** Sends the request, retried; a repeat is harmless (its event id is the job's). */

@@ -28,6 +28,20 @@ export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{24}$/, "not a job id
 // z.email() refuses whitespace, so CR/LF can never reach a mail header.
 const notifyEmailSchema = z.email().max(254);
 
+/**
+ * The client's key for one submission: the same key again (a retry after a
+ * lost answer, a double click) returns the job the first request created.
+ */
+export const requestIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/, "A request id is 16 to 64 letters, digits, - or _");
+
+/** A new submission key: 128 random bits in hex (Web Crypto, so in the browser too). */
+export function newRequestId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 const MAX_TEXT_CHARS = 1_000_000;
 
 const summarizeSourceSchema = z.discriminatedUnion("type", [
@@ -75,6 +89,7 @@ const researchInputSchema = z.object({
   ...jobLimitsShape,
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
+  requestId: requestIdSchema.optional(),
 });
 
 const summarizeInputSchema = z.object({
@@ -82,6 +97,7 @@ const summarizeInputSchema = z.object({
   source: summarizeSourceSchema,
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
+  requestId: requestIdSchema.optional(),
 });
 
 /**
@@ -138,6 +154,7 @@ const batchInputSchema = z.object({
   ...jobLimitsShape,
   notifyEmail: notifyEmailSchema.optional(),
   fromChat: fromChatSchema.optional(),
+  requestId: requestIdSchema.optional(),
 });
 
 export const createJobInputSchema = z.discriminatedUnion("kind", [
@@ -148,10 +165,10 @@ export const createJobInputSchema = z.discriminatedUnion("kind", [
 /** What a caller sends (defaults not yet applied); `createJob` parses it. */
 export type CreateJobInput = z.input<typeof createJobInputSchema>;
 
-/** What is stored in `jobs.input` (the notify address and the chat have their own columns). */
+/** What is stored in `jobs.input` (the notify address, the chat and the request id have their own columns). */
 export const storedJobInputSchema = z.discriminatedUnion("kind", [
-  researchInputSchema.omit({ notifyEmail: true, fromChat: true }),
-  summarizeInputSchema.omit({ notifyEmail: true, fromChat: true }),
+  researchInputSchema.omit({ notifyEmail: true, fromChat: true, requestId: true }),
+  summarizeInputSchema.omit({ notifyEmail: true, fromChat: true, requestId: true }),
   // The rows live in batch_items, not in the input.
   z.object({
     kind: z.literal("batch"),

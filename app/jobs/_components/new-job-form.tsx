@@ -2,8 +2,9 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useId, useState } from "react";
+import { useId, useRef, useState } from "react";
 import { cn } from "@/components/ui/cn";
+import { newRequestId } from "@/lib/jobs/schemas";
 import { useTRPC } from "@/lib/trpc/client";
 import { BatchFields } from "./batch-fields";
 import {
@@ -35,6 +36,7 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
   const [state, setState] = useState<JobFormState>(() => initialJobFormState(rememberedEmail));
   // What the last submit found wrong before sending anything.
   const [localErrors, setLocalErrors] = useState<FieldErrors | null>(null);
+  const submission = useRef<{ state: JobFormState; requestId: string } | null>(null);
 
   /** Changes one part of the form, merged into its latest value. */
   function update<K extends "research" | "summarize" | "batch" | "notify">(part: K) {
@@ -68,7 +70,12 @@ export function NewJobForm({ rememberedEmail = null }: { rememberedEmail?: strin
       return;
     }
     setLocalErrors(null);
-    create.mutate(result.input);
+    // One key per version of the form: the same form sent again (a double click, a retry
+    // after a lost answer) is the same submission, and the server answers with the job the
+    // first request created instead of starting the work twice.
+    if (submission.current?.state !== state)
+      submission.current = { state, requestId: newRequestId() };
+    create.mutate({ ...result.input, requestId: submission.current.requestId });
   }
 
   const errorText = (key: string) => {

@@ -76,6 +76,53 @@ describe("jobs.create", () => {
     expect(stub.sent.map((sent) => sent.job.id)).toEqual([created.id]);
   });
 
+  it("creates one job per submission: the same request id again returns it, for its owner only", async () => {
+    const { caller, ownerId } = await callerAsNewOwner();
+    const requestId = "submission-0123456789abcdef";
+    const input = { kind: "research" as const, question: "What is a WAL?", requestId };
+    // Sent twice at once (a double click), then again later (a retry after a lost answer).
+    const [first, second] = await Promise.all([
+      caller.jobs.create(input),
+      caller.jobs.create(input),
+    ]);
+    expect(second.id).toBe(first.id);
+    await commitStep(first.id, "start", { status: "running" });
+    expect(await caller.jobs.create(input)).toEqual({ id: first.id, status: "running" });
+    expect(await db.job.count({ where: { ownerId } })).toBe(1);
+    const job = await caller.jobs.byId({ id: first.id });
+    expect(job.input).not.toHaveProperty("requestId");
+    expect(job.events.filter((event) => event.type === "job.queued")).toHaveLength(1);
+
+    // Another owner's request with the same key is their own submission.
+    const other = await callerAsNewOwner();
+    const theirs = await other.caller.jobs.create(input);
+    expect(theirs.id).not.toBe(first.id);
+    expect(theirs.status).toBe("queued");
+
+    // Without a key every request is a new job; a malformed key is refused.
+    const { requestId: _omitted, ...unkeyed } = input;
+    const [a, b] = [await caller.jobs.create(unkeyed), await caller.jobs.create(unkeyed)];
+    expect(a.id).not.toBe(b.id);
+    await expect(caller.jobs.create({ ...input, requestId: "short" })).rejects.toSatisfy(
+      isCode("BAD_REQUEST"),
+    );
+  });
+
+  it("sends a job found queued by a repeated submission again (its first request may have died before the send)", async () => {
+    const { caller } = await callerAsNewOwner();
+    const input = {
+      kind: "research" as const,
+      question: "What is MVCC?",
+      requestId: "r".repeat(20),
+    };
+    stub.failSends = true;
+    const created = await caller.jobs.create(input);
+    stub.failSends = false;
+    expect(stub.sent).toEqual([]);
+    expect(await caller.jobs.create(input)).toEqual({ id: created.id, status: "queued" });
+    expect(stub.sent.map((sent) => sent.job.id)).toEqual([created.id]);
+  });
+
   it("validates input: URLs must be http(s), addresses cannot smuggle headers, documents must be yours", async () => {
     const { caller } = await callerAsNewOwner();
     await expect(
