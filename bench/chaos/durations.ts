@@ -1,0 +1,128 @@
+/**
+ * The chaos run's durations: the p95 of completed jobs under faults against
+ * the fault-free baseline's (the enforced row), and what that p95 is made of
+ * (reported): how many jobs met an outage, and the p95 of those that did, of
+ * those that did not, and of every job less the outage time it overlapped.
+ */
+import type pg from "pg";
+import type { CheckOptions, InvariantRow } from "./invariants";
+
+type Queryable = Pick<pg.Pool, "query">;
+
+async function rowsOf<T extends pg.QueryResultRow>(db: Queryable, sql: string, params: unknown[]) {
+  return (await db.query<T>(sql, params)).rows;
+}
+
+/**
+ * What the p95 is made of: a job that overlaps an outage waits for it (the app
+ * or the executor killed and started again, PostgreSQL restarted) and runs its
+ * interrupted step again, so the chaos p95 cannot be lower than the outages
+ * themselves once enough jobs meet one. Reported, not enforced.
+ */
+export async function outageRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
+  const outages = options.outages ?? [];
+  const [stats] = await rowsOf<{
+    n: number;
+    met: number;
+    p95_clear: number | null;
+    p95_met: number | null;
+    p95_net: number | null;
+    baseline: number | null;
+  }>(
+    db,
+    `WITH outage AS (SELECT * FROM unnest($2::timestamptz[], $3::timestamptz[]) AS o(from_at, to_at)),
+     chaos AS (
+       SELECT j.id, extract(epoch FROM j.finished_at - j.created_at) * 1000 AS ms,
+              -- Outages do not overlap one another (faults are injected one at a time).
+              coalesce((SELECT sum(extract(epoch FROM least(o.to_at, j.finished_at) - greatest(o.from_at, j.created_at)))
+                          FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at), 0) * 1000 AS down_ms
+         FROM jobs j WHERE j.id = ANY($1::text[]) AND j.status = 'completed' AND j.finished_at IS NOT NULL)
+     SELECT count(*)::int AS n, count(*) FILTER (WHERE down_ms > 0)::int AS met,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE down_ms = 0) AS p95_clear,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE down_ms > 0) AS p95_met,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms - down_ms) AS p95_net,
+            (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)
+               FROM jobs WHERE id = ANY($4::text[]) AND status = 'completed' AND finished_at IS NOT NULL) AS baseline
+       FROM chaos`,
+    [
+      options.chaosJobIds,
+      outages.map((outage) => outage.from),
+      outages.map((outage) => outage.to),
+      options.baselineJobIds,
+    ],
+  );
+  if (!stats?.n || !stats.baseline) return [];
+  const downMs = outages.reduce((sum, o) => sum + (o.to.getTime() - o.from.getTime()), 0);
+  const ratio = (ms: number | null) =>
+    ms === null ? "none" : `${(ms / 1000).toFixed(1)} s: ${(ms / stats.baseline!).toFixed(2)}×`;
+  const info = (id: string, name: string, checked: string, detail: string): InvariantRow => ({
+    id,
+    name,
+    checked,
+    violations: 0,
+    result: "info",
+    detail,
+    samples: [],
+  });
+  return [
+    info(
+      "outage-share",
+      "jobs that met an outage (a kill or restart)",
+      `${outages.length} outages, ${(downMs / 1000).toFixed(0)} s down`,
+      `${stats.met} of ${stats.n} (${Math.round((100 * stats.met) / stats.n)} %)`,
+    ),
+    info(
+      "p95-clear",
+      "p95 of jobs that met no outage",
+      `${stats.n - stats.met} jobs`,
+      ratio(stats.p95_clear),
+    ),
+    info("p95-met", "p95 of jobs that met one", `${stats.met} jobs`, ratio(stats.p95_met)),
+    info(
+      "p95-net",
+      "p95 less the outage time each job overlapped",
+      `${stats.n} jobs`,
+      ratio(stats.p95_net),
+    ),
+  ];
+}
+
+async function p95(db: Queryable, ids: readonly string[]) {
+  const [result] = await rowsOf<{ n: number; p95: number | null }>(
+    db,
+    `SELECT count(*)::int AS n,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000) AS p95
+       FROM jobs WHERE id = ANY($1::text[]) AND status = 'completed' AND finished_at IS NOT NULL`,
+    [ids],
+  );
+  return { n: result?.n ?? 0, p95: result?.p95 ?? null };
+}
+
+export async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRow> {
+  const baseline = await p95(db, options.baselineJobIds);
+  const chaos = await p95(db, options.chaosJobIds);
+  const name = `p95 job duration ≤ ${options.p95Target}× baseline`;
+  if (baseline.p95 === null || chaos.p95 === null) {
+    return {
+      id: "p95",
+      name,
+      checked: "no completed jobs to compare",
+      violations: 0,
+      result: "info",
+      detail: "",
+      samples: [],
+    };
+  }
+  const ratio = chaos.p95 / baseline.p95;
+  const enforced = Math.min(baseline.n, chaos.n) >= options.p95MinJobs;
+  const over = ratio > options.p95Target;
+  return {
+    id: "p95",
+    name,
+    checked: `${chaos.n} vs ${baseline.n} completed jobs`,
+    violations: enforced && over ? 1 : 0,
+    result: enforced ? (over ? "FAIL" : "pass") : "info",
+    detail: `faults ${(chaos.p95 / 1000).toFixed(1)} s, baseline ${(baseline.p95 / 1000).toFixed(1)} s: ${ratio.toFixed(2)}×${enforced ? "" : ` (not enforced below ${options.p95MinJobs} jobs)`}`,
+    samples: [],
+  };
+}
