@@ -109,7 +109,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
       await Promise.allSettled(background);
       // NOTE: the engine stops before the server waits for its connections: while it ran, a
       // cron tick or a retry started new calls whose SDK answered over a kept-alive
-      // connection, so a connection was never idle for long and `close` waited for minutes.
+      // connection, so a connection was never idle for long and `close` waited past 90 s.
       await engine.stop();
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
