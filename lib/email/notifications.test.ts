@@ -5,6 +5,8 @@ import { DomainError } from "@/lib/errors";
 import { emailAddressSchema, headerText } from "@/lib/email/address";
 import { jobOutcomeEvent, notificationKey } from "@/lib/jobs/events";
 import {
+  CLAIM_LEASE_SECONDS,
+  MARK_SENT_RETRIES,
   notificationMessageId,
   NotificationBusyError,
   OutcomeNotRecordedError,
@@ -16,7 +18,7 @@ import {
 } from "@/lib/email/notifications";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
 import { renderJobOutcomeEmail } from "@/lib/email/templates/job-outcome";
-import { createSmtpTransport } from "@/lib/email/transport";
+import { createSmtpTransport, SMTP_TIMEOUTS_MS } from "@/lib/email/transport";
 import { authorizeJob } from "@/lib/jobs/access";
 import { checkJobAccessToken, createJobAccessToken } from "@/lib/jobs/access-token";
 import { createJob } from "@/lib/jobs/create";
@@ -136,6 +138,12 @@ describe("outcome emails", () => {
       alreadySent: true,
     });
     expect(await mailTo(address)).toHaveLength(1);
+  });
+
+  it("leases a claim for longer than a live sender can hold it: the send's timeouts, then the wait to record it", () => {
+    // A shorter lease lets a retry send the mail again while the first sender still records it.
+    const longestSendMs = Object.values(SMTP_TIMEOUTS_MS).reduce((sum, ms) => sum + ms, 0);
+    expect(CLAIM_LEASE_SECONDS * 1000).toBeGreaterThan(longestSendMs + MARK_SENT_RETRIES * 1000);
   });
 
   it("derives the Message-ID from the notification key alone", () => {

@@ -36,15 +36,19 @@ import { isTerminal, jobStatusSchema, type JobStatus } from "@/lib/jobs/schemas"
 import { resultText } from "@/lib/jobs/view-model";
 
 /**
- * How long a sender may hold a claim before a retry may take over: above the
- * SMTP timeouts (lib/email/transport.ts: 10 s to connect, 10 s for the greeting,
- * 30 s of silence), so a live sender keeps it. A sender that died holding it
- * (the process killed mid-send) delays the email by about this much.
+ * How long a sender may hold a claim before a retry may take over. A live
+ * sender holds it for its send, bounded by the SMTP timeouts
+ * (lib/email/transport.ts: 10 s to connect, 10 s for the greeting, 30 s of
+ * silence), and then for its wait to record the send while the database
+ * restarts (`MARK_SENT_RETRIES`, 60 s): the lease must outlast both, or a
+ * retry would send the mail again while the first sender is still recording
+ * it. A sender that died holding it (the process killed mid-send) delays the
+ * email by about this much; the notify function's retries outlast it.
  */
-export const CLAIM_LEASE_SECONDS = 60;
+export const CLAIM_LEASE_SECONDS = 120;
 const EXCERPT_CHARS = 320;
 /** Seconds of waiting for a restarting database to record a sent email (one try a second). */
-const MARK_SENT_RETRIES = 60;
+export const MARK_SENT_RETRIES = 60;
 
 export class NotificationBusyError extends Error {
   override name = "NotificationBusyError";

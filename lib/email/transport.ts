@@ -10,6 +10,13 @@ import { env } from "@/lib/env";
 
 const transports = new Map<string, Transporter>();
 
+/** nodemailer's waits: to connect, for the greeting, and for silence mid-conversation. */
+export const SMTP_TIMEOUTS_MS = {
+  connectionTimeout: 10_000,
+  greetingTimeout: 10_000,
+  socketTimeout: 30_000,
+} as const;
+
 export function createSmtpTransport(smtpUrl: string): Transporter {
   const url = new URL(smtpUrl);
   const local =
@@ -18,9 +25,7 @@ export function createSmtpTransport(smtpUrl: string): Transporter {
     url: smtpUrl,
     // NOTE: bounded waits, so a hung server fails the send step (and Inngest
     // retries it) well within the notification's claim lease.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    ...SMTP_TIMEOUTS_MS,
     // The loopback sink speaks plain SMTP. Elsewhere STARTTLS is used when
     // offered; `?requireTLS=true` in the URL (or `smtps://`) insists on TLS.
     ...(local ? { ignoreTLS: true } : {}),
