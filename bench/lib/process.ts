@@ -5,18 +5,9 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+// One free-port helper for the scripts, the tests and the benchmarks.
+export { freePort } from "../../scripts/lib/ports";
 
 /** Polls `url` until it answers 2xx; fails if the child exits or time runs out. */
 export async function waitUntilReady(
