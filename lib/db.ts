@@ -5,6 +5,7 @@
  */
 import "server-only";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { createPool } from "@/lib/db/pool";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { env } from "@/lib/env";
 
@@ -19,8 +20,9 @@ import { env } from "@/lib/env";
  */
 const TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 60_000 };
 
-function createPrismaClient() {
-  const adapter = new PrismaPg({ connectionString: env.DATABASE_URL, max: 20 });
+export function createPrismaClient(databaseUrl = env.DATABASE_URL) {
+  const pool = createPool({ connectionString: databaseUrl, max: 20 });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
 }
 

@@ -13,6 +13,13 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts connections again, on the same port. */
   restore(): Promise<void>;
+  /**
+   * The next `count` new connections are ended by the server as soon as they
+   * are ready: their first ReadyForQuery and a FATAL "terminating connection
+   * due to administrator command" (57P01) arrive in one chunk, as when
+   * PostgreSQL shuts down just after it accepted a connection.
+   */
+  terminateAfterStartup(count: number): void;
   close(): Promise<void>;
 }
 
@@ -20,6 +27,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let port = 0;
+  let toTerminate = 0;
 
   const listen = async () => {
     const listening = net.createServer((client) => {
@@ -29,7 +37,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         socket.on("close", () => sockets.delete(socket));
         socket.on("error", () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      if (toTerminate > 0) {
+        toTerminate--;
+        endAfterReady(upstream, client);
+      } else upstream.pipe(client);
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
     });
@@ -57,9 +69,54 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return parsed.toString();
     },
     cut,
+    terminateAfterStartup(count) {
+      toTerminate = count;
+    },
     restore: () => (server ? Promise.resolve() : listen()),
     close: cut,
   };
+}
+
+/** PostgreSQL's ErrorResponse for a backend ended by a fast shutdown or `pg_terminate_backend`. */
+function adminShutdownError(): Buffer {
+  const fields = Buffer.concat([
+    ...[
+      ["S", "FATAL"],
+      ["V", "FATAL"],
+      ["C", "57P01"],
+      ["M", "terminating connection due to administrator command"],
+    ].map(([code, value]) => Buffer.from(`${code}${value}\0`)),
+    Buffer.from([0]),
+  ]);
+  const header = Buffer.alloc(5);
+  header.write("E", 0);
+  header.writeInt32BE(4 + fields.length, 1);
+  return Buffer.concat([header, fields]);
+}
+
+/**
+ * Forwards the server's messages (authentication takes several round trips)
+ * until its first ReadyForQuery ('Z'), which goes out in one write with that
+ * error, and the connection ends.
+ */
+function endAfterReady(upstream: net.Socket, client: net.Socket) {
+  let pending = Buffer.alloc(0);
+  upstream.on("data", (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    let at = 0;
+    while (at + 5 <= pending.length) {
+      const end = at + 1 + pending.readInt32BE(at + 1);
+      if (end > pending.length) break;
+      if (pending[at] === 0x5a) {
+        client.end(Buffer.concat([pending.subarray(0, end), adminShutdownError()]));
+        upstream.destroy();
+        return;
+      }
+      at = end;
+    }
+    client.write(pending.subarray(0, at));
+    pending = pending.subarray(at);
+  });
 }
 
 /** The host and port of a postgres:// URL. */

@@ -19,6 +19,8 @@ const CONNECTION_RETRY_DELAYS_MS = [0, 100, 200, ...Array<number>(48).fill(300)]
 
 export class Store {
   readonly pool: pg.Pool;
+  /** The error that ended each pooled connection that has lost its server. */
+  private readonly lostConnections = new WeakMap<pg.ClientBase, Error>();
   /** The quoted schema name, to prefix every table: `${store.s}.runs`. */
   readonly s: string;
   /** Names this executor's connections in pg_stat_activity. */
@@ -40,6 +42,14 @@ export class Store {
       application_name: this.applicationName,
     });
     this.pool.on("error", (err) => log(`db pool error: ${err.message}`));
+    // NOTE: pg-pool takes its own error listener off a client as it hands it out, in the tick that
+    // parsed the connection's latest bytes. A FATAL in the same chunk (PostgreSQL shutting down just
+    // as it accepted the connection) is then emitted before the caller's `await` resumes, and an
+    // 'error' event nobody listens to crashes the process: the executor died so in a chaos run. So
+    // every client listens from the moment it connects, and `transaction` asks here what it lost.
+    this.pool.on("connect", (client) => {
+      client.on("error", (err) => this.lostConnections.set(client, err));
+    });
     this.s = schemaIdent(schema);
   }
 
@@ -101,13 +111,7 @@ export class Store {
         await delay(CONNECTION_RETRY_DELAYS_MS[attempt]!);
         continue;
       }
-      // NOTE: a checked-out client has no pool error listener; a connection lost between two queries would
-      // otherwise be an uncaught 'error' event. The next query fails and the client is discarded below.
-      let lost: Error | undefined;
-      const onError = (err: Error) => {
-        lost = err;
-      };
-      client.on("error", onError);
+      const lost = () => this.lostConnections.get(client);
       const hooks: ((committed: boolean) => void)[] = [];
       this.txEndHooks.set(client, hooks);
       const end = (committed: boolean) => {
@@ -124,21 +128,20 @@ export class Store {
         // NOTE: a COMMIT that failed on a dropped connection may still have committed; hooks then see
         // false, and what they would have started is recovered like any lease of a stopped worker.
         end(false);
-        if (!lost) await client.query("ROLLBACK").catch(() => undefined);
+        if (!lost()) await client.query("ROLLBACK").catch(() => undefined);
         const code = (err as { code?: string }).code;
         if ((code === "40P01" || code === "40001") && attempt < 5) continue;
         // A dropped connection rolled the transaction back (or, at COMMIT, maybe not: every
         // transaction here is safe to repeat, as leases and memoized results are checked first).
         // NOTE: with backoff, for as long as a PostgreSQL restart takes: a call's result applied
         // once the database is back is a step that need not run again.
-        if ((lost || isConnectionError(err)) && attempt < CONNECTION_RETRY_DELAYS_MS.length) {
+        if ((lost() || isConnectionError(err)) && attempt < CONNECTION_RETRY_DELAYS_MS.length) {
           await delay(CONNECTION_RETRY_DELAYS_MS[attempt]!);
           continue;
         }
         throw err;
       } finally {
-        client.off("error", onError);
-        client.release(lost);
+        client.release(lost());
       }
     }
   }
@@ -148,6 +151,6 @@ function isConnectionError(err: unknown): boolean {
   const { code, message } = err as { code?: string; message?: string };
   return (
     (code !== undefined && CONNECTION_ERROR_CODES.has(code)) ||
-    /Connection terminated|ECONNRESET|ECONNREFUSED/.test(message ?? "")
+    /Connection terminated|not queryable|ECONNRESET|ECONNREFUSED/.test(message ?? "")
   );
 }

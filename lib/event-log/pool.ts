@@ -14,21 +14,19 @@
  */
 import "server-only";
 import pg from "pg";
+import { createPool } from "@/lib/db/pool";
 import { env } from "@/lib/env";
 
 const globalForPool = globalThis as unknown as { eventLogPool?: pg.Pool };
 
 export function eventLogPool(): pg.Pool {
   if (!globalForPool.eventLogPool) {
-    const pool = new pg.Pool({
+    globalForPool.eventLogPool = createPool({
       connectionString: env.DATABASE_URL,
       max: 20,
       application_name: "dispatch-event-log",
       options: "-c synchronous_commit=off",
     });
-    // NOTE: an idle client's error (the server restarting) must not crash the process.
-    pool.on("error", () => {});
-    globalForPool.eventLogPool = pool;
   }
   return globalForPool.eventLogPool;
 }
