@@ -87,6 +87,57 @@ export async function outageRows(db: Queryable, options: CheckOptions): Promise<
   ];
 }
 
+/**
+ * What each cause costs a job: the chaos jobs grouped by what they met (the
+ * kind of outage they overlapped, else a model fault in their text, else
+ * neither), each group's median and p95 against the baseline's p95.
+ * Reported, not enforced.
+ */
+export async function causeRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
+  const outages = options.outages ?? [];
+  const groups = await rowsOf<{
+    cause: string;
+    n: number;
+    p50: number;
+    p95: number;
+    baseline: number;
+  }>(
+    db,
+    `WITH outage AS (SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS o(kind, from_at, to_at)),
+     chaos AS (
+       SELECT j.id, extract(epoch FROM j.finished_at - j.created_at) * 1000 AS ms,
+              (SELECT CASE WHEN count(DISTINCT o.kind) > 1 THEN 'outages of several kinds' ELSE min(o.kind) END
+                 FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at) AS outage
+         FROM jobs j WHERE j.id = ANY($1::text[]) AND j.status = 'completed' AND j.finished_at IS NOT NULL)
+     SELECT coalesce(outage, CASE WHEN id = ANY($5::text[]) THEN 'a model fault, no outage' ELSE 'no outage, no model fault' END) AS cause,
+            count(*)::int AS n,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
+            (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)
+               FROM jobs WHERE id = ANY($6::text[]) AND status = 'completed' AND finished_at IS NOT NULL) AS baseline
+       FROM chaos GROUP BY 1 ORDER BY 2 DESC`,
+    [
+      options.chaosJobIds,
+      outages.map((outage) => outage.kind),
+      outages.map((outage) => outage.from),
+      outages.map((outage) => outage.to),
+      options.modelFaultJobIds ?? [],
+      options.baselineJobIds,
+    ],
+  );
+  return groups
+    .filter((group) => group.baseline)
+    .map((group) => ({
+      id: `p95-cause-${group.cause.replace(/[^a-z0-9]+/g, "-")}`,
+      name: `jobs that met ${group.cause}`,
+      checked: `${group.n} jobs`,
+      violations: 0,
+      result: "info",
+      detail: `p50 ${(group.p50 / 1000).toFixed(1)} s, p95 ${(group.p95 / 1000).toFixed(1)} s: ${(group.p95 / group.baseline).toFixed(2)}×`,
+      samples: [],
+    }));
+}
+
 async function p95(db: Queryable, ids: readonly string[]) {
   const [result] = await rowsOf<{ n: number; p95: number | null }>(
     db,

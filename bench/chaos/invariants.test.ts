@@ -232,8 +232,8 @@ describe("chaos invariants", () => {
     const start = rows[0]!.created_at.getTime();
     // 4 s of the 10 s job down, and an outage long after it that it did not meet.
     const outages = [
-      { from: new Date(start + 3_000), to: new Date(start + 7_000) },
-      { from: new Date(start + 60_000), to: new Date(start + 62_000) },
+      { kind: "app-kill", from: new Date(start + 3_000), to: new Date(start + 7_000) },
+      { kind: "pg-restart", from: new Date(start + 60_000), to: new Date(start + 62_000) },
     ];
     const results = await checkInvariants(pool, { ...options, outages });
     const detail = (id: string) => results.find((result) => result.id === id);
@@ -245,11 +245,31 @@ describe("chaos invariants", () => {
     expect(detail("p95-clear")?.detail).toBe("none");
     expect(detail("p95-met")?.detail).toBe("10.0 s: 1.25×");
     expect(detail("p95-net")?.detail).toBe("6.0 s: 0.75×");
+    // By cause: the job met the app kill only (the restart came after it ended).
+    expect(detail("p95-cause-app-kill")).toMatchObject({
+      checked: "1 jobs",
+      detail: "p50 10.0 s, p95 10.0 s: 1.25×",
+    });
+    expect(results.filter((result) => result.id.startsWith("p95-cause-"))).toHaveLength(1);
     // Informative only: nothing here fails the run.
     expect(results.filter((result) => result.result === "FAIL")).toEqual([]);
 
-    const later = [{ from: new Date(start + 20_000), to: new Date(start + 21_000) }];
+    const later = [
+      { kind: "executor-kill", from: new Date(start + 20_000), to: new Date(start + 21_000) },
+    ];
     const clear = await checkInvariants(pool, { ...options, outages: later });
     expect(clear.find((result) => result.id === "p95-clear")?.detail).toBe("10.0 s: 1.25×");
+    expect(clear.find((result) => result.id.startsWith("p95-cause-"))?.id).toBe(
+      "p95-cause-no-outage-no-model-fault",
+    );
+    const modelFault = await checkInvariants(pool, {
+      ...options,
+      outages: later,
+      modelFaultJobIds: [JOB],
+    });
+    expect(modelFault.find((result) => result.id.startsWith("p95-cause-"))).toMatchObject({
+      name: "jobs that met a model fault, no outage",
+      detail: "p50 10.0 s, p95 10.0 s: 1.25×",
+    });
   });
 });

@@ -20,7 +20,7 @@
  *   fault-free baseline's (enforced from `p95MinJobs` jobs per phase).
  */
 import type pg from "pg";
-import { outageRows, p95Row } from "./durations";
+import { causeRows, outageRows, p95Row } from "./durations";
 
 /** lib/chat/turns.ts STALE_STREAM_MS: a `streaming` answer not checkpointed for this long is shown as interrupted. */
 export const STALE_STREAM_SECONDS = 30;
@@ -52,9 +52,12 @@ export interface CheckOptions {
    * p95 is broken down by whether a job met one.
    */
   outages?: readonly Outage[];
+  /** Chaos jobs whose text carries a demo-model fault directive (a 429, 500s, a dropped stream). */
+  modelFaultJobIds?: readonly string[];
 }
 
 export interface Outage {
+  kind: string;
   from: Date;
   to: Date;
 }
@@ -367,6 +370,7 @@ export async function checkInvariants(
 
   results.push(await p95Row(db, options));
   if (options.outages?.length) results.push(...(await outageRows(db, options)));
+  results.push(...(await causeRows(db, options)));
   return results;
 }
 

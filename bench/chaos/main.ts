@@ -192,6 +192,7 @@ function outagesOf(phase: PhaseResult): Outage[] {
   return phase.faults
     .filter((fault) => OUTAGE_KINDS.has(fault.kind))
     .map((fault) => ({
+      kind: fault.kind,
       from: new Date(phase.startedAt + fault.startedMs),
       to: new Date(phase.startedAt + fault.startedMs + fault.tookMs),
     }));
@@ -286,6 +287,9 @@ async function main() {
       p95Target: options.p95Target,
       p95MinJobs: options.p95MinJobs,
       outages: outagesOf(chaos),
+      modelFaultJobIds: chaos.jobs.flatMap((job) =>
+        job.id && job.spec.modelFault ? [job.id] : [],
+      ),
     })),
     ...clientRows(stack, phases),
   ].map((result) =>
