@@ -19,11 +19,15 @@ const integer = (min: number) => z.coerce.number().int().min(min);
 const optionsSchema = z.object({
   seed: integer(0).default(1),
   jobs: integer(1).default(8),
-  chats: integer(0).default(8),
+  /** Chat streams in the chaos phase; by default one for every 4 jobs (at least 8). */
+  chats: integer(0).optional(),
   /** Jobs in the fault-free baseline; 0 skips it (and the p95 comparison). */
   baselineJobs: integer(0).optional(),
-  /** Infrastructure faults in the chaos phase (model faults ride on the workload's text). */
-  faults: integer(0).default(10),
+  /**
+   * Infrastructure faults in the chaos phase (model faults ride on the workload's text); by
+   * default one for every 5 jobs (at least 10), so `--jobs 1000` alone is the full run.
+   */
+  faults: integer(0).optional(),
   kinds: z
     .string()
     .default(FAULT_KINDS.join(","))
@@ -66,10 +70,13 @@ const optionsSchema = z.object({
   /** Print the stack's own logs (app, executor) instead of keeping them in the data dir. */
   verbose: z.boolean().default(false),
 });
-export type ChaosOptions = z.infer<typeof optionsSchema>;
+export type ChaosOptions = Omit<z.infer<typeof optionsSchema>, "chats" | "faults"> & {
+  chats: number;
+  faults: number;
+};
 
-const USAGE = `usage: npm run chaos -- [--seed 1] [--jobs 8] [--chats 8] [--baseline-jobs N]
-       [--faults 10] [--kinds ${FAULT_KINDS.join(",")}] [--interval-ms 3000]
+const USAGE = `usage: npm run chaos -- [--seed 1] [--jobs 8] [--chats jobs/4, ≥ 8] [--baseline-jobs N]
+       [--faults jobs/5, ≥ 10] [--kinds ${FAULT_KINDS.join(",")}] [--interval-ms 3000]
        [--model-faults 0.3] [--timeout 240] [--p95-target 1.5] [--p95-min-jobs 20]
        [--tolerate dispatch-failed,…] [--out results.json] [--verbose]`;
 
@@ -95,5 +102,10 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
   }
   const parsed = optionsSchema.strict().safeParse(raw);
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
-  return parsed.data;
+  const { jobs } = parsed.data;
+  return {
+    ...parsed.data,
+    chats: parsed.data.chats ?? Math.max(8, Math.round(jobs / 4)),
+    faults: parsed.data.faults ?? Math.max(10, Math.round(jobs / 5)),
+  };
 }

@@ -309,6 +309,8 @@ async function main() {
     faultKinds: options.kinds,
     loadAverage: { start: loadAtStart, end: loadAtEnd },
     durationSeconds: Math.round((Date.now() - began) / 1000),
+    /** When the chaos phase began: each fault's `startedMs` counts from here. */
+    chaosStartedAt: new Date(chaos.startedAt).toISOString(),
     faults: chaos.faults,
     model: model.outcomes,
     smtp,

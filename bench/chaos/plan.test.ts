@@ -73,6 +73,13 @@ describe("chaos plan", () => {
       tolerate: ["a", "b"],
       seed: 1,
     });
+    // The full run is `--jobs 1000` alone: a fault for every 5 jobs, a chat for every 4.
+    expect(parseChaosArgs(["--jobs", "1000"])).toMatchObject({ faults: 200, chats: 250 });
+    expect(parseChaosArgs([])).toMatchObject({ jobs: 8, faults: 10, chats: 8 });
+    expect(parseChaosArgs(["--jobs", "1000", "--faults", "20", "--chats", "0"])).toMatchObject({
+      faults: 20,
+      chats: 0,
+    });
     expect(() => parseChaosArgs(["--kinds", "app-kill,meteor"])).toThrow(/meteor/);
     expect(() => parseChaosArgs(["--wat", "1"])).toThrow();
     expect(() => parseChaosArgs(["--jobs", "0"])).toThrow();
