@@ -45,6 +45,11 @@ const optionsSchema = z.object({
     }),
   /** Mean gap between two faults; the workload is spread over faults × interval. */
   intervalMs: integer(200).default(3000),
+  /**
+   * Processes of the app and of the executor, each role behind a balancer when above 1:
+   * a kill then takes down one replica, as in a deployment with more than one.
+   */
+  replicas: integer(1).max(4).default(1),
   /** Share of jobs and chats whose text carries a demo-model fault directive. */
   modelFaults: z.coerce.number().min(0).max(1).default(0.3),
   /** Bound on the wait for every job and answer to reach a final state, seconds. */
@@ -77,7 +82,7 @@ export type ChaosOptions = Omit<z.infer<typeof optionsSchema>, "chats" | "faults
 
 const USAGE = `usage: npm run chaos -- [--seed 1] [--jobs 8] [--chats jobs/4, ≥ 8] [--baseline-jobs N]
        [--faults jobs/5, ≥ 10] [--kinds ${FAULT_KINDS.join(",")}] [--interval-ms 3000]
-       [--model-faults 0.3] [--timeout 240] [--p95-target 1.5] [--p95-min-jobs 20]
+       [--replicas 1] [--model-faults 0.3] [--timeout 240] [--p95-target 1.5] [--p95-min-jobs 20]
        [--tolerate dispatch-failed,…] [--out results.json] [--verbose]`;
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());

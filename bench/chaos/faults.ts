@@ -47,16 +47,18 @@ export function planFaults(
 export async function injectFault(stack: ChaosStack, fault: PlannedFault): Promise<string> {
   const pause = () => new Promise((resolve) => setTimeout(resolve, fault.downMs));
   switch (fault.kind) {
-    case "app-kill":
-      await stack.killApp();
+    case "app-kill": {
+      const replica = await stack.killApp();
       await pause();
-      await stack.startApp();
-      return `app SIGKILLed, down ${fault.downMs} ms`;
-    case "executor-kill":
-      await stack.killExecutor();
+      await stack.startApp(replica);
+      return `${replicaLabel(stack, "app", replica)} SIGKILLed, down ${fault.downMs} ms`;
+    }
+    case "executor-kill": {
+      const replica = await stack.killExecutor();
       await pause();
-      await stack.startExecutor();
-      return `executor SIGKILLed, down ${fault.downMs} ms`;
+      await stack.startExecutor(replica);
+      return `${replicaLabel(stack, "executor", replica)} SIGKILLed, down ${fault.downMs} ms`;
+    }
     case "pg-terminate-app":
       return `${await stack.terminateConnections("app")} app connections terminated`;
     case "pg-terminate-executor":
@@ -71,4 +73,8 @@ export async function injectFault(stack: ChaosStack, fault: PlannedFault): Promi
       stack.smtp.dropNext(fault.count);
       return `next ${fault.count} SMTP connections dropped after the greeting`;
   }
+}
+
+function replicaLabel(stack: ChaosStack, role: string, replica: number): string {
+  return stack.replicas > 1 ? `${role} ${replica + 1} of ${stack.replicas}` : role;
 }

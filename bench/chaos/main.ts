@@ -249,9 +249,9 @@ async function main() {
   const began = Date.now();
   const loadAtStart = load();
   log(
-    `seed ${options.seed}, ${options.jobs} jobs, ${options.chats} chats, ${options.faults} faults (${options.kinds.join(", ")}); load average ${loadAtStart}`,
+    `seed ${options.seed}, ${options.jobs} jobs, ${options.chats} chats, ${options.faults} faults (${options.kinds.join(", ")})${options.replicas > 1 ? `, ${options.replicas} replicas of the app and the executor` : ""}; load average ${loadAtStart}`,
   );
-  stack = await ChaosStack.start({ verbose: options.verbose, log });
+  stack = await ChaosStack.start({ verbose: options.verbose, replicas: options.replicas, log });
   await seedCorpus(stack, random.fork("corpus"));
   log(
     `stack up: app ${stack.appUrl}, executor ${stack.executorUrl}, model ${stack.model.url}, smtp ${stack.smtp.url}`,
@@ -303,6 +303,7 @@ async function main() {
   const loadAtEnd = load();
   const summary = {
     seed: options.seed,
+    replicas: options.replicas,
     jobs: options.jobs,
     baselineJobs,
     chats: options.chats,

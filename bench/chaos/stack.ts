@@ -19,6 +19,7 @@ import { databaseUrlOn, startEmbeddedPostgres } from "@/scripts/lib/embedded-pos
 import { ensureBuild } from "../lib/app-server";
 import { freePort } from "../lib/process";
 import { closeSpawning, registerExternal, spawnManaged, type ManagedProcess } from "./processes";
+import { startBalancer, type Balancer } from "./balancer";
 import { startSmtpFaultProxy, type SmtpFaultProxy } from "./smtp-fault-proxy";
 
 const require = createRequire(import.meta.url);
@@ -59,6 +60,11 @@ async function waitForHttp(url: string, what: string, process: ManagedProcess, t
 
 export interface StackOptions {
   verbose: boolean;
+  /**
+   * Processes of the app and of the executor. Above 1, each role runs behind a
+   * balancer (`balancer.ts`) and a kill takes down one replica, not the role.
+   */
+  replicas: number;
   log: (line: string) => void;
 }
 
@@ -67,15 +73,23 @@ export class ChaosStack {
   readonly executorUrl: string;
   /** The harness's own connections (never terminated by a fault). */
   readonly pool: pg.Pool;
-  private app?: ManagedProcess;
-  private executor?: ManagedProcess;
+  private readonly apps: (ManagedProcess | undefined)[] = [];
+  private readonly executors: (ManagedProcess | undefined)[] = [];
+  /** The replica each role's next kill takes down, in turn. */
+  private nextVictim = { app: 0, executor: 0 };
   /** Exits nobody asked for: a process that died by itself is a finding. */
   readonly unexpectedExits: string[] = [];
   private expectedExit = new Set<ManagedProcess>();
 
   private constructor(
     private readonly options: StackOptions,
-    private readonly ports: { app: number; executor: number },
+    private readonly ports: {
+      app: number;
+      executor: number;
+      appReplicas: number[];
+      executorReplicas: number[];
+    },
+    private readonly balancers: Balancer[],
     private readonly urls: { database: string; admin: string },
     private postgres: { stop(): Promise<void> },
     readonly model: DemoModelServer,
@@ -97,7 +111,9 @@ export class ChaosStack {
     ensureBuild();
     mkdirSync(LOG_DIR, { recursive: true });
     // Each run's logs start empty; restarts within a run append to them.
-    for (const name of ["app", "executor"]) writeFileSync(path.join(LOG_DIR, `${name}.log`), "");
+    for (const role of ["app", "executor"])
+      for (let replica = 0; replica < options.replicas; replica++)
+        writeFileSync(path.join(LOG_DIR, `${replicaName(role, replica)}.log`), "");
     const postgres = await startEmbeddedPostgres({ dataDir: DATA_DIR, log: options.log });
     // NOTE: the cluster may live elsewhere than DATA_DIR (a copy under the
     // temporary directory when the postgres user cannot enter the checkout).
@@ -117,18 +133,35 @@ export class ChaosStack {
       keep: 1_000_000,
     });
     const smtp = await startSmtpFaultProxy({ host: "127.0.0.1", port: sink.port });
-    const ports = { app: await freePort(), executor: await freePort() };
+    const replicaPorts = async () => {
+      const ports: number[] = [];
+      for (let replica = 0; replica < options.replicas; replica++) ports.push(await freePort());
+      return ports;
+    };
+    const appReplicas = await replicaPorts();
+    const executorReplicas = await replicaPorts();
+    const balancers =
+      options.replicas > 1
+        ? [await startBalancer(appReplicas), await startBalancer(executorReplicas)]
+        : [];
+    const ports = {
+      app: balancers[0]?.port ?? appReplicas[0]!,
+      executor: balancers[1]?.port ?? executorReplicas[0]!,
+      appReplicas,
+      executorReplicas,
+    };
     const stack = new ChaosStack(
       options,
       ports,
+      balancers,
       { database: databaseUrl, admin: postgres.adminUrl },
       postgres,
       model,
       sink,
       smtp,
     );
-    await stack.startExecutor();
-    await stack.startApp();
+    for (let replica = 0; replica < options.replicas; replica++) await stack.startExecutor(replica);
+    for (let replica = 0; replica < options.replicas; replica++) await stack.startApp(replica);
     return stack;
   }
 
@@ -147,21 +180,26 @@ export class ChaosStack {
     });
   }
 
-  async startApp() {
-    this.app = spawnManaged(
-      "app",
+  get replicas(): number {
+    return this.options.replicas;
+  }
+
+  async startApp(replica: number) {
+    const port = this.ports.appReplicas[replica]!;
+    const app = spawnManaged(
+      replicaName("app", replica),
       process.execPath,
       [
         require.resolve("next/dist/bin/next"),
         "start",
         "--port",
-        String(this.ports.app),
+        String(port),
         "--hostname",
         "127.0.0.1",
       ],
       {
         verbose: this.options.verbose,
-        logFile: this.logFile("app"),
+        logFile: this.logFile(replicaName("app", replica)),
         env: {
           ...process.env,
           NODE_ENV: "production",
@@ -179,22 +217,24 @@ export class ChaosStack {
         },
       },
     );
-    this.watch(this.app);
-    await waitForHttp(`${this.appUrl}/api/health`, "the app", this.app, 90_000);
+    this.apps[replica] = app;
+    this.watch(app);
+    await waitForHttp(`http://127.0.0.1:${port}/api/health`, "the app", app, 90_000);
   }
 
-  async startExecutor() {
-    this.executor = spawnManaged(
-      "executor",
+  async startExecutor(replica: number) {
+    const port = this.ports.executorReplicas[replica]!;
+    const executor = spawnManaged(
+      replicaName("executor", replica),
       process.execPath,
       ["--import", "tsx", "inngest-executor/main.ts"],
       {
         verbose: this.options.verbose,
-        logFile: this.logFile("executor"),
+        logFile: this.logFile(replicaName("executor", replica)),
         env: {
           ...process.env,
           EXECUTOR_HOST: "127.0.0.1",
-          EXECUTOR_PORT: String(this.ports.executor),
+          EXECUTOR_PORT: String(port),
           EXECUTOR_DATABASE_URL: withApplicationName(
             this.urls.database,
             APPLICATION_NAMES.executor,
@@ -207,8 +247,9 @@ export class ChaosStack {
         },
       },
     );
-    this.watch(this.executor);
-    await waitForHttp(`${this.executorUrl}/health`, "the executor", this.executor, 60_000);
+    this.executors[replica] = executor;
+    this.watch(executor);
+    await waitForHttp(`http://127.0.0.1:${port}/health`, "the executor", executor, 60_000);
   }
 
   private async kill(managed: ManagedProcess | undefined) {
@@ -218,12 +259,18 @@ export class ChaosStack {
     await managed.exited();
   }
 
-  async killApp() {
-    await this.kill(this.app);
+  /** SIGKILLs the app (with replicas, the next one in turn); returns which replica. */
+  async killApp(): Promise<number> {
+    const replica = this.nextVictim.app++ % this.replicas;
+    await this.kill(this.apps[replica]);
+    return replica;
   }
 
-  async killExecutor() {
-    await this.kill(this.executor);
+  /** SIGKILLs the executor (with replicas, the next one in turn); returns which replica. */
+  async killExecutor(): Promise<number> {
+    const replica = this.nextVictim.executor++ % this.replicas;
+    await this.kill(this.executors[replica]);
+    return replica;
   }
 
   /** `pg_terminate_backend` of every connection a process holds; returns how many. */
@@ -259,14 +306,20 @@ export class ChaosStack {
 
   async stop() {
     closeSpawning();
-    await this.killApp();
-    await this.killExecutor();
+    for (const app of this.apps) await this.kill(app);
+    for (const executor of this.executors) await this.kill(executor);
+    for (const balancer of this.balancers) await balancer.close();
     await this.smtp.stop();
     await this.sink.stop();
     await this.model.stop();
     await this.pool.end().catch(() => undefined);
     await this.postgres.stop();
   }
+}
+
+/** "app", "app-2", …: a replica's process and log file. */
+function replicaName(role: string, replica: number): string {
+  return replica === 0 ? role : `${role}-${replica + 1}`;
 }
 
 async function serverDataDirectory(adminUrl: string): Promise<string> {

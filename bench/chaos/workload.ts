@@ -307,6 +307,8 @@ async function drain(response: Response): Promise<void> {
   }
 }
 
+const errorCode = z.object({ error: z.object({ code: z.string() }) });
+
 export async function runChat(
   appUrl: string,
   owners: Owners,
@@ -332,6 +334,14 @@ export async function runChat(
           },
           deadline,
         );
+        if (response.status >= 400 && response.status < 500) {
+          // Refused: the error's code says why (a repeat of a submit whose answer was lost, say).
+          const refusal = errorCode.safeParse(await response.json().catch(() => null));
+          outcome.requests.push(
+            `${response.status} ${refusal.success ? refusal.data.error.code : "?"}`,
+          );
+          return;
+        }
         outcome.requests.push(String(response.status));
         if (response.status >= 500 && Date.now() < deadline) {
           await response.body?.cancel();
