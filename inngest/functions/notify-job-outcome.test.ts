@@ -21,6 +21,7 @@ import { createNotifyJobOutcome, NOTIFY_RETRIES } from "@/inngest/functions/noti
 import { db } from "@/lib/db";
 import { jobOutcomeReached } from "@/lib/jobs/events";
 import { startSmtpSink, type SmtpSink } from "@/lib/email/sink";
+import { CLAIM_LEASE_SECONDS, prepareNotification } from "@/lib/email/notifications";
 import { createSmtpTransport } from "@/lib/email/transport";
 import { commitStep } from "@/lib/jobs/event-log";
 import { createTestJob } from "@/test/jobs";
@@ -29,7 +30,7 @@ const schema = testSchema("notify");
 let sink: SmtpSink;
 let executor: Executor;
 let app: TestApp;
-/** Executions of the send step that reached SMTP (successful or not). */
+/** Executions of the send step (each makes a transport, whether or not it gets to send). */
 let sendAttempts = 0;
 
 beforeAll(async () => {
@@ -149,6 +150,31 @@ describe("notify-job-outcome", () => {
         select: { status: true, attempts: true },
       }),
     ).toEqual({ status: "failed", attempts: NOTIFY_RETRIES + 1 });
+  });
+
+  it("takes over a claim left by a killed sender as soon as it lapses, with one retry", async () => {
+    const address = `orphan-${randomUUID()}@example.test`;
+    const job = await finishedJob(address);
+    const data = { jobId: job.id, outcome: "completed" as const };
+    const ready = await prepareNotification(data);
+    if (ready.status !== "ready") throw new Error(`not prepared: ${ready.reason}`);
+    // A sender killed mid-send 5 s before its claim lapses (the executor here backs off at most
+    // 200 ms: its 20 retries would all be spent before then).
+    await db.$executeRaw`UPDATE notifications SET status = 'sending', attempts = 1,
+      claimed_at = now() - make_interval(secs => ${CLAIM_LEASE_SECONDS - 5}) WHERE id = ${ready.id}::uuid`;
+    const lapses = Date.now() + 5_000;
+    const attemptsBefore = sendAttempts;
+    const [id] = await sendEvent(executor.url, { name: jobOutcomeReached.name, data });
+    const [run] = await waitForRuns(executor.url, id!, 1, 30_000);
+    expect(run!.status).toBe("Completed");
+    const [mail] = await db.mailboxMessage.findMany({
+      where: { envelopeTo: address },
+      select: { receivedAt: true },
+    });
+    expect(mail!.receivedAt.getTime()).toBeGreaterThanOrEqual(lapses - 500);
+    // Two attempts of the send step: the one that found the claim, and the one when it lapsed.
+    expect(sendAttempts - attemptsBefore).toBe(2);
+    expect(await db.mailboxMessage.count({ where: { envelopeTo: address } })).toBe(1);
   });
 
   it("sends nothing for a job without an address", async () => {

@@ -6,11 +6,15 @@
  * failures are recorded on the job (`email.failed`) and retried by Inngest
  * with backoff; success is recorded as `email.sent`, which the job page shows.
  */
-import type { Inngest } from "inngest";
+import { RetryAfterError, type Inngest } from "inngest";
 import type { Transporter } from "nodemailer";
 import { inngest } from "@/inngest/client";
 import { jobOutcomeReached, jobOutcomeReachedDataSchema } from "@/lib/jobs/events";
-import { prepareNotification, sendNotification } from "@/lib/email/notifications";
+import {
+  NotificationBusyError,
+  prepareNotification,
+  sendNotification,
+} from "@/lib/email/notifications";
 import { commitStep, JobNotFoundError } from "@/lib/jobs/event-log";
 import { logger } from "@/lib/logger";
 
@@ -21,6 +25,12 @@ import { logger } from "@/lib/logger";
  * mid-send (CLAIM_LEASE_SECONDS), and past a mail server down for minutes.
  */
 export const NOTIFY_RETRIES = 20;
+
+/** How long after another attempt's claim lapses the send is tried again. */
+const CLAIM_RETRY_MARGIN_MS = 1_000;
+
+/** A claim younger than this is taken for a send in progress (a send takes a second or two). */
+const LIVE_SEND_MS = 15_000;
 
 export function createNotifyJobOutcome(
   client: Inngest.Any,
@@ -40,7 +50,20 @@ export function createNotifyJobOutcome(
       if (prepared.status === "skipped") return prepared;
 
       const sent = await step.run("send-email", async () => {
-        const result = await sendNotification(prepared.id, { transport: options.transport?.() });
+        const result = await sendNotification(prepared.id, {
+          transport: options.transport?.(),
+        }).catch((error: unknown) => {
+          if (!(error instanceof NotificationBusyError)) throw error;
+          // Claimed by another attempt. A young claim is a send in progress: retried with the
+          // usual backoff, this attempt soon finds it sent. An old one was left by a sender killed
+          // mid-send: come back the moment it lapses, not after a backoff grown to minutes by then.
+          if (Date.now() - error.claimedAt.getTime() < LIVE_SEND_MS) throw error;
+          throw new RetryAfterError(
+            error.message,
+            new Date(error.claimExpiresAt.getTime() + CLAIM_RETRY_MARGIN_MS),
+            { cause: error },
+          );
+        });
         if (result.status === "sent") return result;
         const message = "The email could not be sent yet; it will be retried.";
         await commitStep(data.jobId, `${logStep}:attempt-${result.attempts}`, {

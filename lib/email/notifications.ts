@@ -52,8 +52,14 @@ export const MARK_SENT_RETRIES = 60;
 
 export class NotificationBusyError extends Error {
   override name = "NotificationBusyError";
-  constructor(readonly key: string) {
+  /** When the other attempt's claim lapses and the send may be taken over. */
+  readonly claimExpiresAt: Date;
+  constructor(
+    readonly key: string,
+    readonly claimedAt: Date,
+  ) {
     super(`Notification ${key} is being sent by another attempt; retry later`);
+    this.claimExpiresAt = new Date(claimedAt.getTime() + CLAIM_LEASE_SECONDS * 1000);
   }
 }
 
@@ -213,11 +219,11 @@ export async function sendNotification(
   if (!row) {
     const current = await db.notification.findUniqueOrThrow({
       where: { id },
-      select: { key: true, status: true, messageId: true },
+      select: { key: true, status: true, messageId: true, claimedAt: true },
     });
     if (current.status === "sent")
       return { status: "sent", messageId: current.messageId, alreadySent: true };
-    throw new NotificationBusyError(current.key);
+    throw new NotificationBusyError(current.key, current.claimedAt ?? new Date());
   }
 
   try {
