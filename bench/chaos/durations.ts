@@ -14,12 +14,54 @@ async function rowsOf<T extends pg.QueryResultRow>(db: Queryable, sql: string, p
 }
 
 /**
+ * The completed chaos jobs, each with its duration, the outage time it
+ * overlapped and the kind of outage it met (several kinds: "outages of
+ * several kinds"). Parameters: `chaosJobsParams`.
+ */
+const CHAOS_JOBS = `WITH outage AS (SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS o(kind, from_at, to_at)),
+     chaos AS (
+       SELECT j.id, extract(epoch FROM j.finished_at - j.created_at) * 1000 AS ms,
+              -- Outages do not overlap one another (faults are injected one at a time).
+              coalesce((SELECT sum(extract(epoch FROM least(o.to_at, j.finished_at) - greatest(o.from_at, j.created_at)))
+                          FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at), 0) * 1000 AS down_ms,
+              (SELECT CASE WHEN count(DISTINCT o.kind) > 1 THEN 'outages of several kinds' ELSE min(o.kind) END
+                 FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at) AS outage
+         FROM jobs j WHERE j.id = ANY($1::text[]) AND j.status = 'completed' AND j.finished_at IS NOT NULL)`;
+
+function chaosJobsParams(options: CheckOptions): unknown[] {
+  const outages = options.outages ?? [];
+  return [
+    options.chaosJobIds,
+    outages.map((outage) => outage.kind),
+    outages.map((outage) => outage.from),
+    outages.map((outage) => outage.to),
+  ];
+}
+
+/**
+ * The duration rows: the enforced p95 against the baseline's, then (reported)
+ * what it is made of, by outage and by cause. The baseline's p95 is read once.
+ */
+export async function durationRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
+  const baseline = await p95(db, options.baselineJobIds);
+  const rows = [await p95Row(db, options, baseline)];
+  if (baseline.p95 === null) return rows;
+  if (options.outages?.length) rows.push(...(await outageRows(db, options, baseline.p95)));
+  rows.push(...(await causeRows(db, options, baseline.p95)));
+  return rows;
+}
+
+/**
  * What the p95 is made of: a job that overlaps an outage waits for it (the app
  * or the executor killed and started again, PostgreSQL restarted) and runs its
  * interrupted step again, so the chaos p95 cannot be lower than the outages
  * themselves once enough jobs meet one. Reported, not enforced.
  */
-export async function outageRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
+async function outageRows(
+  db: Queryable,
+  options: CheckOptions,
+  baseline: number,
+): Promise<InvariantRow[]> {
   const outages = options.outages ?? [];
   const [stats] = await rowsOf<{
     n: number;
@@ -27,34 +69,20 @@ export async function outageRows(db: Queryable, options: CheckOptions): Promise<
     p95_clear: number | null;
     p95_met: number | null;
     p95_net: number | null;
-    baseline: number | null;
   }>(
     db,
-    `WITH outage AS (SELECT * FROM unnest($2::timestamptz[], $3::timestamptz[]) AS o(from_at, to_at)),
-     chaos AS (
-       SELECT j.id, extract(epoch FROM j.finished_at - j.created_at) * 1000 AS ms,
-              -- Outages do not overlap one another (faults are injected one at a time).
-              coalesce((SELECT sum(extract(epoch FROM least(o.to_at, j.finished_at) - greatest(o.from_at, j.created_at)))
-                          FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at), 0) * 1000 AS down_ms
-         FROM jobs j WHERE j.id = ANY($1::text[]) AND j.status = 'completed' AND j.finished_at IS NOT NULL)
+    `${CHAOS_JOBS}
      SELECT count(*)::int AS n, count(*) FILTER (WHERE down_ms > 0)::int AS met,
             percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE down_ms = 0) AS p95_clear,
             percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE down_ms > 0) AS p95_met,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms - down_ms) AS p95_net,
-            (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)
-               FROM jobs WHERE id = ANY($4::text[]) AND status = 'completed' AND finished_at IS NOT NULL) AS baseline
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms - down_ms) AS p95_net
        FROM chaos`,
-    [
-      options.chaosJobIds,
-      outages.map((outage) => outage.from),
-      outages.map((outage) => outage.to),
-      options.baselineJobIds,
-    ],
+    chaosJobsParams(options),
   );
-  if (!stats?.n || !stats.baseline) return [];
+  if (!stats?.n) return [];
   const downMs = outages.reduce((sum, o) => sum + (o.to.getTime() - o.from.getTime()), 0);
   const ratio = (ms: number | null) =>
-    ms === null ? "none" : `${(ms / 1000).toFixed(1)} s: ${(ms / stats.baseline!).toFixed(2)}×`;
+    ms === null ? "none" : `${(ms / 1000).toFixed(1)} s: ${(ms / baseline).toFixed(2)}×`;
   const info = (id: string, name: string, checked: string, detail: string): InvariantRow => ({
     id,
     name,
@@ -93,49 +121,30 @@ export async function outageRows(db: Queryable, options: CheckOptions): Promise<
  * neither), each group's median and p95 against the baseline's p95.
  * Reported, not enforced.
  */
-export async function causeRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
-  const outages = options.outages ?? [];
-  const groups = await rowsOf<{
-    cause: string;
-    n: number;
-    p50: number;
-    p95: number;
-    baseline: number;
-  }>(
+async function causeRows(
+  db: Queryable,
+  options: CheckOptions,
+  baseline: number,
+): Promise<InvariantRow[]> {
+  const groups = await rowsOf<{ cause: string; n: number; p50: number; p95: number }>(
     db,
-    `WITH outage AS (SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS o(kind, from_at, to_at)),
-     chaos AS (
-       SELECT j.id, extract(epoch FROM j.finished_at - j.created_at) * 1000 AS ms,
-              (SELECT CASE WHEN count(DISTINCT o.kind) > 1 THEN 'outages of several kinds' ELSE min(o.kind) END
-                 FROM outage o WHERE o.from_at < j.finished_at AND o.to_at > j.created_at) AS outage
-         FROM jobs j WHERE j.id = ANY($1::text[]) AND j.status = 'completed' AND j.finished_at IS NOT NULL)
+    `${CHAOS_JOBS}
      SELECT coalesce(outage, CASE WHEN id = ANY($5::text[]) THEN 'a model fault, no outage' ELSE 'no outage, no model fault' END) AS cause,
             count(*)::int AS n,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
-            (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)
-               FROM jobs WHERE id = ANY($6::text[]) AND status = 'completed' AND finished_at IS NOT NULL) AS baseline
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95
        FROM chaos GROUP BY 1 ORDER BY 2 DESC`,
-    [
-      options.chaosJobIds,
-      outages.map((outage) => outage.kind),
-      outages.map((outage) => outage.from),
-      outages.map((outage) => outage.to),
-      options.modelFaultJobIds ?? [],
-      options.baselineJobIds,
-    ],
+    [...chaosJobsParams(options), options.modelFaultJobIds ?? []],
   );
-  return groups
-    .filter((group) => group.baseline)
-    .map((group) => ({
-      id: `p95-cause-${group.cause.replace(/[^a-z0-9]+/g, "-")}`,
-      name: `jobs that met ${group.cause}`,
-      checked: `${group.n} jobs`,
-      violations: 0,
-      result: "info",
-      detail: `p50 ${(group.p50 / 1000).toFixed(1)} s, p95 ${(group.p95 / 1000).toFixed(1)} s: ${(group.p95 / group.baseline).toFixed(2)}×`,
-      samples: [],
-    }));
+  return groups.map((group) => ({
+    id: `p95-cause-${group.cause.replace(/[^a-z0-9]+/g, "-")}`,
+    name: `jobs that met ${group.cause}`,
+    checked: `${group.n} jobs`,
+    violations: 0,
+    result: "info",
+    detail: `p50 ${(group.p50 / 1000).toFixed(1)} s, p95 ${(group.p95 / 1000).toFixed(1)} s: ${(group.p95 / baseline).toFixed(2)}×`,
+    samples: [],
+  }));
 }
 
 async function p95(db: Queryable, ids: readonly string[]) {
@@ -149,8 +158,11 @@ async function p95(db: Queryable, ids: readonly string[]) {
   return { n: result?.n ?? 0, p95: result?.p95 ?? null };
 }
 
-export async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRow> {
-  const baseline = await p95(db, options.baselineJobIds);
+async function p95Row(
+  db: Queryable,
+  options: CheckOptions,
+  baseline: Awaited<ReturnType<typeof p95>>,
+): Promise<InvariantRow> {
   const chaos = await p95(db, options.chaosJobIds);
   const name = `p95 job duration ≤ ${options.p95Target}× baseline`;
   if (baseline.p95 === null || chaos.p95 === null) {

@@ -20,7 +20,7 @@
  *   fault-free baseline's (enforced from `p95MinJobs` jobs per phase).
  */
 import type pg from "pg";
-import { causeRows, outageRows, p95Row } from "./durations";
+import { durationRows } from "./durations";
 
 /** lib/chat/turns.ts STALE_STREAM_MS: a `streaming` answer not checkpointed for this long is shown as interrupted. */
 export const STALE_STREAM_SECONDS = 30;
@@ -368,9 +368,7 @@ export async function checkInvariants(
     ),
   );
 
-  results.push(await p95Row(db, options));
-  if (options.outages?.length) results.push(...(await outageRows(db, options)));
-  results.push(...(await causeRows(db, options)));
+  results.push(...(await durationRows(db, options)));
   return results;
 }
 
