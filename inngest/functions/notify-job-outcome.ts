@@ -26,12 +26,6 @@ import { logger } from "@/lib/logger";
  */
 export const NOTIFY_RETRIES = 20;
 
-/** How long after another attempt's claim lapses the send is tried again. */
-const CLAIM_RETRY_MARGIN_MS = 1_000;
-
-/** A claim younger than this is taken for a send in progress (a send takes a second or two). */
-const LIVE_SEND_MS = 15_000;
-
 export function createNotifyJobOutcome(
   client: Inngest.Any,
   options: { transport?: () => Transporter } = {},
@@ -53,16 +47,10 @@ export function createNotifyJobOutcome(
         const result = await sendNotification(prepared.id, {
           transport: options.transport?.(),
         }).catch((error: unknown) => {
-          if (!(error instanceof NotificationBusyError)) throw error;
-          // Claimed by another attempt. A young claim is a send in progress: retried with the
-          // usual backoff, this attempt soon finds it sent. An old one was left by a sender killed
-          // mid-send: come back the moment it lapses, not after a backoff grown to minutes by then.
-          if (Date.now() - error.claimedAt.getTime() < LIVE_SEND_MS) throw error;
-          throw new RetryAfterError(
-            error.message,
-            new Date(error.claimExpiresAt.getTime() + CLAIM_RETRY_MARGIN_MS),
-            { cause: error },
-          );
+          // Claimed by another attempt: retried when the claim says (NotificationBusyError.retryAt).
+          if (error instanceof NotificationBusyError && error.retryAt)
+            throw new RetryAfterError(error.message, error.retryAt, { cause: error });
+          throw error;
         });
         if (result.status === "sent") return result;
         const message = "The email could not be sent yet; it will be retried.";

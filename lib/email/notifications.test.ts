@@ -250,6 +250,15 @@ describe("outcome emails", () => {
   });
 });
 
+describe("a claim held by another attempt", () => {
+  it("is retried soon while young (a send in progress), and when it lapses once old (a dead sender)", () => {
+    const now = Date.parse("2026-11-29T12:00:00Z");
+    expect(new NotificationBusyError("k", new Date(now - 2_000), now).retryAt).toBeNull();
+    const abandoned = new NotificationBusyError("k", new Date(now - 30_000), now);
+    expect(abandoned.retryAt?.getTime()).toBe(now - 30_000 + CLAIM_LEASE_SECONDS * 1000 + 1_000);
+  });
+});
+
 describe("header injection", () => {
   it("refuses addresses carrying CR/LF or a second address", () => {
     for (const address of [

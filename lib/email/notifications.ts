@@ -52,16 +52,29 @@ export const MARK_SENT_RETRIES = 60;
 
 export class NotificationBusyError extends Error {
   override name = "NotificationBusyError";
-  /** When the other attempt's claim lapses and the send may be taken over. */
-  readonly claimExpiresAt: Date;
+  /**
+   * When to try again: a young claim is a send in progress (null: soon, with the usual
+   * backoff, to find it sent); an old one was left by a sender killed mid-send, and may be
+   * taken over the moment it lapses, not when a backoff grown to minutes next comes round.
+   */
+  readonly retryAt: Date | null;
   constructor(
     readonly key: string,
-    readonly claimedAt: Date,
+    claimedAt: Date,
+    now = Date.now(),
   ) {
     super(`Notification ${key} is being sent by another attempt; retry later`);
-    this.claimExpiresAt = new Date(claimedAt.getTime() + CLAIM_LEASE_SECONDS * 1000);
+    this.retryAt =
+      now - claimedAt.getTime() < LIVE_SEND_MS
+        ? null
+        : new Date(claimedAt.getTime() + CLAIM_LEASE_SECONDS * 1000 + CLAIM_RETRY_MARGIN_MS);
   }
 }
+
+/** A claim younger than this is taken for a send in progress (a send takes a second or two). */
+const LIVE_SEND_MS = 15_000;
+/** How long after an abandoned claim lapses it is taken over. */
+const CLAIM_RETRY_MARGIN_MS = 1_000;
 
 /** The job has not recorded the outcome it reported yet (its commit is still in flight). */
 export class OutcomeNotRecordedError extends Error {
