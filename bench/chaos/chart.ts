@@ -4,7 +4,8 @@
  *   tsx bench/chaos/chart.ts --out bench/results/chaos.svg results.json=label …
  *
  * Each `results.json` is what `npm run chaos -- --out` wrote; each run is a
- * group of bars (every job, the enforced row; then jobs by what they met),
+ * group of bars (the enforced row: the kind of job furthest from its baseline;
+ * then all jobs by what they met, against the baseline's p95 of all jobs),
  * against the target, on a log scale.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -13,7 +14,7 @@ import { barChart } from "../lib/chart";
 
 /** The rows drawn, by id, and the name of their series. */
 const SERIES = [
-  ["p95", "every job (the enforced row)"],
+  ["p95", "the slower kind of job (the enforced row)"],
   ["p95-cause-no-outage-no-model-fault", "jobs that met no outage and no model fault"],
   ["p95-cause-a-model-fault-no-outage", "jobs that met a model fault only"],
   ["p95-met", "jobs that met an outage (a kill or a restart)"],

@@ -1,8 +1,9 @@
 /**
- * The chaos run's durations: the p95 of completed jobs under faults against
- * the fault-free baseline's (the enforced row), and what that p95 is made of
- * (reported): how many jobs met an outage, and the p95 of those that did, of
- * those that did not, and of every job less the outage time it overlapped.
+ * The chaos run's durations: the p95 of each kind of completed job under
+ * faults against the same kind in the fault-free baseline (the enforced row),
+ * and what the p95 of all jobs is made of (reported): how many jobs met an
+ * outage, the p95 of those that did, of those that did not and of every job
+ * less the outage time it overlapped, and the jobs grouped by what they met.
  */
 import type pg from "pg";
 import type { CheckOptions, InvariantRow } from "./invariants";
@@ -39,13 +40,16 @@ function chaosJobsParams(options: CheckOptions): unknown[] {
 }
 
 /**
- * The duration rows: the enforced p95 against the baseline's, then (reported)
- * what it is made of, by outage and by cause. The baseline's p95 is read once.
+ * The duration rows: the enforced p95 of each kind of job against the
+ * baseline's, then (reported) the p95 of all jobs together and what it is made
+ * of, by outage and by cause, against the baseline's p95 of all jobs (read once).
  */
 export async function durationRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
+  const rows = [await p95Row(db, options)];
   const baseline = await p95(db, options.baselineJobIds);
-  const rows = [await p95Row(db, options, baseline)];
-  if (baseline.p95 === null) return rows;
+  const mixed = await mixedRow(db, options, baseline);
+  if (mixed === null || baseline.p95 === null) return rows;
+  rows.push(mixed);
   if (options.outages?.length) rows.push(...(await outageRows(db, options, baseline.p95)));
   rows.push(...(await causeRows(db, options, baseline.p95)));
   return rows;
@@ -150,22 +154,54 @@ async function causeRows(
 async function p95(db: Queryable, ids: readonly string[]) {
   const [result] = await rowsOf<{ n: number; p95: number | null }>(
     db,
-    `SELECT count(*)::int AS n,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000) AS p95
+    `SELECT count(*)::int AS n, ${P95_MS} AS p95
        FROM jobs WHERE id = ANY($1::text[]) AND status = 'completed' AND finished_at IS NOT NULL`,
     [ids],
   );
   return { n: result?.n ?? 0, p95: result?.p95 ?? null };
 }
 
-async function p95Row(
-  db: Queryable,
-  options: CheckOptions,
-  baseline: Awaited<ReturnType<typeof p95>>,
-): Promise<InvariantRow> {
-  const chaos = await p95(db, options.chaosJobIds);
-  const name = `p95 job duration ≤ ${options.p95Target}× baseline`;
-  if (baseline.p95 === null || chaos.p95 === null) {
+const P95_MS =
+  "percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)";
+
+/**
+ * The enforced row: each kind of job against the same kind in the baseline.
+ * A mix would hide a kind: a research job that waits out a provider's 1 s
+ * Retry-After is much slower than it should be, yet still shorter than the
+ * long summaries that set the p95 of all jobs together.
+ */
+async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRow> {
+  const kinds = await rowsOf<{
+    kind: string;
+    chaos_n: number;
+    chaos_p95: number | null;
+    baseline_n: number;
+    baseline_p95: number | null;
+  }>(
+    db,
+    `SELECT kind::text,
+            count(*) FILTER (WHERE id = ANY($1::text[]))::int AS chaos_n,
+            ${P95_MS} FILTER (WHERE id = ANY($1::text[])) AS chaos_p95,
+            count(*) FILTER (WHERE id = ANY($2::text[]))::int AS baseline_n,
+            ${P95_MS} FILTER (WHERE id = ANY($2::text[])) AS baseline_p95
+       FROM jobs
+      WHERE (id = ANY($1::text[]) OR id = ANY($2::text[])) AND status = 'completed' AND finished_at IS NOT NULL
+      GROUP BY kind ORDER BY kind`,
+    [options.chaosJobIds, options.baselineJobIds],
+  );
+  const compared = kinds.flatMap((row) =>
+    row.chaos_p95 === null || row.baseline_p95 === null
+      ? []
+      : [
+          {
+            ...row,
+            ratio: row.chaos_p95 / row.baseline_p95,
+            enforced: Math.min(row.chaos_n, row.baseline_n) >= options.p95MinJobs,
+          },
+        ],
+  );
+  const name = `p95 job duration ≤ ${options.p95Target}× baseline, each kind`;
+  if (compared.length === 0) {
     return {
       id: "p95",
       name,
@@ -176,16 +212,42 @@ async function p95Row(
       samples: [],
     };
   }
-  const ratio = chaos.p95 / baseline.p95;
-  const enforced = Math.min(baseline.n, chaos.n) >= options.p95MinJobs;
-  const over = ratio > options.p95Target;
+  const over = compared.filter((row) => row.enforced && row.ratio > options.p95Target);
+  const enforced = compared.some((row) => row.enforced);
+  const worst = Math.max(...compared.map((row) => row.ratio));
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return {
     id: "p95",
     name,
+    checked: `${compared.map((row) => `${row.kind} ${row.chaos_n} vs ${row.baseline_n}`).join(", ")} completed jobs`,
+    violations: over.length,
+    result: enforced ? (over.length ? "FAIL" : "pass") : "info",
+    // The worst ratio first: the chart reads it.
+    detail: `${worst.toFixed(2)}× at worst: ${compared
+      .map(
+        (row) =>
+          `${row.kind} ${seconds(row.chaos_p95!)} vs ${seconds(row.baseline_p95!)} (${row.ratio.toFixed(2)}×${row.enforced ? "" : `, not enforced below ${options.p95MinJobs} jobs`})`,
+      )
+      .join(", ")}`,
+    samples: over.map((row) => ({ kind: row.kind, ratio: Number(row.ratio.toFixed(2)) })),
+  };
+}
+
+/** The p95 of every job, kinds mixed (reported): what the breakdown rows compare with. */
+async function mixedRow(
+  db: Queryable,
+  options: CheckOptions,
+  baseline: Awaited<ReturnType<typeof p95>>,
+): Promise<InvariantRow | null> {
+  const chaos = await p95(db, options.chaosJobIds);
+  if (baseline.p95 === null || chaos.p95 === null) return null;
+  return {
+    id: "p95-all",
+    name: "p95 of every job, kinds mixed",
     checked: `${chaos.n} vs ${baseline.n} completed jobs`,
-    violations: enforced && over ? 1 : 0,
-    result: enforced ? (over ? "FAIL" : "pass") : "info",
-    detail: `faults ${(chaos.p95 / 1000).toFixed(1)} s, baseline ${(baseline.p95 / 1000).toFixed(1)} s: ${ratio.toFixed(2)}×${enforced ? "" : ` (not enforced below ${options.p95MinJobs} jobs)`}`,
+    violations: 0,
+    result: "info",
+    detail: `faults ${(chaos.p95 / 1000).toFixed(1)} s, baseline ${(baseline.p95 / 1000).toFixed(1)} s: ${(chaos.p95 / baseline.p95).toFixed(2)}×`,
     samples: [],
   };
 }

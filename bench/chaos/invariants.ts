@@ -16,8 +16,9 @@
  *   the same prompt from the deterministic demo model are identical when
  *   complete and a prefix of the complete one otherwise (a continued answer
  *   included);
- * - the p95 duration of completed jobs under faults within `p95Target` × the
- *   fault-free baseline's (enforced from `p95MinJobs` jobs per phase).
+ * - the p95 duration of each kind of completed job under faults within
+ *   `p95Target` × the same kind's in the fault-free baseline (enforced from
+ *   `p95MinJobs` jobs of that kind per phase).
  */
 import type pg from "pg";
 import { durationRows } from "./durations";

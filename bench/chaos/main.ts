@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { FAULT_KINDS, parseChaosArgs, type ChaosOptions } from "./args";
-import { injectFault, planFaults, type InjectedFault } from "./faults";
+import { injectFault, planFaults, type InjectedFault, type PlannedFault } from "./faults";
 import {
   checkInvariants,
   EMAILED_OUTCOME,
@@ -103,22 +103,13 @@ async function runPhase(
   options: ChaosOptions,
   random: Random,
   phase: Phase,
-  counts: { jobs: number; chats: number },
+  plan: { jobs: number; chats: number; windowMs: number; faults: PlannedFault[] },
 ): Promise<PhaseResult> {
-  const withFaults = phase === "chaos";
-  const planned = withFaults
-    ? planFaults(random.fork("faults"), {
-        count: options.faults,
-        kinds: options.kinds,
-        intervalMs: options.intervalMs,
-      })
-    : [];
-  // The workload is spread over the fault window, so faults meet work in flight.
-  const windowMs = Math.max(4_000, planned.at(-1)?.atMs ?? options.faults * options.intervalMs);
+  const { windowMs, faults: planned } = plan;
   const workload = planWorkload(random.fork("workload"), {
     phase,
-    jobs: counts.jobs,
-    chats: counts.chats,
+    jobs: plan.jobs,
+    chats: plan.chats,
     windowMs,
     modelFaults: options.modelFaults,
   });
@@ -249,21 +240,38 @@ async function main() {
   const began = Date.now();
   const loadAtStart = load();
   log(
-    `seed ${options.seed}, ${options.jobs} jobs, ${options.chats} chats, ${options.faults} faults (${options.kinds.join(", ")})${options.replicas > 1 ? `, ${options.replicas} replicas of the app and the executor` : ""}; load average ${loadAtStart}`,
+    `seed ${options.seed}, ${options.jobs} jobs, ${options.chats} chats, ${options.faults} faults (${options.kinds.join(", ")}) about every ${options.intervalMs / 1000} s, model at ${options.modelTtftMs} ms to first token and ${options.modelTps} tokens/s${options.replicas > 1 ? `, ${options.replicas} replicas of the app and the executor` : ""}; load average ${loadAtStart}`,
   );
-  stack = await ChaosStack.start({ verbose: options.verbose, replicas: options.replicas, log });
+  stack = await ChaosStack.start({
+    verbose: options.verbose,
+    replicas: options.replicas,
+    model: { ttftMs: options.modelTtftMs, tokensPerSecond: options.modelTps },
+    log,
+  });
   await seedCorpus(stack, random.fork("corpus"));
   log(
     `stack up: app ${stack.appUrl}, executor ${stack.executorUrl}, model ${stack.model.url}, smtp ${stack.smtp.url}`,
   );
 
+  const planned = planFaults(random.fork("faults"), {
+    count: options.faults,
+    kinds: options.kinds,
+    intervalMs: options.intervalMs,
+  });
+  // The workload is spread over the fault window, so faults meet work in flight.
+  const windowMs = Math.max(4_000, planned.at(-1)?.atMs ?? 0);
   const phases: PhaseResult[] = [];
-  const baselineJobs = options.baselineJobs ?? options.jobs;
+  const baselineJobs = options.baselineJobs;
   if (baselineJobs > 0 || options.chats > 0) {
-    // The baseline asks every chat prompt once: the reference answers the invariants compare with.
+    // The baseline runs jobs and chats at the chaos phase's rates, so that the p95 comparison
+    // differs in the faults alone, and asks every chat prompt: the reference answers the
+    // invariants compare with.
+    const share = baselineJobs / options.jobs;
     const baseline = await runPhase(stack, options, random, "baseline", {
       jobs: baselineJobs,
-      chats: options.chats > 0 ? CHAT_PROMPTS : 0,
+      chats: options.chats > 0 ? Math.max(CHAT_PROMPTS, Math.round(options.chats * share)) : 0,
+      windowMs: Math.max(4_000, Math.round(windowMs * share)),
+      faults: [],
     });
     phases.push(baseline);
     log(`baseline done in ${(baseline.elapsedMs / 1000).toFixed(0)} s`);
@@ -271,6 +279,8 @@ async function main() {
   const chaos = await runPhase(stack, options, random, "chaos", {
     jobs: options.jobs,
     chats: options.chats,
+    windowMs,
+    faults: planned,
   });
   phases.push(chaos);
   log(`chaos phase done in ${(chaos.elapsedMs / 1000).toFixed(0)} s; checking invariants`);
@@ -308,6 +318,8 @@ async function main() {
     baselineJobs,
     chats: options.chats,
     faultKinds: options.kinds,
+    intervalMs: options.intervalMs,
+    modelPace: { ttftMs: options.modelTtftMs, tokensPerSecond: options.modelTps },
     loadAverage: { start: loadAtStart, end: loadAtEnd },
     durationSeconds: Math.round((Date.now() - began) / 1000),
     /** When the chaos phase began: each fault's `startedMs` counts from here. */

@@ -73,9 +73,15 @@ describe("chaos plan", () => {
       tolerate: ["a", "b"],
       seed: 1,
     });
-    // The full run is `--jobs 1000` alone: a fault for every 5 jobs, a chat for every 4.
-    expect(parseChaosArgs(["--jobs", "1000"])).toMatchObject({ faults: 200, chats: 250 });
-    expect(parseChaosArgs([])).toMatchObject({ jobs: 8, faults: 10, chats: 8 });
+    // The full run is `--jobs 1000` alone: a fault every 30 s for every 20 jobs, a chat for
+    // every 4, and a baseline of 300 jobs at the same rate.
+    expect(parseChaosArgs(["--jobs", "1000"])).toMatchObject({
+      faults: 50,
+      chats: 250,
+      baselineJobs: 300,
+      intervalMs: 30_000,
+    });
+    expect(parseChaosArgs([])).toMatchObject({ jobs: 8, faults: 10, chats: 8, baselineJobs: 8 });
     expect(parseChaosArgs(["--jobs", "1000", "--faults", "20", "--chats", "0"])).toMatchObject({
       faults: 20,
       chats: 0,

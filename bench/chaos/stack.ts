@@ -65,6 +65,8 @@ export interface StackOptions {
    * balancer (`balancer.ts`) and a kill takes down one replica, not the role.
    */
   replicas: number;
+  /** The demo model's pace for every request that does not set its own. */
+  model: { ttftMs: number; tokensPerSecond: number };
   log: (line: string) => void;
 }
 
@@ -124,8 +126,7 @@ export class ChaosStack {
     await dropDatabase(databaseUrl);
     await ensureDatabase(databaseUrl);
     await migrate(databaseUrl);
-    // A fast model: the run measures the stack's recovery, not the model's pace.
-    const model = await startDemoModel({ ttftMs: 30, tokensPerSecond: 300 });
+    const model = await startDemoModel(options.model);
     const sink = await startSmtpSink({
       port: 0,
       databaseUrl: withApplicationName(databaseUrl, APPLICATION_NAMES.sink),
