@@ -25,7 +25,7 @@ const runSchema = z.object({
 });
 export type ChaosRun = z.infer<typeof runSchema> & { label: string };
 
-/** The ratio a p95 row's detail ends with ("…: 1.85×"). */
+/** The first ratio in a p95 row's detail ("…: 1.85×", "1.48× at worst: …"). */
 export function ratioOf(detail: string): number | null {
   const match = /(\d+(?:\.\d+)?)×/.exec(detail);
   return match ? Number(match[1]) : null;
@@ -33,7 +33,7 @@ export function ratioOf(detail: string): number | null {
 
 export function chaosChart(runs: readonly ChaosRun[], target: number): string {
   return barChart({
-    title: "p95 job duration under faults ÷ baseline p95, by time between faults",
+    title: "p95 under faults ÷ baseline p95, by fault rate",
     unit: "× baseline p95",
     scale: "log",
     groups: runs.map((run) => ({
