@@ -53,7 +53,7 @@ count_check $build_status build
 
 # The seeded fault-injection run (bench/chaos/, README "Chaos") on that build: its own
 # stack and PostgreSQL cluster, SIGKILLs, a PostgreSQL restart, SMTP and model faults,
-# then every invariant checked in SQL (about a minute; bounded by --timeout). A fault every
+# then every invariant checked in SQL (1–3 minutes; bounded by --timeout). A fault every
 # 3 s: a short correctness run (the p95 is not enforced below 20 jobs).
 # NOTE: the bound covers an email whose sender a kill caught mid-send: it goes out once its
 # claim lapses (CLAIM_LEASE_SECONDS, 120 s). With 120 s, such a run failed in CI.

@@ -42,16 +42,16 @@ function chaosJobsParams(options: CheckOptions): unknown[] {
 /**
  * The duration rows: the enforced p95 of each kind of job against the
  * baseline's, then (reported) the p95 of all jobs together and what it is made
- * of, by outage and by cause, against the baseline's p95 of all jobs (read once).
+ * of, by outage and by cause, against the baseline's p95 of all jobs.
  */
 export async function durationRows(db: Queryable, options: CheckOptions): Promise<InvariantRow[]> {
-  const rows = [await p95Row(db, options)];
-  const baseline = await p95(db, options.baselineJobIds);
-  const mixed = await mixedRow(db, options, baseline);
-  if (mixed === null || baseline.p95 === null) return rows;
-  rows.push(mixed);
-  if (options.outages?.length) rows.push(...(await outageRows(db, options, baseline.p95)));
-  rows.push(...(await causeRows(db, options, baseline.p95)));
+  const p95s = await p95sOf(db, options);
+  const rows = [p95Row(p95s.kinds, options)];
+  const { all } = p95s;
+  if (all.chaos_p95 === null || all.baseline_p95 === null) return rows;
+  rows.push(mixedRow({ ...all, chaos_p95: all.chaos_p95, baseline_p95: all.baseline_p95 }));
+  if (options.outages?.length) rows.push(...(await outageRows(db, options, all.baseline_p95)));
+  rows.push(...(await causeRows(db, options, all.baseline_p95)));
   return rows;
 }
 
@@ -151,33 +151,19 @@ async function causeRows(
   }));
 }
 
-async function p95(db: Queryable, ids: readonly string[]) {
-  const [result] = await rowsOf<{ n: number; p95: number | null }>(
-    db,
-    `SELECT count(*)::int AS n, ${P95_MS} AS p95
-       FROM jobs WHERE id = ANY($1::text[]) AND status = 'completed' AND finished_at IS NOT NULL`,
-    [ids],
-  );
-  return { n: result?.n ?? 0, p95: result?.p95 ?? null };
+interface PhaseP95 {
+  chaos_n: number;
+  chaos_p95: number | null;
+  baseline_n: number;
+  baseline_p95: number | null;
 }
 
 const P95_MS =
   "percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000)";
 
-/**
- * The enforced row: each kind of job against the same kind in the baseline.
- * A mix would hide a kind: a research job that waits out a provider's 1 s
- * Retry-After is much slower than it should be, yet still shorter than the
- * long summaries that set the p95 of all jobs together.
- */
-async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRow> {
-  const kinds = await rowsOf<{
-    kind: string;
-    chaos_n: number;
-    chaos_p95: number | null;
-    baseline_n: number;
-    baseline_p95: number | null;
-  }>(
+/** The completed jobs' count and p95 duration in each phase: per kind, and all kinds together. */
+async function p95sOf(db: Queryable, options: CheckOptions) {
+  const rows = await rowsOf<PhaseP95 & { kind: string | null }>(
     db,
     `SELECT kind::text,
             count(*) FILTER (WHERE id = ANY($1::text[]))::int AS chaos_n,
@@ -186,9 +172,27 @@ async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRo
             ${P95_MS} FILTER (WHERE id = ANY($2::text[])) AS baseline_p95
        FROM jobs
       WHERE (id = ANY($1::text[]) OR id = ANY($2::text[])) AND status = 'completed' AND finished_at IS NOT NULL
-      GROUP BY kind ORDER BY kind`,
+      GROUP BY GROUPING SETS ((kind), ()) ORDER BY kind`,
     [options.chaosJobIds, options.baselineJobIds],
   );
+  const none: PhaseP95 = { chaos_n: 0, chaos_p95: null, baseline_n: 0, baseline_p95: null };
+  return {
+    kinds: rows.flatMap(({ kind, ...row }) => (kind === null ? [] : [{ ...row, kind }])),
+    // The grand total is the row without a kind (there is none when no job completed).
+    all: rows.find((row) => row.kind === null) ?? none,
+  };
+}
+
+/**
+ * The enforced row: each kind of job against the same kind in the baseline.
+ * A mix would hide a kind: a research job that waits out a provider's 1 s
+ * Retry-After is much slower than it should be, yet still shorter than the
+ * long summaries that set the p95 of all jobs together.
+ */
+function p95Row(
+  kinds: ReadonlyArray<PhaseP95 & { kind: string }>,
+  options: CheckOptions,
+): InvariantRow {
   const compared = kinds.flatMap((row) =>
     row.chaos_p95 === null || row.baseline_p95 === null
       ? []
@@ -234,20 +238,14 @@ async function p95Row(db: Queryable, options: CheckOptions): Promise<InvariantRo
 }
 
 /** The p95 of every job, kinds mixed (reported): what the breakdown rows compare with. */
-async function mixedRow(
-  db: Queryable,
-  options: CheckOptions,
-  baseline: Awaited<ReturnType<typeof p95>>,
-): Promise<InvariantRow | null> {
-  const chaos = await p95(db, options.chaosJobIds);
-  if (baseline.p95 === null || chaos.p95 === null) return null;
+function mixedRow(all: PhaseP95 & { chaos_p95: number; baseline_p95: number }): InvariantRow {
   return {
     id: "p95-all",
     name: "p95 of every job, kinds mixed",
-    checked: `${chaos.n} vs ${baseline.n} completed jobs`,
+    checked: `${all.chaos_n} vs ${all.baseline_n} completed jobs`,
     violations: 0,
     result: "info",
-    detail: `faults ${(chaos.p95 / 1000).toFixed(1)} s, baseline ${(baseline.p95 / 1000).toFixed(1)} s: ${(chaos.p95 / baseline.p95).toFixed(2)}×`,
+    detail: `faults ${(all.chaos_p95 / 1000).toFixed(1)} s, baseline ${(all.baseline_p95 / 1000).toFixed(1)} s: ${(all.chaos_p95 / all.baseline_p95).toFixed(2)}×`,
     samples: [],
   };
 }
